@@ -1,0 +1,23 @@
+"""complexity.analyzer: parameters, flops and activations of a PyTorch model, per module.
+
+from complexity.analyzer import analyze
+report = analyze(model, torch.randn(1, 3, 224, 224))
+report.total("flops"), report.by_module("params"), report.unsupported_ops
+"""
+
+from .analysis import analyze
+from .conventions import CONVENTIONS, Convention, get_convention
+from .report import METRICS, Report, UncountedOp
+from .tracing import AnalysisError, ModuleInfo
+
+__all__ = [
+    "CONVENTIONS",
+    "METRICS",
+    "AnalysisError",
+    "Convention",
+    "ModuleInfo",
+    "Report",
+    "UncountedOp",
+    "analyze",
+    "get_convention",
+]

@@ -1,0 +1,137 @@
+"""`analyze`: one trace, one walk of its graph, every metric and the operator census."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import torch
+from torch import nn
+
+from .conventions import CONVENTIONS, get_convention
+from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
+from .tracing import ModuleTree, describe_shapes, index_modules, trace
+
+
+def _resolve(value: torch._C.Value) -> Any:
+    """A graph value as handler data: shape tuple, constant, list of those, or None."""
+    if value.isCompleteTensor():
+        return tuple(value.type().sizes())
+    node = value.node()
+    kind = node.kind()
+    if kind == "prim::Constant":
+        return value.toIValue()
+    if kind == "prim::ListConstruct":
+        return [_resolve(item) for item in node.inputs()]
+    return None
+
+
+def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]]:
+    """Own parameter count per module and the shape of every parameter, shared ones once."""
+    seen: set[int] = set()
+    own = [0] * len(tree.modules)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for position, (info, module) in enumerate(zip(tree.modules, tree.objects, strict=True)):
+        for key, parameter in module._parameters.items():
+            if parameter is None or id(parameter) in seen:
+                continue
+            seen.add(id(parameter))
+            own[position] += parameter.numel()
+            shapes[f"{info.name}.{key}" if info.name else key] = tuple(parameter.shape)
+    return own, shapes
+
+
+def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
+    totals = list(own)
+    for position in range(len(totals) - 1, 0, -1):  # children come after their parents
+        totals[tree.modules[position].parent] += totals[position]
+    return tuple(totals)
+
+
+def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Report:
+    """Count parameters, flops and activations of `model(*inputs)` per module and operator.
+
+    `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
+    dicts of tensors); any other value is passed as the single positional input. The model
+    is traced once, in whatever train/eval mode it is in, and is left unchanged.
+    """
+    rules_of = get_convention(convention)
+    args = inputs if isinstance(inputs, tuple) else (inputs,)
+    tree = index_modules(model)
+    traced = trace(model, args, tree)
+
+    rules = rules_of.rules
+    ignored = rules_of.ignored
+    count = len(tree.modules)
+    own_flops: list[Counter[str]] = [Counter() for _ in range(count)]
+    own_acts: list[Counter[str]] = [Counter() for _ in range(count)]
+    uncounted: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    ignored_calls: Counter[str] = Counter()
+    scope_position: dict[str, int] = {}
+
+    def position_of(node: torch._C.Node) -> int:
+        scope = node.scopeName()
+        position = scope_position.get(scope)
+        if position is None:
+            # The innermost pushed scope is the module that ran the node.
+            position = tree.index.get(scope.rsplit("/", 1)[-1], 0)
+            scope_position[scope] = position
+        return position
+
+    for node in traced.graph.nodes():
+        kind = node.kind()
+        if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
+            kind = f"{kind}.{node.pyname()}"
+        rule = rules.get(kind)
+        if rule is None:
+            if kind in ignored:
+                ignored_calls[kind] += 1
+            elif not kind.startswith("prim::") or kind.startswith(
+                ("prim::PythonOp", "prim::CallFunction")
+            ):
+                counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
+                reason = NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
+                uncounted[(kind, reason)][position_of(node)] += 1
+            continue  # prim:: nodes are graph plumbing (constants, list construction)
+        position = position_of(node)
+        ins = [_resolve(v) for v in node.inputs()]
+        outs = [_resolve(v) for v in node.outputs()]
+        try:
+            if rule.flops is not None:
+                own_flops[position][rule.label] += rule.flops(ins, outs)
+            if rule.activations is not None:
+                own_acts[position][rule.label] += rule.activations(ins, outs)
+        except (TypeError, ValueError, IndexError, NotImplementedError):
+            # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
+            uncounted[(kind, HANDLER_FAILED)][position] += 1
+
+    own_params, parameter_shapes = _parameters(tree)
+    names = [info.name for info in tree.modules]
+    return Report(
+        convention=rules_of.name,
+        convention_summary=rules_of.summary,
+        input_shapes=describe_shapes(list(args)),
+        modules=tree.modules,
+        aliases=tree.index,
+        parameter_shapes=parameter_shapes,
+        uncounted=tuple(
+            UncountedOp(
+                op=op,
+                count=sum(where.values()),
+                modules={names[p]: n for p, n in sorted(where.items())},
+                reason=reason,
+            )
+            for (op, reason), where in sorted(uncounted.items())
+        ),
+        ignored_ops=dict(sorted(ignored_calls.items())),
+        called=frozenset(traced.called),
+        self_by_operator={
+            "flops": tuple(dict(c) for c in own_flops),
+            "activations": tuple(dict(c) for c in own_acts),
+        },
+        inclusive={
+            "flops": _inclusive(tree, [sum(c.values()) for c in own_flops]),
+            "activations": _inclusive(tree, [sum(c.values()) for c in own_acts]),
+            "params": _inclusive(tree, own_params),
+        },
+    )

@@ -1,0 +1,52 @@
+"""Counting conventions: which operators count, with which formula, under which name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from . import handles_fvcore
+from .registry import HandlerTable, OpRule, merge_rules
+
+
+@dataclass(frozen=True)
+class Convention:
+    """A named set of handlers; `summary` is the sentence every output prints with it."""
+
+    name: str
+    summary: str
+    flops: HandlerTable = field(repr=False)
+    activations: HandlerTable = field(repr=False)
+    # Ops deliberately free under this convention (views, shape ops, ...): never reported
+    # as unsupported, listed apart as "ignored".
+    ignored: frozenset[str] = field(repr=False)
+    rules: Mapping[str, OpRule] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rules = MappingProxyType(merge_rules(self.flops, self.activations))
+        object.__setattr__(self, "rules", rules)
+
+
+FVCORE = Convention(
+    name="fvcore",
+    summary=(
+        "fvcore: 1 fused multiply-add = 1 flop; only conv, matmul-family, norm, upsample, "
+        "adaptive_avg_pool2d and grid_sampler ops are counted; activations = outputs of "
+        "conv and matmul-family ops (the numbers of fvcore, mmengine and MMYOLO's get_flops)"
+    ),
+    flops=handles_fvcore.FLOPS,
+    activations=handles_fvcore.ACTIVATIONS,
+    ignored=handles_fvcore.IGNORED,
+)
+
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType({FVCORE.name: FVCORE})
+
+
+def get_convention(name: str) -> Convention:
+    """The convention called `name`; a ValueError naming the known ones otherwise."""
+    try:
+        return CONVENTIONS[name]
+    except KeyError:
+        known = ", ".join(CONVENTIONS)
+        raise ValueError(f"unknown convention {name!r}; use one of: {known}") from None

@@ -1,0 +1,144 @@
+"""The result of an analysis: a plain data object, no printing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .tracing import ModuleInfo
+
+METRICS = ("flops", "activations", "params")
+
+# Why an operator that ran was not counted.
+NOT_COUNTED_BY_CONVENTION = "not counted by this convention"
+NO_HANDLER = "no handler"
+HANDLER_FAILED = "handler failed"
+
+
+@dataclass(frozen=True)
+class UncountedOp:
+    """An operator that ran but contributed nothing: name, calls, where, and why."""
+
+    op: str
+    count: int
+    modules: Mapping[str, int]  # canonical module name that ran it -> calls there
+    reason: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Parameters, flops and activations of one model on one input, per module and operator.
+
+    Module keys are canonical names ("" is the whole model); every module's numbers include
+    its descendants'. A module reused, or reachable under two names, is credited under its
+    first name; parameters shared by two modules are counted once, under the first.
+    """
+
+    convention: str
+    convention_summary: str
+    input_shapes: Any
+    modules: tuple[ModuleInfo, ...]
+    aliases: Mapping[str, int] = field(repr=False)  # any module name -> index in `modules`
+    parameter_shapes: Mapping[str, tuple[int, ...]] = field(repr=False)
+    uncounted: tuple[UncountedOp, ...]
+    ignored_ops: Mapping[str, int]  # op -> calls, free by the convention (views, shapes...)
+    called: frozenset[int] = field(repr=False)
+    # metric -> per module index, the module's own (exclusive) counts by operator label
+    self_by_operator: Mapping[str, tuple[Mapping[str, int], ...]] = field(repr=False)
+    # metric -> per module index, inclusive totals
+    inclusive: Mapping[str, tuple[int, ...]] = field(repr=False)
+
+    def _check(self, metric: str) -> str:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        return metric
+
+    def _position(self, module: str) -> int:
+        try:
+            return self.aliases[module]
+        except KeyError:
+            raise KeyError(f"no module named {module!r} in the analysed model") from None
+
+    def canonical_name(self, module: str) -> str:
+        return self.modules[self._position(module)].name
+
+    def total(self, metric: str, module: str = "") -> int:
+        """The metric for `module` (default: the whole model), descendants included."""
+        return self.inclusive[self._check(metric)][self._position(module)]
+
+    def by_module(self, metric: str) -> dict[str, int]:
+        """Canonical module name -> the metric, descendants included, in module order."""
+        values = self.inclusive[self._check(metric)]
+        return {info.name: values[i] for i, info in enumerate(self.modules)}
+
+    def by_operator(self, metric: str, module: str = "") -> dict[str, int]:
+        """Operator label -> the metric inside `module` (default: the whole model)."""
+        if self._check(metric) == "params":
+            raise ValueError("parameters are not produced by operators; use by_module")
+        root = self._position(module)
+        own = self.self_by_operator[metric]
+        totals: dict[str, int] = {}
+        for position in self._subtree(root):
+            for label, value in own[position].items():
+                totals[label] = totals.get(label, 0) + value
+        return totals
+
+    def by_module_and_operator(self, metric: str) -> dict[str, dict[str, int]]:
+        """Canonical module name -> operator label -> the metric, descendants included."""
+        if self._check(metric) == "params":
+            raise ValueError("parameters are not produced by operators; use by_module")
+        own = self.self_by_operator[metric]
+        result: list[dict[str, int]] = [dict(counts) for counts in own]
+        for position in range(len(self.modules) - 1, 0, -1):
+            parent = result[self.modules[position].parent]
+            for label, value in result[position].items():
+                parent[label] = parent.get(label, 0) + value
+        return {info.name: result[i] for i, info in enumerate(self.modules)}
+
+    def _subtree(self, root: int) -> list[int]:
+        # Indices are in pre-order, so a subtree is the run of deeper entries after its root.
+        end = root + 1
+        depth = self.modules[root].depth
+        while end < len(self.modules) and self.modules[end].depth > depth:
+            end += 1
+        return list(range(root, end))
+
+    @property
+    def unsupported_ops(self) -> dict[str, int]:
+        """Op -> calls, for every op that ran uncounted (fvcore's `unsupported_ops()`)."""
+        return {entry.op: entry.count for entry in self.uncounted}
+
+    @property
+    def uncalled_modules(self) -> frozenset[str]:
+        """Modules whose forward never ran during the trace."""
+        return frozenset(info.name for i, info in enumerate(self.modules) if i not in self.called)
+
+    def to_dict(self, version: str | None = None) -> dict[str, Any]:
+        """Everything, as JSON-ready plain data (schema: docs/json.md)."""
+        flops_by_op = self.by_module_and_operator("flops")
+        return {
+            "schema": 1,
+            "tool": {"name": "complexity", "version": version},
+            "convention": {"name": self.convention, "summary": self.convention_summary},
+            "input_shapes": self.input_shapes,
+            "totals": {metric: self.total(metric) for metric in METRICS},
+            "modules": [
+                {
+                    "name": info.name,
+                    "type": info.type,
+                    "depth": info.depth,
+                    "called": i in self.called,
+                    "params": self.inclusive["params"][i],
+                    "flops": self.inclusive["flops"][i],
+                    "activations": self.inclusive["activations"][i],
+                    "flops_by_operator": flops_by_op[info.name],
+                }
+                for i, info in enumerate(self.modules)
+            ],
+            "uncounted_ops": [
+                {"op": e.op, "count": e.count, "reason": e.reason, "modules": dict(e.modules)}
+                for e in self.uncounted
+            ],
+            "ignored_ops": dict(self.ignored_ops),
+        }
