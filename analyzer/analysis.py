@@ -67,6 +67,7 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
     own_acts: list[Counter[str]] = [Counter() for _ in range(count)]
     uncounted: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
     ignored_calls: Counter[str] = Counter()
+    operator_calls: Counter[str] = Counter()
     scope_position: dict[str, int] = {}
 
     def position_of(node: torch._C.Node) -> int:
@@ -94,6 +95,7 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
                 uncounted[(kind, reason)][position_of(node)] += 1
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
+        operator_calls[rule.label] += 1
         ins = [_resolve(v) for v in node.inputs()]
         outs = [_resolve(v) for v in node.outputs()]
         try:
@@ -124,6 +126,7 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
             for (op, reason), where in sorted(uncounted.items())
         ),
         ignored_ops=dict(sorted(ignored_calls.items())),
+        operator_calls=dict(operator_calls),
         called=frozenset(traced.called),
         self_by_operator={
             "flops": tuple(dict(c) for c in own_flops),

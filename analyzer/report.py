@@ -43,6 +43,7 @@ class Report:
     parameter_shapes: Mapping[str, tuple[int, ...]] = field(repr=False)
     uncounted: tuple[UncountedOp, ...]
     ignored_ops: Mapping[str, int]  # op -> calls, free by the convention (views, shapes...)
+    operator_calls: Mapping[str, int]  # counted operator label -> calls
     called: frozenset[int] = field(repr=False)
     # metric -> per module index, the module's own (exclusive) counts by operator label
     self_by_operator: Mapping[str, tuple[Mapping[str, int], ...]] = field(repr=False)
@@ -110,13 +111,30 @@ class Report:
         return {entry.op: entry.count for entry in self.uncounted}
 
     @property
+    def reached(self) -> frozenset[int]:
+        """Indices of modules whose forward ran, or that contain one that ran.
+
+        A container (ModuleList, ModuleDict) or a module whose `.forward` was called directly
+        counts as reached when one of its descendants was called, as in fvcore.
+        """
+        reached = set(self.called)
+        for position in sorted(self.called):
+            parent = self.modules[position].parent
+            while parent >= 0 and parent not in reached:
+                reached.add(parent)
+                parent = self.modules[parent].parent
+        return frozenset(reached)
+
+    @property
     def uncalled_modules(self) -> frozenset[str]:
-        """Modules whose forward never ran during the trace."""
-        return frozenset(info.name for i, info in enumerate(self.modules) if i not in self.called)
+        """Modules never run during the trace: neither they nor any descendant was called."""
+        reached = self.reached
+        return frozenset(info.name for i, info in enumerate(self.modules) if i not in reached)
 
     def to_dict(self, version: str | None = None) -> dict[str, Any]:
         """Everything, as JSON-ready plain data (schema: docs/json.md)."""
         flops_by_op = self.by_module_and_operator("flops")
+        reached = self.reached
         return {
             "schema": 1,
             "tool": {"name": "complexity", "version": version},
@@ -128,7 +146,7 @@ class Report:
                     "name": info.name,
                     "type": info.type,
                     "depth": info.depth,
-                    "called": i in self.called,
+                    "called": i in reached,
                     "params": self.inclusive["params"][i],
                     "flops": self.inclusive["flops"][i],
                     "activations": self.inclusive["activations"][i],
@@ -141,4 +159,5 @@ class Report:
                 for e in self.uncounted
             ],
             "ignored_ops": dict(self.ignored_ops),
+            "operator_calls": dict(self.operator_calls),
         }

@@ -115,7 +115,11 @@ def _buffers_snapshot(model: nn.Module) -> Iterator[tuple[torch.Tensor, torch.Te
 
 
 def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
-    """Trace `model(*args)` once, under no_grad, with every node scoped to its module.
+    """Trace `model(*args)` once, with every node scoped to its module.
+
+    Grad mode is left as the caller has it, as fvcore does: under no_grad, modules such as
+    nn.MultiheadAttention and nn.TransformerEncoderLayer take a fused fast path
+    (aten::_native_multi_head_attention) whose linear and bmm ops would go uncounted.
 
     The model is left as it was: hooks removed, buffers (BN running stats of a model in
     training mode, counters) restored.
@@ -146,7 +150,7 @@ def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
             name = tree.modules[position].name
             handles.append(module.register_forward_pre_hook(push(position, name)))
             handles.append(module.register_forward_hook(pop))
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=TracerWarning)
             graph, _ = _get_trace_graph(model, args)
     except Exception as error:

@@ -1,0 +1,33 @@
+"""Number formats of fvcore and mmengine, so our cells read exactly like the seed's."""
+
+from __future__ import annotations
+
+
+def format_size(value: float, sig_figs: int = 3, hide_zero: bool = False) -> str:
+    """fvcore's `_format_size`: 14835000000 -> '14.835G', 464 -> '0.464K', 100 -> '100'.
+
+    `sig_figs` is really the number of decimals (fvcore's name), trailing zeros stripped;
+    the thresholds are fvcore's (a value just above 1e5 is already written in M).
+    """
+    if hide_zero and value == 0:
+        return ""
+
+    def fixed(x: float) -> str:
+        return f"{x:.{sig_figs}f}".rstrip("0").rstrip(".")
+
+    magnitude = abs(value)
+    for threshold, divisor, suffix in (
+        (1e14, 1e15, "P"),
+        (1e11, 1e12, "T"),
+        (1e8, 1e9, "G"),
+        (1e5, 1e6, "M"),
+        (1e2, 1e3, "K"),
+    ):
+        if magnitude > threshold:
+            return fixed(value / divisor) + suffix
+    return str(value)
+
+
+def format_arch_stat(value: float) -> str:
+    """mmengine's model-printout format: two decimals (`#params: 1.55K, #flops: 4.3M`)."""
+    return format_size(value, sig_figs=2)

@@ -1,0 +1,254 @@
+"""Turning what the user names into a model and its inputs.
+
+Three kinds of target: an MMYOLO-format config (built from `complexity.zoo`), a plain Python
+file that defines `model`, and an import spec `package.module:factory`. Every problem is a
+`UsageError` with one line that names it and the fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import runpy
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SHAPE = (640, 640)
+
+
+class UsageError(Exception):
+    """Bad input from the user: a one-line message, exit code 2."""
+
+
+@dataclass
+class Loaded:
+    model: Any  # nn.Module, in eval mode
+    inputs: Any  # what `analyze` feeds to model(*inputs)
+    input_label: str  # for the summary block's `Input shape:` line
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_shape(values: list[str] | None) -> tuple[int, int] | None:
+    """`640` -> (640, 640); `640 480`, `640x480`, `640,480` -> (640, 480)."""
+    if not values:
+        return None
+    parts = [p for v in values for p in v.replace("x", " ").replace(",", " ").split()]
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (1, 2) or any(n <= 0 for n in numbers):
+        shown = " ".join(values)
+        raise UsageError(
+            f"--shape {shown!s} is not one or two positive integers; write e.g. "
+            "--shape 640 or --shape 640 480"
+        )
+    return (numbers[0], numbers[-1])
+
+
+def parse_cfg_options(items: list[str] | None) -> dict[str, Any]:
+    """`a.b=1 x.y=[1,2]` -> {'a.b': 1, 'x.y': [1, 2]}, parsed as mmengine's DictAction does."""
+    if not items:
+        return {}
+    from mmengine.config import DictAction
+
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"--cfg-options item {item!r} is not key=value; write e.g. "
+                "--cfg-options model.backbone.widen_factor=0.5"
+            )
+        options[key] = DictAction._parse_iterable(value)
+    return options
+
+
+@contextlib.contextmanager
+def _on_sys_path(folder: Path) -> Iterator[None]:
+    # Let a model file import its neighbours, as `python file.py` would.
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def is_mmyolo_config(path: Path, source: str) -> bool:
+    """An MMYOLO config sets `_base_` or assigns `model = dict(...)` at top level."""
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as error:
+        raise UsageError(
+            f"cannot parse {path}: {error.msg} at line {error.lineno}; fix the Python syntax"
+        ) from None
+    for statement in tree.body:
+        if not isinstance(statement, ast.Assign):
+            continue
+        for target in statement.targets:
+            if isinstance(target, ast.Name) and target.id == "_base_":
+                return True
+            if (
+                isinstance(target, ast.Name)
+                and target.id == "model"
+                and isinstance(statement.value, ast.Call)
+                and isinstance(statement.value.func, ast.Name)
+                and statement.value.func.id == "dict"
+            ):
+                return True
+    return False
+
+
+def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]) -> Loaded:
+    path = Path(target)
+    if not path.exists() and ":" in target and not target.endswith(".py"):
+        if cfg_options:
+            raise UsageError("--cfg-options applies to config files, not to an import spec")
+        return _from_import_spec(target, shape)
+    if not path.exists():
+        raise UsageError(f"config file {target} does not exist; check the path")
+    if path.is_dir():
+        raise UsageError(f"{target} is a folder; give a config or model .py file")
+    source = path.read_text(encoding="utf-8", errors="replace")
+    if not source.strip():
+        raise UsageError(f"config file {target} is empty; it must define `model`")
+    if is_mmyolo_config(path, source):
+        return _from_config(path, shape, cfg_options)
+    if cfg_options:
+        raise UsageError(
+            f"--cfg-options applies to MMYOLO-style configs; {target} is a plain model file"
+        )
+    return _from_python_file(path, shape)
+
+
+def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
+    import torch
+    from complexity.zoo import UnknownModelTypeError, build_model
+    from mmengine.config import Config
+
+    try:
+        cfg = Config.fromfile(str(path))
+    except Exception as error:  # mmengine raises many types for a broken config
+        raise UsageError(f"cannot load config {path}: {_first_line(error)}") from None
+    if options:
+        try:
+            cfg.merge_from_dict(options)
+        except Exception as error:
+            raise UsageError(f"--cfg-options could not be applied: {_first_line(error)}") from None
+    model_cfg = cfg.get("model")
+    if model_cfg is None:
+        raise UsageError(f"config {path} defines no `model`; add model = dict(type=..., ...)")
+    if not hasattr(model_cfg, "get") or "type" not in model_cfg:
+        raise UsageError(f"`model` in {path} has no `type`; write model = dict(type=..., ...)")
+    try:
+        model = build_model(model_cfg)
+    except UnknownModelTypeError as error:
+        raise UsageError(_first_line(error)) from None
+    except (TypeError, ValueError, KeyError, AssertionError) as error:
+        raise UsageError(f"cannot build the model of {path}: {_first_line(error)}") from None
+    model.eval()
+    height, width = shape or DEFAULT_SHAPE
+    image = torch.rand(3, height, width)
+    preprocessor = getattr(model, "data_preprocessor", None)
+    if callable(preprocessor):
+        # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
+        with torch.no_grad():
+            inputs = preprocessor({"inputs": [image], "data_samples": [None]}, False)["inputs"]
+    else:
+        inputs = image.unsqueeze(0)
+    padded = inputs.shape[-2:]
+    notes = []
+    if tuple(padded) != (height, width):
+        notes.append(f"Use size divisor set input shape from {(height, width)} to {padded}")
+    return Loaded(model, inputs, str(padded), notes)
+
+
+def _model_from(value: Any, where: str) -> Any:
+    from torch import nn
+
+    if not isinstance(value, nn.Module) and callable(value):
+        try:
+            value = value()
+        except Exception as error:
+            raise UsageError(f"calling {where} failed: {_first_line(error)}") from None
+    if not isinstance(value, nn.Module):
+        raise UsageError(f"{where} is a {type(value).__name__}, not a torch.nn.Module")
+    return value.eval()
+
+
+def _image_input(shape: tuple[int, int] | None, batch_shape: tuple[int, ...] | None) -> Any:
+    import torch
+
+    if batch_shape is None:
+        batch_shape = (1, 3, *(shape or DEFAULT_SHAPE))
+    elif shape is not None:
+        batch_shape = (*batch_shape[:-2], *shape)
+    return torch.rand(*batch_shape)
+
+
+def _label(inputs: Any) -> str:
+    import torch
+    from complexity.analyzer.tracing import describe_shapes
+
+    if isinstance(inputs, torch.Tensor):
+        return str(inputs.shape)
+    return str(describe_shapes(inputs))
+
+
+def _from_python_file(path: Path, shape: tuple[int, int] | None) -> Loaded:
+    try:
+        with _on_sys_path(path.resolve().parent):
+            namespace = runpy.run_path(str(path), run_name="__complexity_model__")
+    except SyntaxError as error:
+        raise UsageError(f"cannot parse {path}: {error.msg} at line {error.lineno}") from None
+    except Exception as error:
+        raise UsageError(
+            f"running {path} failed: {type(error).__name__}: {_first_line(error)}"
+        ) from None
+    if "model" not in namespace:
+        raise UsageError(
+            f"{path} defines no `model`; define model = MyNet() (or a function returning one), "
+            "or model = dict(type=...) for a zoo config"
+        )
+    model = _model_from(namespace["model"], f"`model` in {path}")
+    if "inputs" in namespace:
+        if shape is not None:
+            raise UsageError(
+                f"--shape cannot resize the `inputs` that {path} defines; drop --shape"
+            )
+        inputs = namespace["inputs"]
+        if callable(inputs):
+            inputs = inputs()
+    else:
+        batch_shape = namespace.get("input_shape")
+        if batch_shape is not None:
+            try:
+                batch_shape = tuple(int(d) for d in batch_shape)
+            except (TypeError, ValueError):
+                raise UsageError(f"`input_shape` in {path} must be a tuple of integers") from None
+        inputs = _image_input(shape, batch_shape)
+    return Loaded(model, inputs, _label(inputs))
+
+
+def _from_import_spec(spec: str, shape: tuple[int, int] | None) -> Loaded:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        with _on_sys_path(Path.cwd()):
+            module = importlib.import_module(module_name)
+    except Exception as error:
+        raise UsageError(f"cannot import {module_name}: {_first_line(error)}") from None
+    if not hasattr(module, attribute):
+        raise UsageError(f"{module_name} has no attribute {attribute!r}; check the spec {spec}")
+    model = _model_from(getattr(module, attribute), spec)
+    inputs = _image_input(shape, None)
+    return Loaded(model, inputs, _label(inputs))

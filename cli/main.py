@@ -1,0 +1,148 @@
+"""`complexity analyze CONFIG`: load, analyse once, render. Heavy imports happen lazily."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Parameters, FLOPs and activations of a PyTorch model, per module, from one trace.",
+)
+
+
+class CLIError(Exception):
+    """A one-line error for the user, with its exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@app.callback()
+def main() -> None:
+    """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
+
+
+@app.command()
+def analyze(
+    config: Annotated[
+        str,
+        typer.Argument(
+            help="MMYOLO-style config, a .py file defining `model`, or package.module:factory.",
+            show_default=False,
+        ),
+    ],
+    shape: Annotated[
+        list[str] | None,
+        typer.Option(help="Input H W (or one size for both), e.g. 640 or 640 480. Default 640."),
+    ] = None,
+    depth: Annotated[int, typer.Option(help="Rows and tree levels to show below the model.")] = 3,
+    tree: Annotated[bool, typer.Option("--tree", help="Show the module tree.")] = False,
+    not_show_table: Annotated[
+        bool, typer.Option("--not-show-table", help="Do not print the per-module table.")
+    ] = False,
+    show_arch: Annotated[
+        bool, typer.Option("--show-arch", help="Print the model with stats, as mmengine does.")
+    ] = False,
+    by_operator: Annotated[
+        bool, typer.Option("--by-operator", help="Print flops per operator type.")
+    ] = False,
+    convention: Annotated[
+        str, typer.Option(help="Counting convention: fvcore (the seed's numbers).")
+    ] = "fvcore",
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help="Also write the full report as JSON to PATH (- for stdout)."),
+    ] = None,
+    cfg_options: Annotated[
+        list[str] | None,
+        typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
+    from . import command
+
+    command.analyze(
+        config,
+        shape=shape,
+        depth=depth,
+        tree=tree,
+        show_table=not not_show_table,
+        show_arch=show_arch,
+        by_operator=by_operator,
+        convention=convention,
+        json_path=json_path,
+        cfg_options=cfg_options,
+    )
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """Accept the seed's argparse forms: `--shape 640 480`, `--cfg-options a=1 b=2`."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        out.append(token)
+        i += 1
+        if token == "--shape" and i + 1 < len(argv) and argv[i].isdigit() and argv[i + 1].isdigit():
+            out.append(f"{argv[i]}x{argv[i + 1]}")
+            i += 2
+        elif token == "--cfg-options":
+            values = []
+            while i < len(argv) and not argv[i].startswith("-") and (not values or "=" in argv[i]):
+                values.append(argv[i])
+                i += 1
+            out.extend(values[:1])
+            for value in values[1:]:
+                out.extend(["--cfg-options", value])
+    return out
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
+    import click
+
+    args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    code: int = 0
+    try:
+        result = command.main(args=args, prog_name="complexity", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as stop:
+        code = stop.exit_code
+    except click.UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+        _error(error.format_message() + hint)
+        code = 2
+    except click.Abort:
+        code = 130
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = 130
+    except Exception as error:  # one line for the user; the traceback only with --debug
+        from .command import describe_failure
+
+        if debug:
+            traceback.print_exc()
+        message, code = describe_failure(error)
+        if not debug and code != 2:
+            message += " (rerun with --debug for the traceback)"
+        _error(message)
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()
