@@ -31,9 +31,8 @@ class Convention:
 FVCORE = Convention(
     name="fvcore",
     summary=(
-        "fvcore: 1 fused multiply-add = 1 flop; only conv, matmul-family, norm, upsample, "
-        "adaptive_avg_pool2d and grid_sampler ops are counted; activations = outputs of "
-        "conv and matmul-family ops (the numbers of fvcore, mmengine and MMYOLO's get_flops)"
+        "fvcore: 1 multiply-add = 1 flop; counts conv, matmul, norm, upsample, "
+        "adaptive_avg_pool2d, grid_sampler; activations = conv/matmul outputs"
     ),
     flops=handles_fvcore.FLOPS,
     activations=handles_fvcore.ACTIVATIONS,

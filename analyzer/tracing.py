@@ -9,6 +9,7 @@ in `finally`, whatever the forward does.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,12 +115,23 @@ def _buffers_snapshot(model: nn.Module) -> Iterator[tuple[torch.Tensor, torch.Te
         yield buffer, buffer.detach().clone()
 
 
-def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
-    """Trace `model(*args)` once, with every node scoped to its module.
+@contextlib.contextmanager
+def _mha_fastpath_disabled() -> Iterator[None]:
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
 
-    Grad mode is left as the caller has it, as fvcore does: under no_grad, modules such as
-    nn.MultiheadAttention and nn.TransformerEncoderLayer take a fused fast path
-    (aten::_native_multi_head_attention) whose linear and bmm ops would go uncounted.
+
+def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
+    """Trace `model(*args)` once, under no_grad, with every node scoped to its module.
+
+    no_grad keeps memory at that of an inference forward (no autograd graph). Under it,
+    nn.MultiheadAttention and nn.TransformerEncoderLayer would take their fused fast path
+    (aten::_native_multi_head_attention), hiding their linear and bmm ops, so that fast
+    path is switched off for the duration of the trace: the graph is the one fvcore sees.
 
     The model is left as it was: hooks removed, buffers (BN running stats of a model in
     training mode, counters) restored.
@@ -150,7 +162,7 @@ def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
             name = tree.modules[position].name
             handles.append(module.register_forward_pre_hook(push(position, name)))
             handles.append(module.register_forward_hook(pop))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), torch.no_grad(), _mha_fastpath_disabled():
             warnings.filterwarnings("ignore", category=TracerWarning)
             graph, _ = _get_trace_graph(model, args)
     except Exception as error:

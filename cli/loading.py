@@ -133,8 +133,9 @@ def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]
 
 def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
     import torch
-    from complexity.zoo import UnknownModelTypeError, build_model
     from mmengine.config import Config
+
+    from complexity.zoo import UnknownModelTypeError, build_model
 
     try:
         cfg = Config.fromfile(str(path))
@@ -198,6 +199,7 @@ def _image_input(shape: tuple[int, int] | None, batch_shape: tuple[int, ...] | N
 
 def _label(inputs: Any) -> str:
     import torch
+
     from complexity.analyzer.tracing import describe_shapes
 
     if isinstance(inputs, torch.Tensor):

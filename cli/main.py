@@ -111,8 +111,6 @@ def _error(message: str) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
-    import click
-
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args
     command = typer.main.get_command(app)
@@ -120,14 +118,16 @@ def run(argv: list[str] | None = None) -> None:
     try:
         result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
-    except click.exceptions.Exit as stop:
+    except typer.Exit as stop:
         code = stop.exit_code
-    except click.UsageError as error:
-        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
-        _error(error.format_message() + hint)
-        code = 2
-    except click.Abort:
+    except typer.Abort:
         code = 130
+    except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
+        context = getattr(error, "ctx", None)
+        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        _error(message + hint)
+        code = getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
         _error("interrupted")
         code = 130

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from complexity.analyzer import Report
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from complexity.analyzer import Report
 
 from .formatting import format_arch_stat, format_size
 from .rows import ACTS, COLUMNS, FLOPS, PARAMS, TableRow, table_rows
@@ -116,8 +117,11 @@ def uncounted_section(report: Report) -> RenderableType:
         table.add_row(entry.op, str(entry.count), entry.reason, _where(dict(entry.modules)))
     parts: list[RenderableType] = [table]
     if report.ignored_ops:
-        free = ", ".join(f"{op} ×{n}" for op, n in report.ignored_ops.items())
-        parts.append(Text(f"Free by convention (shape and view ops): {free}", style="dim"))
+        calls = sum(report.ignored_ops.values())
+        names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
+        parts.append(
+            Text(f"Free by convention: {calls} calls of shape/view ops ({names})", style="dim")
+        )
     return Group(*parts)
 
 

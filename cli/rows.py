@@ -145,8 +145,11 @@ def arch_lines(report: Report) -> list[str]:
     labels = {PARAMS: "#params", FLOPS: "#flops", ACTS: "#acts"}
     printed: dict[str, str] = {}
     for name in raw:
+        values = raw[name]
         stat = (
-            {labels[c]: format_arch_stat(v) for c, v in raw[name].items()} if name in kept else {}
+            {labels[c]: format_arch_stat(values[c]) for c in COLUMNS if c in values}
+            if name in kept
+            else {}
         )
         if name in uncalled:
             stat["#flops"] = stat["#acts"] = "N/A"
