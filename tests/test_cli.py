@@ -1,0 +1,343 @@
+"""`complexity analyze` and tools/analysis_tools/get_flops.py against the seed and mmengine.
+
+Expectations come from the seed (tests/fixtures/seed_*, copied from MMYOLO's get_flops
+documentation), from mmengine.analysis run side by side, or from hand arithmetic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from complexity.cli.main import run
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RTMDET_S = "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
+SEED_SUMMARY = [
+    "==============================",
+    "Input shape: torch.Size([640, 640])",
+    "Model Flops: 14.835G",
+    "Model Parameters: 8.887M",
+    "==============================",
+]
+
+
+def seed_rows() -> list[tuple[str, ...]]:
+    rows = []
+    for line in (FIXTURES / "seed_rtmdet_s_table.md").read_text(encoding="utf-8").splitlines():
+        cells = tuple(c.strip() for c in line.strip().strip("|").split("|"))
+        if len(cells) == 4 and cells[0] not in ("module",) and not cells[0].startswith(":"):
+            rows.append(cells)
+    return rows
+
+
+def seed_markdown_table() -> list[str]:
+    lines = (FIXTURES / "seed_rtmdet_s_table.md").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.startswith("|")]
+
+
+def box_rows(text: str) -> set[tuple[str, ...]]:
+    """Rows of a rich table (│ separators) or a markdown one, as stripped cells."""
+    rows = set()
+    for line in text.splitlines():
+        if re.search(r"[|│┃]", line):
+            cells = [c.strip() for c in re.split(r"[|│┃]", line)][1:-1]
+            if len(cells) >= 4:
+                rows.add(tuple(cells[:4]))
+    return rows
+
+
+def cli(capsys, *args: str, cwd: Path = REPO, monkeypatch=None) -> tuple[int, str, str]:
+    """Run `complexity ARGS` in-process; return (exit code, stdout, stderr)."""
+    if monkeypatch is not None:
+        monkeypatch.chdir(cwd)
+    with pytest.raises(SystemExit) as stop:
+        run(list(args))
+    captured = capsys.readouterr()
+    return stop.value.code, captured.out, captured.err
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch):
+    monkeypatch.chdir(REPO)
+
+
+# --- the seed -------------------------------------------------------------------------
+
+
+def test_analyze_reproduces_seed_table_and_summary(capsys):
+    code, out, err = cli(capsys, "analyze", RTMDET_S)
+    assert code == 0, err
+    missing = [row for row in seed_rows() if row not in box_rows(out)]
+    assert len(seed_rows()) == 56
+    assert missing == []
+    lines = out.splitlines()
+    start = lines.index(SEED_SUMMARY[1]) - 1
+    assert lines[start : start + 5] == SEED_SUMMARY
+    assert "convention: fvcore" in out
+
+
+def test_get_flops_script_prints_the_seed_markdown_table_byte_for_byte():
+    result = subprocess.run(
+        [sys.executable, "tools/analysis_tools/get_flops.py", RTMDET_S, "--show-arch"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    assert table == seed_markdown_table()
+    assert lines[-5:] == SEED_SUMMARY
+    # --show-arch: the seed's rtm_reg excerpt, line for line (its first line unindented).
+    excerpt = (FIXTURES / "seed_rtm_reg_arch.txt").read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip() == excerpt[0])
+    assert lines[first + 1 : first + len(excerpt)] == excerpt[1:]
+
+
+def test_rows_and_printout_match_mmengine_side_by_side(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # mmengine's rich table crops cells at 80 columns
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.config import Config
+
+    from complexity.analyzer import analyze
+    from complexity.cli.rows import arch_lines, table_rows
+    from complexity.zoo import build_model
+
+    torch.manual_seed(0)
+    model = build_model(Config.fromfile(str(REPO / RTMDET_S)).model).eval()
+    image = {"inputs": [torch.rand(3, 320, 256)], "data_samples": [None]}
+    inputs = model.data_preprocessor(image, False)["inputs"]
+    theirs = get_model_complexity_info(model, inputs=inputs, show_table=True, show_arch=True)
+    report = analyze(model, inputs)
+    assert report.total("flops") == theirs["flops"]
+    assert report.total("params") == theirs["params"]
+    assert report.total("activations") == theirs["activations"]
+    # mmengine's table is a rich ASCII2 table: `|` separators, indented cells.
+    mm_rows = [
+        tuple(c.strip() for c in line.strip().strip("|").split("|"))
+        for line in theirs["out_table"].splitlines()
+        if line.startswith("|") and not line.startswith("|-")
+    ][1:]
+    ours = [(row.name, *row.cells) for row in table_rows(report)]
+    assert ours == mm_rows
+    # The printout: identical except where mmengine marks an nn.Identity that ran as N/A.
+    mm_arch = theirs["out_arch"].strip("\n").splitlines()
+    our_arch = arch_lines(report)
+    assert len(mm_arch) == len(our_arch)
+    differing = [(a, b) for a, b in zip(mm_arch, our_arch, strict=True) if a != b]
+    assert differing and all(
+        a.strip().endswith("Identity(#params: 0, #flops: N/A, #acts: N/A)")
+        and b.strip().endswith("Identity()")
+        for a, b in differing
+    )
+
+
+# --- options ----------------------------------------------------------------------------
+
+
+def test_tree_carries_the_seed_stat_line(capsys):
+    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--tree", "--not-show-table", "--depth", "4")
+    assert code == 0
+    assert "rtm_reg" in out
+    assert "#params: 1.55K, #flops: 4.3M, #acts: 33.6K" in out  # the seed's --show-arch line
+    assert "#params: 0.52K, #flops: 3.28M, #acts: 25.6K" in out
+    assert not box_rows(out) & set(seed_rows())  # no table
+
+
+def test_depth_truncates_table_and_tree(capsys):
+    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--depth", "1", "--tree")
+    assert code == 0
+    names = {row[0] for row in box_rows(out)}
+    assert {"model", "backbone", "neck", "bbox_head.head_module"} <= names
+    assert "backbone.stem" not in names
+    assert "backbone CSPNeXt" in out
+    assert "stem Sequential" not in out  # the tree stops at the first level too
+
+
+def test_shape_two_numbers_as_in_the_seed(capsys):
+    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--shape", "640", "480", "--not-show-table")
+    assert code == 0
+    assert "Input shape: torch.Size([640, 480])" in out
+    # stem.0 conv: 3x3x3 -> 16 channels at stride 2, hand-computed: 320*240*16*27 MACs
+    # plus eval batch norm 2 per output element; in the tree, two decimals.
+    assert (
+        f"#flops: {(320 * 240 * 16 * 27 + 2 * 320 * 240 * 16) / 1e6:.2f}M"
+        in cli(capsys, "analyze", RTMDET_S, "--shape", "640x480", "--tree", "--not-show-table")[1]
+    )
+
+
+def test_cfg_options_in_the_seed_form_change_the_model(capsys):
+    code, out, _ = cli(
+        capsys,
+        "analyze",
+        RTMDET_S,
+        "--not-show-table",
+        "--cfg-options",
+        "model.bbox_head.head_module.num_classes=1",
+    )
+    assert code == 0
+    # rtm_cls convs now have 128*1+1 parameters each instead of 128*80+80: 3 * 10191 fewer.
+    params = 8_886_924 - 3 * (128 * 80 + 80 - (128 * 1 + 1))
+    assert f"Model Parameters: {params / 1e6:.3f}M" in out
+
+
+def test_json_export(tmp_path, capsys):
+    from fvcore.nn import FlopCountAnalysis
+
+    target = tmp_path / "report.json"
+    code, _, _ = cli(capsys, "analyze", "examples/small_cnn.py", "--json", str(target))
+    assert code == 0
+    data = json.loads(target.read_text())
+    assert data["convention"]["name"] == "fvcore"
+    assert data["input_shapes"] == [[1, 3, 224, 224]]
+    namespace: dict = {}
+    exec((REPO / "examples/small_cnn.py").read_text(), namespace)
+    model = namespace["model"].eval()
+    fv = FlopCountAnalysis(model, torch.rand(1, 3, 224, 224)).by_module()
+    by_name = {m["name"]: m for m in data["modules"]}
+    assert {name: by_name[name]["flops"] for name in fv} == dict(fv)
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    assert data["modules"][0]["type"] == "Sequential"
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_json_to_stdout_is_json_alone(capsys):
+    code, out, _ = cli(capsys, "analyze", "examples/small_cnn.py", "--json", "-")
+    assert code == 0
+    assert json.loads(out)["totals"]["params"] == 16 * 27 + 32 + 32 * 16 * 9 + 64 + 330
+
+
+def test_plain_file_and_import_spec(capsys):
+    code, out, _ = cli(capsys, "analyze", "examples/small_cnn.py", "--depth", "1")
+    assert code == 0
+    # conv 16*27 + bn 32 + conv 32*16*9 + bn 64 + linear 32*10+10
+    params = 16 * 27 + 32 + 32 * 16 * 9 + 64 + 330
+    assert f"Model Parameters: {params / 1e3:.3f}K" in out
+    code, out, _ = cli(capsys, "analyze", "examples.transformer:build", "--shape", "32")
+    assert code == 0
+    assert "Input shape: torch.Size([1, 3, 32, 32])" in out
+
+
+def test_help_is_available():
+    result = subprocess.run(
+        [sys.executable, "-m", "complexity.cli.main", "analyze", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--depth" in result.stdout and "--cfg-options" in result.stdout
+
+
+# --- bad input: one line, exit code, no traceback, nothing clobbered --------------------
+
+
+def assert_one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> None:
+    assert code == expected_code
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        (None, ("does not exist",)),
+        ("", ("is empty",)),
+        ("model = dict(type='YOLODetector'\n", ("cannot parse",)),
+        ("_base_ = []\nimg_scale = (640, 640)\n", ("defines no `model`",)),
+        ("model = dict(type='CSPNext')\n", ("CSPNext", "CSPNeXt")),
+        (
+            f"_base_ = '{REPO / RTMDET_S}'\nmodel = dict(backbone=dict(type='CSPNext'))\n",
+            ("CSPNext", "model.backbone", "CSPNeXt"),
+        ),
+    ],
+    ids=["missing", "empty", "unparsable", "no-model", "unknown-type", "unknown-nested-type"],
+)
+def test_bad_configs(tmp_path, capsys, content, fragments):
+    config = tmp_path / "config.py"
+    if content is not None:
+        config.write_text(content)
+    code, _, err = cli(capsys, "analyze", str(config))
+    assert_one_line_error(code, err, 2, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--shape", "abc"], ("--shape",)),
+        (["--shape", "0"], ("positive",)),
+        (["--shape", "1", "2", "3"], ("unexpected extra argument",)),
+        (["--depth", "-1"], ("--depth",)),
+        (["--cfg-options", "model.backbone"], ("key=value",)),
+        (["--convention", "nope"], ("convention",)),
+        (["--json", "/nonexistent-folder/x.json"], ("does not exist",)),
+        (["--json", "/tmp"], ("is a folder",)),
+    ],
+    ids=[
+        "shape-text",
+        "shape-zero",
+        "shape-three",
+        "depth",
+        "cfg-options",
+        "convention",
+        "json-folder-missing",
+        "json-is-folder",
+    ],
+)
+def test_bad_options(capsys, args, fragments):
+    code, _, err = cli(capsys, "analyze", RTMDET_S, *args)
+    assert_one_line_error(code, err, 2, *fragments)
+
+
+FAILING_MODEL = """
+import torch
+from torch import nn
+
+class Head(nn.Module):
+    def forward(self, x):
+        return x @ torch.ones(5, 5)  # wrong inner size on purpose
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(12, 4), Head())
+input_shape = (2, 3, 2, 2)
+"""
+
+
+def test_failing_forward_names_module_and_shapes_and_keeps_existing_json(tmp_path, capsys):
+    model_file = tmp_path / "broken.py"
+    model_file.write_text(FAILING_MODEL)
+    existing = tmp_path / "report.json"
+    existing.write_text('{"keep": true}')
+    code, _, err = cli(capsys, "analyze", str(model_file), "--json", str(existing))
+    assert_one_line_error(code, err, 1, "forward failed in 2 (Head)", "[[2, 4]]")
+    assert existing.read_text() == '{"keep": true}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.py", "report.json"]
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    model_file = tmp_path / "broken.py"
+    model_file.write_text(FAILING_MODEL)
+    code, _, err = cli(capsys, "analyze", str(model_file), "--debug")
+    assert code == 1
+    assert "Traceback" in err
+
+
+def test_get_flops_bad_config_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "tools/analysis_tools/get_flops.py", str(tmp_path / "none.py")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
