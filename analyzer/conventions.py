@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from . import handles_fvcore
+from . import handles_flops, handles_fvcore
 from .registry import HandlerTable, OpRule, merge_rules
 
 
@@ -39,7 +39,18 @@ FVCORE = Convention(
     ignored=handles_fvcore.IGNORED,
 )
 
-CONVENTIONS: Mapping[str, Convention] = MappingProxyType({FVCORE.name: FVCORE})
+FLOPS = Convention(
+    name="flops",
+    summary=(
+        "flops: 1 multiply-add = 2 flops; matmul-family as torch.utils.flop_counter, other "
+        "ops at the costs of docs/conventions.md; activations = conv/matmul/sdpa outputs"
+    ),
+    flops=handles_flops.FLOPS,
+    activations=handles_flops.ACTIVATIONS,
+    ignored=handles_flops.IGNORED,
+)
+
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType({FVCORE.name: FVCORE, FLOPS.name: FLOPS})
 
 
 def get_convention(name: str) -> Convention:

@@ -54,7 +54,11 @@ def analyze(
         bool, typer.Option("--by-operator", help="Print flops per operator type.")
     ] = False,
     convention: Annotated[
-        str, typer.Option(help="Counting convention: fvcore (the seed's numbers).")
+        str,
+        typer.Option(
+            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop) or flops "
+            "(real floating-point operations, elementwise ops and attention included)."
+        ),
     ] = "fvcore",
     json_path: Annotated[
         str | None,
