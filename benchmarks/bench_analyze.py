@@ -2,6 +2,7 @@
 
     python benchmarks/bench_analyze.py            # RTMDet-s at 640 and a ViT-style encoder
     python benchmarks/bench_analyze.py --runs 7   # more runs per median
+    python benchmarks/bench_analyze.py --runs 1 --cases vit --skip-commands  # smoke run
 
 Everything is measured in this one run on this machine: medians of `--runs` timings of
   forward      one plain forward under no_grad
@@ -217,6 +218,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timings per median (>= 5)")
     parser.add_argument("--cases", nargs="+", default=["rtmdet_s", "vit"])
+    parser.add_argument(
+        "--skip-commands", action="store_true", help="skip the whole-command timings"
+    )
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -240,6 +244,8 @@ def main() -> None:
         forward_mb, ours_mb = peak_extra(case, "forward"), peak_extra(case, "analyze")
         print(f"  peak extra RSS: forward {forward_mb:.0f} MiB, complexity {ours_mb:.0f} MiB\n")
 
+    if args.skip_commands:
+        return
     runs = max(3, args.runs // 2)
     ours_cli = command_time(
         [sys.executable, "-m", "complexity.cli.main", "analyze", str(RTMDET_S)], runs

@@ -341,3 +341,33 @@ def test_get_flops_bad_config_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+
+
+def test_s_with_cfg_options_equals_the_m_config(capsys):
+    """MMYOLO's m config is the s config with deepen 0.67 / widen 0.75: same numbers."""
+    widen = "0.75"
+    code, out, _ = cli(
+        capsys,
+        "analyze",
+        RTMDET_S,
+        "--shape",
+        "320",
+        "--json",
+        "-",
+        "--cfg-options",
+        "model.backbone.deepen_factor=0.67",
+        f"model.backbone.widen_factor={widen}",
+        "model.neck.deepen_factor=0.67",
+        f"model.neck.widen_factor={widen}",
+        f"model.bbox_head.head_module.widen_factor={widen}",
+    )
+    assert code == 0
+    as_m = json.loads(out)
+    m_config = "configs/rtmdet/rtmdet_m_syncbn_fast_8xb32-300e_coco.py"
+    code, out, _ = cli(capsys, "analyze", m_config, "--shape", "320", "--json", "-")
+    assert code == 0
+    m = json.loads(out)
+    assert as_m["totals"] == m["totals"]
+    assert as_m["modules"] == m["modules"]
+    # and against MMYOLO's published RTMDet-m parameter count, 24.71M
+    assert f"{m['totals']['params'] / 1e6:.2f}M" == "24.71M"

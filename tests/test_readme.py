@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,8 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
     argv = shlex.split(command)
     if argv[0] == "complexity":
         argv = [sys.executable, "-m", "complexity.cli.main", *argv[1:]]
-        assert shutil.which("complexity"), "the console script is not installed"
+        scripts = entry_points(group="console_scripts", name="complexity")
+        assert [e.value for e in scripts] == ["complexity.cli.main:run"]
     else:
         argv = [sys.executable, *argv[1:]]
     result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)

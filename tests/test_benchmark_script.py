@@ -1,0 +1,30 @@
+"""The README's benchmark command runs (a smoke run: figures are printed, never asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_smoke_run_prints_ratios():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_analyze.py",
+            "--runs",
+            "1",
+            "--cases",
+            "vit",
+            "--skip-commands",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for label in ("complexity / fvcore", "complexity / forward", "peak extra RSS"):
+        assert label in result.stdout
