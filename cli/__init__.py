@@ -1,1 +1,1 @@
-"""cli"""
+"""complexity.cli: the `complexity` command (loads models, calls the analyzer, renders)."""

@@ -11,7 +11,7 @@ from rich.tree import Tree
 from complexity.analyzer import Report
 
 from .formatting import format_arch_stat, format_size
-from .rows import ACTS, COLUMNS, FLOPS, PARAMS, TableRow, table_rows
+from .rows import ACTS, COLUMNS, FLOPS, PARAMS, TableRow
 
 SPLIT_LINE = "=" * 30
 
@@ -148,6 +148,5 @@ __all__ = [
     "operator_table",
     "stat_line",
     "summary_lines",
-    "table_rows",
     "uncounted_section",
 ]
