@@ -8,7 +8,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from complexity.analyzer import Report
+from complexity.analyzer import CONVENTIONS, Report
+from complexity.analyzer.report import NOT_COUNTED_BY_CONVENTION
 
 from .formatting import format_arch_stat, format_size
 from .rows import ACTS, COLUMNS, FLOPS, PARAMS, TableRow
@@ -101,27 +102,32 @@ def _where(modules: dict[str, int], limit: int = 3) -> str:
 
 
 def uncounted_section(report: Report) -> RenderableType:
-    """Operators that ran but were not counted: name, calls, why, where."""
-    if not report.uncounted:
-        return Text(f"Every operator was counted under the {report.convention} convention.")
-    table = Table(
-        title=f"Operators not counted ({report.convention} convention)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("operator", no_wrap=True)
-    table.add_column("calls", justify="right")
-    table.add_column("why")
-    table.add_column("where (module ×calls)")
-    for entry in report.uncounted:
-        table.add_row(entry.op, str(entry.count), entry.reason, _where(dict(entry.modules)))
-    parts: list[RenderableType] = [table]
+    """Operators that ran but were not counted (name, calls, why, where), and the free ones."""
+    parts: list[RenderableType] = []
+    if report.uncounted:
+        table = Table(
+            title=f"Operators not counted ({report.convention} convention)",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+        )
+        table.add_column("operator", no_wrap=True)
+        table.add_column("calls", justify="right")
+        table.add_column("why")
+        table.add_column("where (module ×calls)")
+        for entry in report.uncounted:
+            table.add_row(entry.op, str(entry.count), entry.reason, _where(dict(entry.modules)))
+        parts.append(table)
+        other = [c for c in CONVENTIONS if c != report.convention]
+        if other and any(e.reason == NOT_COUNTED_BY_CONVENTION for e in report.uncounted):
+            names = " or ".join(f"--convention {c}" for c in other)
+            parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
+    else:
+        parts.append(Text(f"No operator went uncounted under the {report.convention} convention."))
     if report.ignored_ops:
         calls = sum(report.ignored_ops.values())
         names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
-        parts.append(
-            Text(f"Free by convention: {calls} calls of shape/view ops ({names})", style="dim")
-        )
+        free = f"Free under the {report.convention} convention: {calls} calls ({names})"
+        parts.append(Text(free, style="dim"))
     return Group(*parts)
 
 

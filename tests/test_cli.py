@@ -371,3 +371,23 @@ def test_s_with_cfg_options_equals_the_m_config(capsys):
     assert as_m["modules"] == m["modules"]
     # and against MMYOLO's published RTMDet-m parameter count, 24.71M
     assert f"{m['totals']['params'] / 1e6:.2f}M" == "24.71M"
+
+
+def test_uncounted_operators_are_listed_as_fvcore_finds_them(capsys):
+    from fvcore.nn import FlopCountAnalysis
+    from mmengine.config import Config
+
+    from complexity.zoo import build_model
+
+    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--shape", "128", "--not-show-table")
+    assert code == 0
+    model = build_model(Config.fromfile(str(REPO / RTMDET_S)).model).eval()
+    inputs = model.data_preprocessor({"inputs": [torch.rand(3, 128, 128)]}, False)["inputs"]
+    fvcore = FlopCountAnalysis(model, inputs)
+    fvcore.total()  # fvcore analyses lazily
+    expected = fvcore.unsupported_ops()
+    assert expected  # silu_, add, mul, hardsigmoid_, max_pool2d
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if "aten::" in line}
+    assert {op: int(rows[op]) for op in expected} == dict(expected)
+    assert "--convention flops counts the ops marked" in out
+    assert "Free under the fvcore convention: 13 calls (cat)" in out
