@@ -391,3 +391,38 @@ def test_uncounted_operators_are_listed_as_fvcore_finds_them(capsys):
     assert {op: int(rows[op]) for op in expected} == dict(expected)
     assert "--convention flops counts the ops marked" in out
     assert "Free under the fvcore convention: 13 calls (cat)" in out
+
+
+TWO_INPUT_MODEL = """
+import torch
+from torch import nn
+
+class Fuse(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.text = nn.Linear(16, 8)
+        self.image = nn.Linear(32, 8)
+
+    def forward(self, text, extra):
+        return self.text(text) + self.image(extra["image"])
+
+def model():
+    return Fuse()
+
+def inputs():
+    return (torch.rand(3, 16), {"image": torch.rand(3, 32)})
+"""
+
+
+def test_plain_file_with_its_own_inputs(tmp_path, capsys):
+    model_file = tmp_path / "fuse.py"
+    model_file.write_text(TWO_INPUT_MODEL)
+    code, out, _ = cli(capsys, "analyze", str(model_file), "--json", "-")
+    assert code == 0
+    data = json.loads(out)
+    assert data["input_shapes"] == [[3, 16], {"image": [3, 32]}]
+    # linear flops = rows * in * out (fvcore): 3*16*8 + 3*32*8
+    assert data["totals"]["flops"] == 3 * 16 * 8 + 3 * 32 * 8
+    assert data["totals"]["params"] == 16 * 8 + 8 + 32 * 8 + 8
+    code, _, err = cli(capsys, "analyze", str(model_file), "--shape", "64")
+    assert_one_line_error(code, err, 2, "--shape cannot resize")
