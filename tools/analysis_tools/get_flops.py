@@ -4,7 +4,8 @@
         [--not-show-table] [--cfg-options key=value ...]
 
 Prints the per-module markdown table, with --show-arch the model printout with
-`#params, #flops, #acts` under each module, then the summary block.
+`#params, #flops, #acts` under each module, the convention the numbers follow, then the
+summary block.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + markdown_table(table_rows(report)))
     if args.show_arch:
         print("\n" + "\n".join(arch_lines(report)))
+    print(f"convention: {report.convention_summary}")
     for note in loaded.notes:
         print(f"{'=' * 30}\n{note}")
     print("\n".join(summary_lines(report, loaded.input_label)))
