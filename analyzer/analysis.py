@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -70,6 +71,11 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
     operator_calls: Counter[str] = Counter()
     scope_position: dict[str, int] = {}
 
+    @functools.cache
+    def reason_uncounted(kind: str) -> str:
+        counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
+        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
+
     def position_of(node: torch._C.Node) -> int:
         scope = node.scopeName()
         position = scope_position.get(scope)
@@ -90,9 +96,7 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
             elif not kind.startswith("prim::") or kind.startswith(
                 ("prim::PythonOp", "prim::CallFunction")
             ):
-                counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
-                reason = NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
-                uncounted[(kind, reason)][position_of(node)] += 1
+                uncounted[(kind, reason_uncounted(kind))][position_of(node)] += 1
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
         operator_calls[rule.label] += 1

@@ -328,8 +328,20 @@ class ChannelAttention(nn.Module):
         return x * self.act(self.fc(self.global_avgpool(x)))
 
 
+class _TwoConvResidual(nn.Module):
+    """conv1 then conv2, plus the input when `add_identity` (both mmdet bottlenecks)."""
+
+    conv1: nn.Module
+    conv2: nn.Module
+    add_identity: bool
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.conv2(self.conv1(x))
+        return out + x if self.add_identity else out
+
+
 @register_model
-class DarknetBottleneck(nn.Module):
+class DarknetBottleneck(_TwoConvResidual):
     """mmdet's YOLOv5-style bottleneck: 1x1 reduce, 3x3 conv, optional residual."""
 
     def __init__(
@@ -356,13 +368,9 @@ class DarknetBottleneck(nn.Module):
         )  # fmt: skip
         self.add_identity = add_identity and in_channels == out_channels
 
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.conv2(self.conv1(x))
-        return out + x if self.add_identity else out
-
 
 @register_model
-class CSPNeXtBlock(nn.Module):
+class CSPNeXtBlock(_TwoConvResidual):
     """mmdet's CSPNeXt block: 3x3 conv, then a large-kernel (5x5) depthwise-separable conv."""
 
     def __init__(
@@ -390,10 +398,6 @@ class CSPNeXtBlock(nn.Module):
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
         )  # fmt: skip
         self.add_identity = add_identity and in_channels == out_channels
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.conv2(self.conv1(x))
-        return out + x if self.add_identity else out
 
 
 @register_model
