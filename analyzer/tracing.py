@@ -254,13 +254,15 @@ def trace(
             return _trace_once(model, args, tree, on_meta=True)
         except AnalysisError as error:
             if meta is True or already_meta:
-                if already_meta and error.value_needed:
-                    raise AnalysisError(
+                if already_meta and error.value_needed and meta is None:
+                    explained = AnalysisError(
                         f"{error}; the model is on the meta device, so it has no values to "
                         "give: build it on cpu to analyse it",
                         module=error.module,
                         input_shapes=error.input_shapes,
-                    ) from error
+                    )
+                    explained.value_needed, explained.reason = True, error.reason
+                    raise explained from error
                 raise
             reason = error.reason
         traced = _trace_once(model, args, tree, on_meta=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .loading import UsageError, parse_cfg_options, parse_shape
 
 
 def tool_version() -> str:
@@ -97,8 +97,11 @@ def analyze(
     convention: str,
     json_path: str | None,
     cfg_options: list[str] | None,
+    device: str = "auto",
 ) -> None:
-    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer import CONVENTIONS
+
+    from .devices import check_device, load_and_analyze
 
     from . import render
     from .rows import arch_lines, table_rows
@@ -112,11 +115,10 @@ def analyze(
     size = parse_shape(shape)
     options = parse_cfg_options(cfg_options)
     json_file = check_json_target(json_path)
+    check_device(device)
 
-    with spinner(f"building {target}"):
-        loaded = load(target, size, options)
-    with spinner("tracing and counting"):
-        report = analyze(loaded.model, loaded.inputs, convention=convention)
+    with spinner(f"building and tracing {target}"):
+        loaded, report = load_and_analyze(target, size, options, convention, device)
 
     if json_path is not None:
         data = report.to_dict(version=tool_version())
@@ -137,6 +139,7 @@ def analyze(
     if by_operator:
         console.print(render.operator_table(report))
     console.print(f"convention: {report.convention_summary}", markup=False, highlight=False)
+    console.print(report.provenance, markup=False, highlight=False)
     console.print(render.uncounted_section(report))
     for note in loaded.notes:
         console.print(render.SPLIT_LINE + "\n" + note, markup=False, highlight=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import contextvars
 import importlib
 import runpy
 import sys
@@ -22,6 +23,29 @@ DEFAULT_SHAPE = (640, 640)
 
 class UsageError(Exception):
     """Bad input from the user: a one-line message, exit code 2."""
+
+
+# The device models and inputs are built on: "meta" (no weights allocated, the default
+# of the CLI), "cpu" or "cuda". Set by `building_on`, read where models are built.
+_BUILD_DEVICE: contextvars.ContextVar[str] = contextvars.ContextVar("build_device", default="cpu")
+
+
+@contextlib.contextmanager
+def building_on(device: str) -> Iterator[None]:
+    """Build configs, factories and `inputs()` on `device` inside this block."""
+    token = _BUILD_DEVICE.set(device)
+    try:
+        yield
+    finally:
+        _BUILD_DEVICE.reset(token)
+
+
+def _build_context() -> contextlib.AbstractContextManager[Any]:
+    # Factory functions (parameters, torch.rand, ...) then allocate on that device.
+    import torch
+
+    device = _BUILD_DEVICE.get()
+    return contextlib.nullcontext() if device == "cpu" else torch.device(device)
 
 
 @dataclass
@@ -152,18 +176,20 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     if not hasattr(model_cfg, "get") or "type" not in model_cfg:
         raise UsageError(f"`model` in {path} has no `type`; write model = dict(type=..., ...)")
     try:
-        model = build_model(model_cfg)
+        with _build_context():
+            model = build_model(model_cfg)
     except UnknownModelTypeError as error:
         raise UsageError(_first_line(error)) from None
     except (TypeError, ValueError, KeyError, AssertionError) as error:
         raise UsageError(f"cannot build the model of {path}: {_first_line(error)}") from None
     model.eval()
     height, width = shape or DEFAULT_SHAPE
-    image = torch.rand(3, height, width)
+    with _build_context():
+        image = torch.rand(3, height, width)
     preprocessor = getattr(model, "data_preprocessor", None)
     if callable(preprocessor):
         # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-        with torch.no_grad():
+        with torch.no_grad(), _build_context():
             inputs = preprocessor({"inputs": [image], "data_samples": [None]}, False)["inputs"]
     else:
         inputs = image.unsqueeze(0)
@@ -179,7 +205,8 @@ def _model_from(value: Any, where: str) -> Any:
 
     if not isinstance(value, nn.Module) and callable(value):
         try:
-            value = value()
+            with _build_context():
+                value = value()
         except Exception as error:
             raise UsageError(f"calling {where} failed: {_first_line(error)}") from None
     if not isinstance(value, nn.Module):
@@ -194,7 +221,8 @@ def _image_input(shape: tuple[int, int] | None, batch_shape: tuple[int, ...] | N
         batch_shape = (1, 3, *(shape or DEFAULT_SHAPE))
     elif shape is not None:
         batch_shape = (*batch_shape[:-2], *shape)
-    return torch.rand(*batch_shape)
+    with _build_context():
+        return torch.rand(*batch_shape)
 
 
 def _label(inputs: Any) -> str:
@@ -230,7 +258,8 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None) -> Loaded:
             )
         inputs = namespace["inputs"]
         if callable(inputs):
-            inputs = inputs()
+            with _build_context():
+                inputs = inputs()
     else:
         batch_shape = namespace.get("input_shape")
         if batch_shape is not None:

@@ -68,6 +68,13 @@ def analyze(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="auto (build on meta, no weights; real tensors only if the forward needs "
+            "values), meta, cpu or cuda (build there and trace real tensors)."
+        ),
+    ] = "auto",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
@@ -84,6 +91,7 @@ def analyze(
         convention=convention,
         json_path=json_path,
         cfg_options=cfg_options,
+        device=device,
     )
 
 

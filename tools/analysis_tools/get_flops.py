@@ -40,9 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from complexity.analyzer import analyze
     from complexity.cli.command import describe_failure
-    from complexity.cli.loading import load, parse_cfg_options, parse_shape
+    from complexity.cli.devices import load_and_analyze
+    from complexity.cli.loading import parse_cfg_options, parse_shape
     from complexity.cli.render import markdown_table, summary_lines
     from complexity.cli.rows import arch_lines, table_rows
 
@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         shape = parse_shape([str(n) for n in args.shape])
         if len(args.shape) > 2:
             raise ValueError("invalid input shape")
-        loaded = load(args.config, shape, parse_cfg_options(args.cfg_options))
-        report = analyze(loaded.model, loaded.inputs)
+        options = parse_cfg_options(args.cfg_options)
+        loaded, report = load_and_analyze(args.config, shape, options, "fvcore")
     except Exception as error:
         if args.debug:
             raise
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.show_arch:
         print("\n" + "\n".join(arch_lines(report)))
     print(f"convention: {report.convention_summary}")
+    print(report.provenance)
     for note in loaded.notes:
         print(f"{'=' * 30}\n{note}")
     print("\n".join(summary_lines(report, loaded.input_label)))
