@@ -354,9 +354,15 @@ def _keep_model_outputs(graph: torch._C.Graph, count: int) -> None:
 # What a meta tensor cannot give, recognised from torch's messages -> what to call it.
 _VALUE_NEEDED = (
     ("torch.nonzero()", "torch.nonzero (also boolean-mask indexing, torch.where(cond))"),
-    ("Tensor.item() cannot be called on meta", "Tensor.item() (also bool(), int(), float() of a tensor)"),
+    (
+        "Tensor.item() cannot be called on meta",
+        "Tensor.item() (also bool(), int(), float() of a tensor)",
+    ),
     ("Cannot copy out of meta tensor", "reading tensor values (tolist, numpy, printing)"),
-    ("with Meta tensors, but there was no fake impl or Meta kernel", "an operator with no meta kernel"),
+    (
+        "with Meta tensors, but there was no fake impl or Meta kernel",
+        "an operator with no meta kernel",
+    ),
     ("data-dependent", "a data-dependent shape"),
 )
 

@@ -101,9 +101,8 @@ def analyze(
 ) -> None:
     from complexity.analyzer import CONVENTIONS
 
-    from .devices import check_device, load_and_analyze
-
     from . import render
+    from .devices import check_device, load_and_analyze
     from .rows import arch_lines, table_rows
 
     if depth < 0:
