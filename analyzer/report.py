@@ -67,6 +67,19 @@ class Report:
             line += f" (the meta trace needed values: {self.fallback_reason})"
         return line
 
+    def footer_lines(self, limit: int = 3) -> list[str]:
+        """What every rendering states under the numbers: how it was traced, and caveats."""
+        lines = [self.provenance]
+        if self.unreached:
+            shown = [f"{name or 'the model itself'} ×{n}" for name, n in self.unreached.items()]
+            more = f", +{len(shown) - limit} more" if len(shown) > limit else ""
+            lines.append(
+                "counted, though their results reach no output: "
+                f"{sum(self.unreached.values())} operator calls in {', '.join(shown[:limit])}{more}"
+            )
+        lines.extend(f"note: {note}" for note in self.notes)
+        return lines
+
     def _check(self, metric: str) -> str:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")

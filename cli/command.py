@@ -138,7 +138,8 @@ def analyze(
     if by_operator:
         console.print(render.operator_table(report))
     console.print(f"convention: {report.convention_summary}", markup=False, highlight=False)
-    console.print(report.provenance, markup=False, highlight=False)
+    for line in report.footer_lines():
+        console.print(line, markup=False, highlight=False)
     console.print(render.uncounted_section(report))
     for note in loaded.notes:
         console.print(render.SPLIT_LINE + "\n" + note, markup=False, highlight=False)

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.show_arch:
         print("\n" + "\n".join(arch_lines(report)))
     print(f"convention: {report.convention_summary}")
-    print(report.provenance)
+    print("\n".join(report.footer_lines()))
     for note in loaded.notes:
         print(f"{'=' * 30}\n{note}")
     print("\n".join(summary_lines(report, loaded.input_label)))
