@@ -155,20 +155,12 @@ def test_meta_and_real_paths_agree_on_examples(make: Any, convention: str) -> No
 
 @pytest.mark.slow
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
-def test_meta_and_real_paths_agree_on_rtmdet(rtmdet_tiny: Any, convention: str) -> None:
-    model, inputs = rtmdet_tiny
+def test_meta_and_real_paths_agree_on_rtmdet(rtmdet: Any, convention: str) -> None:
+    from complexity.zoo import example_inputs
+
+    model = rtmdet("tiny")
+    inputs = (example_inputs(model, (128, 128)),)  # parity does not depend on the size
     assert_same_numbers(*both_paths(model, inputs, convention))
-
-
-@pytest.fixture(scope="module")
-def rtmdet_tiny() -> Any:
-    from mmengine.config import Config
-
-    from complexity.zoo import build_model
-
-    cfg = Config.fromfile(str(REPO / "configs/rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py"))
-    model = build_model(cfg.model).eval()
-    return model, (torch.rand(1, 3, 128, 128),)
 
 
 # ----------------------------------------------------------------- default and fallback
