@@ -7,6 +7,7 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 
 from .analysis import analyze
 from .conventions import CONVENTIONS, Convention, get_convention
+from .registry import Handler, HandlerTable
 from .report import (
     HANDLER_FAILED,
     METRICS,
@@ -25,6 +26,8 @@ __all__ = [
     "NO_HANDLER",
     "AnalysisError",
     "Convention",
+    "Handler",
+    "HandlerTable",
     "ModuleInfo",
     "Report",
     "UncountedOp",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from .conventions import CONVENTIONS, get_convention
+from .conventions import CONVENTIONS, Convention, get_convention
+from .registry import Handler
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -49,14 +51,24 @@ def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     return tuple(totals)
 
 
-def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Report:
+def analyze(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    convention: str | Convention = "fvcore",
+    handlers: Mapping[str, Handler] | None = None,
+) -> Report:
     """Count parameters, flops and activations of `model(*inputs)` per module and operator.
 
     `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
     dicts of tensors); any other value is passed as the single positional input. The model
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
+    `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
+    `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
     """
     rules_of = get_convention(convention)
+    if handlers:
+        rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
     traced = trace(model, args, tree)
@@ -73,7 +85,9 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
 
     @functools.cache
     def reason_uncounted(kind: str) -> str:
-        counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
+        counted_elsewhere = any(
+            kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
+        )
         return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
