@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .conventions import CONVENTIONS, Convention, get_convention
-from .registry import Handler
+from .registry import Args, Handler
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -27,6 +27,24 @@ def _resolve(value: torch._C.Value) -> Any:
     if kind == "prim::ListConstruct":
         return [_resolve(item) for item in node.inputs()]
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _argument_names(schema: str) -> tuple[str, ...]:
+    """The argument names of an op schema (`aten::add.Tensor(Tensor self, ...)`), or ()."""
+    try:
+        return tuple(argument.name for argument in torch._C.parse_schema(schema).arguments)
+    except RuntimeError:  # "(no schema)": prim ops, autograd Functions
+        return ()
+
+
+def _named(node: torch._C.Node) -> Args:
+    """The node's inputs by the names of its schema's arguments."""
+    names = _argument_names(node.schema())
+    values = [_resolve(v) for v in node.inputs()]
+    return Args(
+        (names[i] if i < len(names) else f"arg{i}", value) for i, value in enumerate(values)
+    )
 
 
 def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]]:
@@ -114,14 +132,14 @@ def analyze(
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
         operator_calls[rule.label] += 1
-        ins = [_resolve(v) for v in node.inputs()]
         outs = [_resolve(v) for v in node.outputs()]
         try:
+            ins = _named(node)
             if rule.flops is not None:
                 own_flops[position][rule.label] += rule.flops(ins, outs)
             if rule.activations is not None:
                 own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, NotImplementedError):
+        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 

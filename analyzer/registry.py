@@ -1,8 +1,9 @@
 """Handler tables: operator name -> small pure function, registered with a decorator.
 
-A handler is data in, numbers out: it receives the node's resolved inputs and outputs
-(a tensor becomes its shape as a tuple of ints, a constant its Python value, a list
-construct a list of those, anything else None) and returns one integer.
+A handler is data in, numbers out: it receives the node's inputs by the argument names of
+the op's schema (`args["weight"]`, `args["transposed"]`) and its outputs in order, each
+resolved to data (a tensor becomes its shape as a tuple of ints, a constant its Python
+value, a list construct a list of those, anything else None), and returns one integer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-Handler = Callable[[Sequence[Any], Sequence[Any]], int]
+
+class Args(dict[str, Any]):
+    """A node's inputs by schema argument name, in schema order (`arg0`... without a schema).
+
+    `first(n)` gives the leading operands where overloads name them differently
+    (`mm(self, mat2)`, `matmul(self, other)`), as torch's flop formulas take them by position.
+    """
+
+    def first(self, count: int = 1) -> list[Any]:
+        values = list(self.values())[:count]
+        if len(values) < count:
+            raise IndexError(f"expected {count} inputs, the node has {len(values)}")
+        return values
+
+
+Handler = Callable[[Args, Sequence[Any]], int]
 
 
 def simple_op_name(op: str) -> str:

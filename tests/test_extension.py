@@ -19,7 +19,7 @@ from complexity.analyzer import CONVENTIONS, HandlerTable, analyze, get_conventi
 DOC = REPO / "docs" / "conventions.md"
 
 
-def cumsum_flops(inputs: Any, outputs: Any) -> int:
+def cumsum_flops(args: Any, outputs: Any) -> int:
     """numel(output): one add per element."""
     return math.prod(outputs[0])
 
@@ -48,6 +48,24 @@ def test_handler_replaces_a_builtin_one_and_keeps_its_label() -> None:
     report = analyze(layer, x, handlers={"aten::linear": lambda inputs, outputs: 7})
     assert report.by_operator("flops") == {"linear": 7}
     assert analyze(layer, x).by_operator("flops") == {"linear": 2 * 4 * 6}
+
+
+def test_handlers_read_inputs_by_schema_name() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def record(args: Any, outputs: Any) -> int:
+        """0: records what the handler saw."""
+        seen.append(dict(args))
+        return 0
+
+    layer = nn.ConvTranspose2d(3, 4, 2, stride=2)
+    analyze(layer, torch.randn(1, 3, 5, 5), handlers={"aten::_convolution": record})
+    (args,) = seen
+    assert args["input"] == (1, 3, 5, 5)
+    assert args["weight"] == (3, 4, 2, 2)
+    assert args["transposed"] is True
+    assert args["stride"] == [2, 2]
+    assert list(args)[:3] == ["input", "weight", "bias"]
 
 
 def test_extended_convention_is_a_new_convention() -> None:
