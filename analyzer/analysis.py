@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from .conventions import CONVENTIONS, get_convention
+from .conventions import CONVENTIONS, Convention, get_convention
+from .registry import Args, Handler
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -39,6 +41,24 @@ def _resolve(value: torch._C.Value) -> Any:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _argument_names(schema: str) -> tuple[str, ...]:
+    """The argument names of an op schema (`aten::add.Tensor(Tensor self, ...)`), or ()."""
+    try:
+        return tuple(argument.name for argument in torch._C.parse_schema(schema).arguments)
+    except RuntimeError:  # "(no schema)": prim ops, autograd Functions
+        return ()
+
+
+def _named(node: torch._C.Node) -> Args:
+    """The node's inputs by the names of its schema's arguments."""
+    names = _argument_names(node.schema())
+    values = [_resolve(v) for v in node.inputs()]
+    return Args(
+        (names[i] if i < len(names) else f"arg{i}", value) for i, value in enumerate(values)
+    )
+
+
 def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]]:
     """Own parameter count per module and the shape of every parameter, shared ones once."""
     seen: set[int] = set()
@@ -62,19 +82,28 @@ def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
 
 
 def analyze(
-    model: nn.Module, inputs: Any, *, convention: str = "fvcore", meta: bool | None = None
+    model: nn.Module,
+    inputs: Any,
+    *,
+    convention: str | Convention = "fvcore",
+    handlers: Mapping[str, Handler] | None = None,
+    meta: bool | None = None,
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs)` per module and operator.
 
     `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
     dicts of tensors); any other value is passed as the single positional input. The model
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
+    `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
+    `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
 
     `meta=None` (default) traces on the meta device (shapes only, no arithmetic) and falls
     back to the tensors as given when the forward needs values; `meta=True` insists on
     meta, `meta=False` traces the real tensors. `Report.traced_on` says which ran.
     """
     rules_of = get_convention(convention)
+    if handlers:
+        rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
     traced = trace(model, args, tree, meta=meta)
@@ -93,7 +122,9 @@ def analyze(
 
     @functools.cache
     def reason_uncounted(kind: str) -> str:
-        counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
+        counted_elsewhere = any(
+            kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
+        )
         return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
@@ -123,14 +154,14 @@ def analyze(
         operator_calls[rule.label] += 1
         if node not in reaching_output:
             unreached[position] += 1
-        ins = [_resolve(v) for v in node.inputs()]
         outs = [_resolve(v) for v in node.outputs()]
         try:
+            ins = _named(node)
             if rule.flops is not None:
                 own_flops[position][rule.label] += rule.flops(ins, outs)
             if rule.activations is not None:
                 own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, NotImplementedError):
+        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 

@@ -49,12 +49,10 @@ def build(name: str):
     if name == "rtmdet_s":
         from mmengine.config import Config
 
-        from complexity.zoo import build_model
+        from complexity.zoo import build_model, example_inputs
 
         model = build_model(Config.fromfile(str(RTMDET_S)).model).eval()
-        batch = {"inputs": [torch.rand(3, 640, 640)], "data_samples": [None]}
-        with torch.no_grad():
-            return model, model.data_preprocessor(batch, False)["inputs"]
+        return model, example_inputs(model, (640, 640))
     if name in ("llama7b", "llama7b_2l"):
         sys.path.insert(0, str(REPO / "examples"))
         import dataclasses
@@ -102,8 +100,7 @@ def contenders(model, inputs, meta_only: bool = False) -> dict[str, Callable[[],
     from rich.console import Console
 
     from complexity.analyzer import analyze
-    from complexity.cli.render import module_table, uncounted_section
-    from complexity.cli.rows import table_rows
+    from complexity.render import RenderOptions, print_sections, report_sections
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     logging.getLogger("mmengine").setLevel(logging.ERROR)
@@ -115,8 +112,7 @@ def contenders(model, inputs, meta_only: bool = False) -> dict[str, Callable[[],
     def ours(meta: bool | None = None) -> object:
         report = analyze(model, inputs, meta=meta)
         console = Console(file=io.StringIO(), width=200)
-        console.print(module_table(table_rows(report)))
-        console.print(uncounted_section(report))
+        print_sections(report_sections(report, RenderOptions(), "benchmark"), console)
         return console.file.getvalue()  # type: ignore[attr-defined]
 
     if meta_only:
@@ -270,10 +266,10 @@ SEED_PATH = """
 import sys, torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
-from complexity.zoo import build_model
+from complexity.zoo import build_model, example_inputs
 model = build_model(Config.fromfile(sys.argv[1]).model).eval()
-data = model.data_preprocessor({'inputs': [torch.rand(3, 640, 640)], 'data_samples': [None]}, False)
-out = get_model_complexity_info(model, inputs=data['inputs'], show_table=True, show_arch=False)
+inputs = example_inputs(model, (640, 640))
+out = get_model_complexity_info(model, inputs=inputs, show_table=True, show_arch=False)
 print(out['out_table']); print(out['flops_str'], out['params_str'])
 """
 
