@@ -18,6 +18,7 @@ from conftest import (
     REPO,
     RTMDET_S,
     SEED_SUMMARY,
+    assert_one_line_error,
     cli,
     seed_markdown_table,
     seed_rows,
@@ -208,15 +209,6 @@ def test_help_is_available():
 
 
 # --- bad input: one line, exit code, no traceback, nothing clobbered --------------------
-
-
-def assert_one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> None:
-    assert code == expected_code
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(
