@@ -13,7 +13,15 @@ from typing import Any
 
 from rich.console import Console
 
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_input,
+    parse_model_args,
+    parse_shape,
+)
 
 
 def tool_version() -> str:
@@ -97,6 +105,10 @@ def analyze(
     convention: str,
     json_path: str | None,
     cfg_options: list[str] | None,
+    input_specs: list[str] | None = None,
+    seq_len: int | None = None,
+    batch: int | None = None,
+    model_args: list[str] | None = None,
 ) -> None:
     from complexity.analyzer import CONVENTIONS, analyze
 
@@ -111,10 +123,16 @@ def analyze(
         )
     size = parse_shape(shape)
     options = parse_cfg_options(cfg_options)
+    request = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in input_specs or ()),
+        seq_len=seq_len,
+        batch=batch,
+        model_args=parse_model_args(model_args),
+    )
     json_file = check_json_target(json_path)
 
     with spinner(f"building {target}"):
-        loaded = load(target, size, options)
+        loaded = load(target, size, options, request)
     with spinner("tracing and counting"):
         report = analyze(loaded.model, loaded.inputs, convention=convention)
 
@@ -140,7 +158,9 @@ def analyze(
     console.print(render.uncounted_section(report))
     for note in loaded.notes:
         console.print(render.SPLIT_LINE + "\n" + note, markup=False, highlight=False)
-    for line in render.summary_lines(report, loaded.input_label):
+    for line in render.summary_lines(
+        report, loaded.input_label, tokens=loaded.tokens, default_seq_len=loaded.default_seq_len
+    ):
         console.print(line, markup=False, highlight=False)
     if json_file is not None:
         console.print(f"JSON report written to {json_file}", style="dim", highlight=False)

@@ -15,17 +15,31 @@ from .formatting import format_arch_stat, format_size
 from .rows import ACTS, COLUMNS, FLOPS, PARAMS, TableRow
 
 SPLIT_LINE = "=" * 30
+SDPA = "aten::scaled_dot_product_attention"
 
 
-def summary_lines(report: Report, input_label: str) -> list[str]:
-    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`."""
-    return [
-        SPLIT_LINE,
-        f"Input shape: {input_label}",
-        f"Model Flops: {format_size(report.total('flops'))}",
-        f"Model Parameters: {format_size(report.total('params'))}",
-        SPLIT_LINE,
-    ]
+def summary_lines(
+    report: Report,
+    input_label: str,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
+) -> list[str]:
+    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`.
+
+    For a token model (`tokens` = batch, sequence length) also the sequence length and the
+    flops per token.
+    """
+    lines = [SPLIT_LINE, f"Input shape: {input_label}"]
+    if tokens is not None:
+        batch, seq_len = tokens
+        how = " (the default; set it with --seq-len)" if default_seq_len else ""
+        lines.append(f"Sequence length: {seq_len}{how}")
+    lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    if tokens is not None:
+        per_token = report.total("flops") / (batch * seq_len)
+        lines.append(f"Flops per token: {format_size(round(per_token))}")
+    lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
+    return lines
 
 
 def module_table(rows: list[TableRow]) -> Table:
@@ -117,10 +131,22 @@ def uncounted_section(report: Report) -> RenderableType:
         for entry in report.uncounted:
             table.add_row(entry.op, str(entry.count), entry.reason, _where(dict(entry.modules)))
         parts.append(table)
-        other = [c for c in CONVENTIONS if c != report.convention]
-        if other and any(e.reason == NOT_COUNTED_BY_CONVENTION for e in report.uncounted):
+        marked = {e.op for e in report.uncounted if e.reason == NOT_COUNTED_BY_CONVENTION}
+        # Name only the conventions that count every marked op.
+        other = [
+            name
+            for name, convention in CONVENTIONS.items()
+            if name != report.convention and marked and marked <= convention.rules.keys()
+        ]
+        if other:
             names = " or ".join(f"--convention {c}" for c in other)
             parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
+        if SDPA in marked and SDPA in CONVENTIONS["macs"].rules:
+            parts.append(
+                Text(
+                    "(--convention macs counts attention as matmuls: q·kᵀ and p·v, as torchvision's GFLOPS do)"
+                )
+            )
     else:
         parts.append(Text(f"No operator went uncounted under the {report.convention} convention."))
     if report.ignored_ops:
