@@ -93,6 +93,19 @@ def output_console() -> Console:
     return Console(width=max(int(os.environ.get("COLUMNS", "0") or 0), 200))
 
 
+def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
+    """An embedding fed floats: say how to give it token ids instead."""
+    from complexity.analyzer import AnalysisError
+
+    if tokens is not None or "'indices'" not in str(error):
+        return error
+    return AnalysisError(
+        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
+        module=getattr(error, "module", None),
+        input_shapes=getattr(error, "input_shapes", None),
+    )
+
+
 def analyze(
     target: str,
     *,
@@ -110,7 +123,7 @@ def analyze(
     batch: int | None = None,
     model_args: list[str] | None = None,
 ) -> None:
-    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze
 
     from . import render
     from .rows import arch_lines, table_rows
@@ -134,7 +147,10 @@ def analyze(
     with spinner(f"building {target}"):
         loaded = load(target, size, options, request)
     with spinner("tracing and counting"):
-        report = analyze(loaded.model, loaded.inputs, convention=convention)
+        try:
+            report = analyze(loaded.model, loaded.inputs, convention=convention)
+        except AnalysisError as error:
+            raise _with_token_hint(error, loaded.tokens) from error
 
     if json_path is not None:
         data = report.to_dict(version=tool_version())
