@@ -115,7 +115,8 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
     if limit and seq_len > limit:
         raise UsageError(
             f"--seq-len {seq_len} is longer than the {limit} positions this {config.model_type} "
-            f"model has (max_position_embeddings); give --seq-len {limit} or less"
+            f"model has; give --seq-len {limit} or less, or lengthen the model with "
+            f"--model-arg max_position_embeddings={seq_len}"
         )
     auto = AutoModelForCausalLM if is_causal_lm(config) else AutoModel
     try:
