@@ -14,18 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from complexity.cli.main import run
+from conftest import cli
 
 REPO = Path(__file__).resolve().parents[1]
 HF = "examples/hf"
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def assert_one_line_error(code: int, err: str, *fragments: str, expected_code: int = 2) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import run
 from torch import nn
 
 from complexity.analyzer import CONVENTIONS, Report, analyze
@@ -23,17 +24,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"
 
 
 def macs(fn: Any, *inputs: Any) -> Report:
-    model = fn if isinstance(fn, nn.Module) else Fn(fn)
-    return analyze(model, tuple(inputs), convention="macs")
-
-
-class Fn(nn.Module):
-    def __init__(self, fn: Any) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *args: Any) -> Any:
-        return self.fn(*args)
+    return run(fn, *inputs, convention="macs")
 
 
 # --------------------------------------------------------------- hand-derived numbers
@@ -169,8 +160,7 @@ def test_docs_list_the_counted_ops() -> None:
 
 def test_fvcore_leaves_sdpa_uncounted() -> None:
     q = torch.randn(1, 2, 4, 8)
-    fn = Fn(lambda q, k, v: F.scaled_dot_product_attention(q, k, v))
-    report = analyze(fn, (q, q, q), convention="fvcore")
+    report = run(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), q, q, q)
     assert report.total("flops") == 0
     assert report.unsupported_ops == {"aten::scaled_dot_product_attention": 1}
 
