@@ -123,8 +123,11 @@ def check_input_options(shape: tuple[int, int] | None, request: InputRequest) ->
             raise UsageError(f"{name} {value} is not a positive integer")
 
 
-def _tensor(shape: tuple[int, ...], dtype_name: str, device: str = "cpu") -> Any:
-    """Random floats, zeros for integers (a valid token id), True for bools."""
+def _tensor(shape: tuple[int, ...], dtype_name: str, device: str | None = None) -> Any:
+    """Random floats, zeros for integers (a valid token id), True for bools.
+
+    `device=None` is torch's current default device (a `with torch.device(...)` applies).
+    """
     import torch
 
     dtype = getattr(torch, dtype_name)
@@ -135,7 +138,7 @@ def _tensor(shape: tuple[int, ...], dtype_name: str, device: str = "cpu") -> Any
     return torch.zeros(shape, dtype=dtype, device=device)
 
 
-def _token_ids(batch: int, seq_len: int, device: str = "cpu") -> Any:
+def _token_ids(batch: int, seq_len: int, device: str | None = None) -> Any:
     return _tensor((batch, seq_len), "int64", device)
 
 
