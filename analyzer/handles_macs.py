@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import handles_flops, handles_fvcore
-from .registry import HandlerTable
+from .registry import Args, HandlerTable
 
 FLOPS = HandlerTable("flops")
 ACTIVATIONS = HandlerTable("activations")
@@ -83,46 +83,45 @@ def sdpa_macs(query: Shape, key: Shape, value: Shape, output: Shape) -> int:
 
 
 # ------------------------------------------------------------------ handlers
-# A handler reads the op's schema positions; names follow the aten schema.
+# A handler picks the formula's shapes out of the node's inputs, by schema argument name.
 
 
 @FLOPS.register("aten::_convolution", "aten::convolution", "aten::_convolution_mode", label="conv")
-def conv_handler(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def conv_handler(args: Args, outputs: Sequence[Any]) -> int:
     """conv_macs(input, weight, output, transposed)."""
-    # _convolution / convolution carry `transposed` at 6; _convolution_mode (string
-    # padding) is never transposed and has its int `groups` there.
-    transposed = isinstance(inputs[6], bool) and inputs[6]
-    return conv_macs(inputs[0], inputs[1], outputs[0], transposed)
+    transposed = bool(args.get("transposed"))  # _convolution_mode (string padding) has none
+    return conv_macs(args["input"], args["weight"], outputs[0], transposed)
 
 
 @FLOPS.register("aten::mm", "aten::bmm", "aten::matmul", "aten::mv", "aten::dot")
-def matmul_handler(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
-    """matmul_macs(self, other)."""
-    return matmul_macs(inputs[0], inputs[1])
+def matmul_handler(args: Args, outputs: Sequence[Any]) -> int:
+    """matmul_macs(self, mat2 | other | vec | tensor)."""
+    return matmul_macs(*args.first(2))
 
 
 @FLOPS.register("aten::addmm", "aten::baddbmm")
-def addmm_handler(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
-    """matmul_macs(mat1, mat2); the scaled add of `self` is free."""
-    return matmul_macs(inputs[1], inputs[2])
+def addmm_handler(args: Args, outputs: Sequence[Any]) -> int:
+    """matmul_macs(mat1, mat2) (batch1, batch2 for baddbmm); the scaled add of `self` is free."""
+    _, a, b = args.first(3)
+    return matmul_macs(a, b)
 
 
 @FLOPS.register("aten::linear")
-def linear_handler(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def linear_handler(args: Args, outputs: Sequence[Any]) -> int:
     """linear_macs(input, weight); the bias add is free."""
-    return linear_macs(inputs[0], inputs[1])
+    return linear_macs(args["input"], args["weight"])
 
 
 @FLOPS.register("aten::einsum")
-def einsum_handler(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def einsum_handler(args: Args, outputs: Sequence[Any]) -> int:
     """einsum_macs(equation, tensors)."""
-    return einsum_macs(inputs[0], inputs[1])
+    return einsum_macs(args["equation"], args["tensors"])
 
 
 @FLOPS.register("aten::scaled_dot_product_attention")
-def sdpa_handler(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def sdpa_handler(args: Args, outputs: Sequence[Any]) -> int:
     """sdpa_macs(query, key, value, output); attn_mask and is_causal change nothing."""
-    return sdpa_macs(inputs[0], inputs[1], inputs[2], outputs[0])
+    return sdpa_macs(args["query"], args["key"], args["value"], outputs[0])
 
 
 for _op in sorted(handles_flops.MATMUL_FAMILY):

@@ -281,10 +281,9 @@ def _refuse(request: InputRequest, why: str, allowed: tuple[str, ...] = ()) -> N
 
 
 def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
-    import torch
     from mmengine.config import Config
 
-    from complexity.zoo import UnknownModelTypeError, build_model
+    from complexity.zoo import UnknownModelTypeError, build_model, example_inputs
 
     try:
         cfg = Config.fromfile(str(path))
@@ -308,14 +307,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
         raise UsageError(f"cannot build the model of {path}: {_first_line(error)}") from None
     model.eval()
     height, width = shape or DEFAULT_SHAPE
-    image = torch.rand(3, height, width)
-    preprocessor = getattr(model, "data_preprocessor", None)
-    if callable(preprocessor):
-        # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-        with torch.no_grad():
-            inputs = preprocessor({"inputs": [image], "data_samples": [None]}, False)["inputs"]
-    else:
-        inputs = image.unsqueeze(0)
+    # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
+    inputs = example_inputs(model, (height, width))
     padded = inputs.shape[-2:]
     notes = []
     if tuple(padded) != (height, width):
@@ -380,7 +373,7 @@ def _default_inputs(
 def _label(inputs: Any) -> str:
     import torch
 
-    from complexity.analyzer.tracing import describe_shapes
+    from complexity.analyzer import describe_shapes
 
     if isinstance(inputs, torch.Tensor):
         dtype = str(inputs.dtype).removeprefix("torch.")
