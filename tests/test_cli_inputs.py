@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -298,3 +299,18 @@ def test_without_transformers_the_error_names_the_extra(capsys, monkeypatch) -> 
     monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers -> ImportError
     code, _, err = cli(capsys, "analyze", f"{HF}/gpt2/config.json")
     assert_one_line_error(code, err, "needs transformers", 'pip install -e ".[hf]"')
+
+
+@needs_hf
+@pytest.mark.slow
+def test_llm_benchmark_smoke_run() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_llm_configs.py", "--seq-len", "16", "--configs", "gpt2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| `complexity analyze examples/hf/gpt2/config.json --seq-len 16` | 0 |" in result.stdout
+    assert "| 0.124G |" in result.stdout  # 124,439,808 parameters
