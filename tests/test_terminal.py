@@ -13,12 +13,30 @@ from importlib.metadata import version
 
 import pytest
 import torch
-from conftest import Fn, assert_one_line_error, cli, run, seed_rows
+from conftest import (
+    FIXTURES,
+    SEED_SUMMARY,
+    Fn,
+    assert_one_line_error,
+    cli,
+    run,
+    seed_markdown_table,
+    seed_rows,
+)
 from rich.console import Console
 from torch import nn
 
 from complexity.analyzer import Report
-from complexity.render import module_table, operator_table, table_rows, uncounted_section
+from complexity.render import (
+    arch_lines,
+    markdown_table,
+    module_table,
+    module_tree,
+    operator_table,
+    summary_lines,
+    table_rows,
+    uncounted_section,
+)
 
 
 def rendered(renderable: object, width: int) -> str:
@@ -56,6 +74,19 @@ def test_rtmdet_s_table_keeps_every_number_whole(rtmdet_s_report: Report, width:
 def test_wide_terminal_shows_full_names(rtmdet_s_report: Report) -> None:
     rows = body_rows(rendered(module_table(table_rows(rtmdet_s_report)), 200))
     assert [tuple(row) for row in rows] == seed_rows()
+
+
+def test_library_sections_reproduce_the_seed(rtmdet_s_report: Report) -> None:
+    # The functions the CLI and get_flops.py print with (their slow tests run them whole).
+    rows = table_rows(rtmdet_s_report)
+    assert markdown_table(rows).splitlines() == seed_markdown_table()
+    assert summary_lines(rtmdet_s_report, "torch.Size([640, 640])") == SEED_SUMMARY
+    excerpt = (FIXTURES / "seed_rtm_reg_arch.txt").read_text(encoding="utf-8").splitlines()
+    lines = arch_lines(rtmdet_s_report)
+    first = next(i for i, line in enumerate(lines) if line.strip() == excerpt[0])
+    assert lines[first + 1 : first + len(excerpt)] == excerpt[1:]
+    tree = rendered(module_tree(rtmdet_s_report, 4), 200)
+    assert "#params: 1.55K, #flops: 4.3M, #acts: 33.6K" in tree  # the seed's rtm_reg line
 
 
 def test_piped_output_has_no_trailing_spaces(capsys) -> None:
