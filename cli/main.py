@@ -50,7 +50,8 @@ def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
-            help="MMYOLO-style config, a .py file defining `model`, or package.module:factory.",
+            help="MMYOLO-style config, a .py file defining `model`, package.module:factory, "
+            "or a Hugging Face config.json.",
             show_default=False,
             metavar="CONFIG",
         ),
