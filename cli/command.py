@@ -97,10 +97,16 @@ def analyze(
     convention: str,
     json_path: str | None,
     cfg_options: list[str] | None,
-) -> None:
+    budgets: dict[str, str | None] | None = None,
+    html_path: str | None = None,
+) -> int:
+    """Run the analysis and print it; the exit code (3 when a budget is exceeded)."""
     from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer.budget import check_budgets
 
     from . import render
+    from .budgets import BUDGET_EXCEEDED_EXIT, budget_lines, parse_budgets
+    from .html_report import check_html_target, write_report_html
     from .rows import arch_lines, table_rows
 
     if depth < 0:
@@ -112,11 +118,17 @@ def analyze(
     size = parse_shape(shape)
     options = parse_cfg_options(cfg_options)
     json_file = check_json_target(json_path)
+    limits = parse_budgets(budgets or {})
+    html_file = check_html_target(html_path, "report.html")
 
     with spinner(f"building {target}"):
         loaded = load(target, size, options)
     with spinner("tracing and counting"):
         report = analyze(loaded.model, loaded.inputs, convention=convention)
+    broken = budget_lines(check_budgets(report, limits))
+    exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
+    if html_file is not None:
+        write_report_html(html_file, report, target, loaded, depth)
 
     if json_path is not None:
         data = report.to_dict(version=tool_version())
@@ -124,7 +136,9 @@ def analyze(
         if json_file is None:  # `--json -`: stdout carries the JSON alone
             json.dump(data, sys.stdout, indent=2)
             sys.stdout.write("\n")
-            return
+            for line in broken:  # stdout carries the JSON alone
+                print(line, file=sys.stderr)
+            return exit_code
         write_json_atomically(json_file, data)
 
     console = output_console()
@@ -144,3 +158,8 @@ def analyze(
         console.print(line, markup=False, highlight=False)
     if json_file is not None:
         console.print(f"JSON report written to {json_file}", style="dim", highlight=False)
+    if html_file is not None:
+        console.print(f"HTML report written to {html_file}", style="dim", highlight=False)
+    for line in broken:
+        console.print(line, markup=False, highlight=False)
+    return exit_code

@@ -69,11 +69,21 @@ def analyze(
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    max_flops: Annotated[
+        str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
+    ] = None,
+    max_params: Annotated[
+        str | None, typer.Option(help="Budget: exit 3 if parameters exceed it, e.g. 9M.")
+    ] = None,
+    max_activations: Annotated[
+        str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
+    ] = None,
+    html: Annotated[str | None, HTML_OPTION] = None,
 ) -> None:
     """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
     from . import command
 
-    command.analyze(
+    code = command.analyze(
         config,
         shape=shape,
         depth=depth,
@@ -83,6 +93,80 @@ def analyze(
         by_operator=by_operator,
         convention=convention,
         json_path=json_path,
+        cfg_options=cfg_options,
+        budgets={"flops": max_flops, "params": max_params, "activations": max_activations},
+        html_path=html,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+HTML_OPTION = typer.Option(
+    "--html",
+    help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
+    'needs pip install "complexity[html]".',
+)
+CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="First model (A): any target analyze accepts.")],
+    b: Annotated[str, typer.Argument(help="Second model (B), compared against A.")],
+    shape: Annotated[
+        list[str] | None, typer.Option(help="Input H W for both models. Default 640.")
+    ] = None,
+    depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
+    convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).'),
+    ] = None,
+    html: Annotated[str | None, HTML_OPTION] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
+    from .compare import compare as run_compare
+
+    run_compare(
+        a, b, shape=shape, depth=depth, convention=convention, json_path=json_path, html_path=html
+    )
+
+
+@app.command()
+def sweep(
+    target: Annotated[str, typer.Argument(help="Any target analyze accepts.", show_default=False)],
+    shapes: Annotated[
+        list[str] | None,
+        typer.Option(help="Input sizes to analyse: 320,640,960 (640x480 for H≠W)."),
+    ] = None,
+    convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
+    by_operator: Annotated[
+        bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
+    ] = False,
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help='Write {"points": [...]} as JSON to PATH (- for stdout).'),
+    ] = None,
+    html: Annotated[
+        str | None, typer.Option("--html", help="Write a log-log plot of the totals to PATH.")
+    ] = None,
+    cfg_options: Annotated[
+        list[str] | None,
+        typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Analyse one model at several input sizes: totals per size and their growth exponent."""
+    from .sweep import sweep as run_sweep
+
+    run_sweep(
+        target,
+        shapes=shapes,
+        convention=convention,
+        by_operator=by_operator,
+        json_path=json_path,
+        html_path=html,
         cfg_options=cfg_options,
     )
 

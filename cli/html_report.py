@@ -1,0 +1,289 @@
+"""One self-contained HTML file for a report or a comparison: a flops icicle, tables, notes.
+
+The chart is plotly's icicle (click a block to zoom into it, click the top bar to zoom out;
+hover shows params, flops, activations and share). plotly.js is written inline, so the file
+opens without a network. plotly is an optional extra: `pip install "complexity[html]"`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from complexity.analyzer import Report
+from complexity.analyzer.diff import BOTH, ONLY_A, ReportDiff
+
+from .files import check_output_target, write_text_atomically
+from .formatting import format_size
+from .loading import Loaded, UsageError
+from .rows import COLUMNS, table_rows
+
+PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: right; white-space: nowrap; }
+th { background: #f0f0f0; } td.name, th.name { text-align: left; font-family: monospace; }
+.totals td { font-weight: bold; } .only { color: #a15c00; } .note { color: #555; }
+dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
+dl.facts dt { font-weight: bold; } dl.facts dd { margin: 0; font-family: monospace; }
+.charts { display: flex; flex-wrap: wrap; gap: 1em; } .charts > div { flex: 1 1 600px; }
+"""
+
+
+def plotly_available() -> bool:
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _node_id(name: str) -> str:
+    # The root has the empty name; prefix every id so none is empty and none collides.
+    return "model" + ("." + name if name else "")
+
+
+def flops_icicle(report: Report, title: str, include_plotlyjs: bool, div_id: str) -> str:
+    """The icicle of flops by module as an HTML fragment (plotly.js inline when asked)."""
+    import plotly.graph_objects as go
+
+    total = report.total("flops")
+    flops = report.inclusive["flops"]
+    params = report.inclusive["params"]
+    acts = report.inclusive["activations"]
+    reached = report.reached
+    ids, labels, parents, values, custom = [], [], [], [], []
+    for position, info in enumerate(report.modules):
+        # Zero-flop modules (and those never run) would be invisible slivers: leave them out.
+        if position and (flops[position] == 0 or position not in reached):
+            continue
+        ids.append(_node_id(info.name))
+        labels.append(info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})")
+        parents.append("" if position == 0 else _node_id(report.modules[info.parent].name))
+        values.append(flops[position])
+        share = f"{100 * flops[position] / total:.1f}%" if total else "n/a"
+        custom.append(
+            (
+                info.name or "model",
+                info.type,
+                format_size(params[position]),
+                format_size(flops[position]),
+                format_size(acts[position]),
+                share,
+            )
+        )
+    figure = go.Figure(
+        go.Icicle(
+            ids=ids,
+            labels=labels,
+            parents=parents,
+            values=values,
+            branchvalues="total",
+            customdata=custom,
+            texttemplate="%{label}<br>%{customdata[3]}",
+            hovertemplate=(
+                "<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
+                "flops: %{customdata[3]} (%{customdata[5]} of the model)<br>"
+                "params: %{customdata[2]}<br>activations: %{customdata[4]}<extra></extra>"
+            ),
+            maxdepth=4,
+            tiling={"orientation": "v"},
+        )
+    )
+    figure.update_layout(
+        title={"text": title, "x": 0.01},
+        margin={"t": 50, "l": 10, "r": 10, "b": 10},
+        height=620,
+    )
+    return figure.to_html(
+        full_html=False,
+        include_plotlyjs=include_plotlyjs,
+        include_mathjax=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def _module_table(report: Report, depth: int) -> str:
+    header = "".join(f"<th>{_e(c)}</th>" for c in COLUMNS)
+    lines = [f'<table class="modules"><tr><th class="name">module</th>{header}</tr>']
+    for row in table_rows(report, depth):
+        pad = "&nbsp;" * (2 * row.indent)
+        cells = "".join(f"<td>{_e(cell)}</td>" for cell in row.cells)
+        lines.append(f'<tr><td class="name">{pad}{_e(row.name)}</td>{cells}</tr>')
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _uncounted(report: Report) -> str:
+    parts = []
+    if report.uncounted:
+        parts.append(
+            "<table><tr><th class='name'>operator</th><th>calls</th>"
+            "<th class='name'>why</th><th class='name'>where (module ×calls)</th></tr>"
+        )
+        for entry in report.uncounted:
+            where = ", ".join(f"{name or 'model'} ×{n}" for name, n in entry.modules.items())
+            parts.append(
+                f"<tr><td class='name'>{_e(entry.op)}</td><td>{entry.count}</td>"
+                f"<td class='name'>{_e(entry.reason)}</td><td class='name'>{_e(where)}</td></tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append(
+            f"<p>No operator went uncounted under the {_e(report.convention)} convention.</p>"
+        )
+    if report.ignored_ops:
+        calls = sum(report.ignored_ops.values())
+        names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
+        parts.append(
+            f"<p class='note'>Free under the {_e(report.convention)} convention: "
+            f"{calls} calls ({_e(names)})</p>"
+        )
+    return "\n".join(parts)
+
+
+def _facts(items: Sequence[tuple[str, Any]]) -> str:
+    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
+    return f'<dl class="facts">{body}</dl>'
+
+
+def _report_facts(report: Report, source: str, input_label: str) -> list[tuple[str, Any]]:
+    return [
+        ("model", source),
+        ("input shapes", report.input_shapes),
+        ("input shape (summary)", input_label),
+        ("Model Flops", format_size(report.total("flops"))),
+        ("Model Parameters", format_size(report.total("params"))),
+        ("Model Activations", format_size(report.total("activations"))),
+        ("convention", report.convention_summary),
+    ]
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def report_html(
+    report: Report, *, source: str, input_label: str, depth: int, notes: Sequence[str] = ()
+) -> str:
+    """The HTML page of one analysis."""
+    chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
+    body = [
+        f"<h1>complexity report: {_e(source)}</h1>",
+        _facts(_report_facts(report, source, input_label)),
+        *(f"<p class='note'>{_e(note)}</p>" for note in notes),
+        "<h2>Flops by module</h2>",
+        "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
+        "Hover for params, flops, activations and share of the model.</p>",
+        chart,
+        f"<h2>Per-module table (depth {depth})</h2>",
+        _module_table(report, depth),
+        f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
+        _uncounted(report),
+    ]
+    return _page(f"complexity: {source}", "\n".join(body))
+
+
+def _change_cells(change: Any, present: str) -> str:
+    a = "—" if change.a is None else format_size(change.a)
+    b = "—" if change.b is None else format_size(change.b)
+    delta = (
+        ""
+        if change.delta is None
+        else ("+" if change.delta > 0 else "") + format_size(change.delta)
+    )
+    ratio = "" if change.ratio is None else f"{change.ratio:.3f}"
+    return f"<td>{a}</td><td>{b}</td><td>{delta}</td><td>{ratio}</td>"
+
+
+def diff_table(diff: ReportDiff, depth: int) -> str:
+    metrics = ("params", "flops", "activations")
+    top = "".join(f"<th colspan='4'>{m}</th>" for m in metrics)
+    sub = "<th>A</th><th>B</th><th>B − A</th><th>B / A</th>" * len(metrics)
+    lines = [
+        "<table class='diff'>",
+        f"<tr><th class='name' rowspan='2'>module</th>{top}</tr>",
+        f"<tr>{sub}</tr>",
+    ]
+    for module in diff.modules:
+        if module.depth > depth:
+            continue
+        where = (
+            ""
+            if module.present == BOTH
+            else (
+                " <span class='only'>(only in A)</span>"
+                if module.present == ONLY_A
+                else " <span class='only'>(only in B)</span>"
+            )
+        )
+        pad = "&nbsp;" * (2 * module.depth)
+        cells = "".join(_change_cells(module.metrics[m], module.present) for m in metrics)
+        lines.append(
+            f"<tr><td class='name'>{pad}{_e(module.name or 'model')}{where}</td>{cells}</tr>"
+        )
+    totals = "".join(_change_cells(diff.totals[m], BOTH) for m in metrics)
+    lines.append(f"<tr class='totals'><td class='name'>total</td>{totals}</tr></table>")
+    return "\n".join(lines)
+
+
+def compare_html(
+    a: Report,
+    b: Report,
+    diff: ReportDiff,
+    *,
+    sources: tuple[str, str],
+    input_labels: tuple[str, str],
+    depth: int,
+) -> str:
+    """The HTML page of `complexity compare A B`."""
+    charts = [
+        flops_icicle(a, f"A: {sources[0]}", True, "flops-icicle-a"),
+        flops_icicle(b, f"B: {sources[1]}", False, "flops-icicle-b"),
+    ]
+    body = [
+        f"<h1>complexity compare: {_e(sources[0])} (A) vs {_e(sources[1])} (B)</h1>",
+        "<h2>A</h2>",
+        _facts(_report_facts(a, sources[0], input_labels[0])),
+        "<h2>B</h2>",
+        _facts(_report_facts(b, sources[1], input_labels[1])),
+        "<h2>Flops by module</h2>",
+        "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
+        "Hover for params, flops, activations and share of the model.</p>",
+        f"<div class='charts'><div>{charts[0]}</div><div>{charts[1]}</div></div>",
+        f"<h2>Modules matched by name (depth {depth})</h2>",
+        diff_table(diff, depth),
+        f"<h2>A: operators not counted ({_e(a.convention)} convention)</h2>",
+        _uncounted(a),
+        f"<h2>B: operators not counted ({_e(b.convention)} convention)</h2>",
+        _uncounted(b),
+    ]
+    return _page(f"complexity compare: {sources[0]} vs {sources[1]}", "\n".join(body))
+
+
+def check_html_target(target: str | None, example: str) -> Path | None:
+    """Refuse `--html PATH` before any work: an unwritable path, or plotly not installed."""
+    path = check_output_target("--html", target, example)
+    if path is not None and not plotly_available():
+        raise UsageError(PLOTLY_MISSING)
+    return path
+
+
+def write_report_html(path: Path, report: Report, source: str, loaded: Loaded, depth: int) -> None:
+    page = report_html(
+        report, source=source, input_label=loaded.input_label, depth=depth, notes=loaded.notes
+    )
+    write_text_atomically(path, page)
