@@ -59,6 +59,18 @@ class ReportDiff:
     totals: dict[str, Change]
     modules: tuple[ModuleChange, ...]
 
+    def shown(self, depth: int) -> list[ModuleChange]:
+        """Modules at most `depth` levels below the model, leaving out all-zero ones."""
+        return [
+            module
+            for module in self.modules
+            if module.depth <= depth
+            and (
+                module.depth == 0
+                or any(v for change in module.metrics.values() for v in (change.a, change.b))
+            )
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: {"totals": {metric: {a, b, delta, ratio}}, "modules": [...]} ."""
         return {

@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from complexity.analyzer.diff import BOTH, ONLY_A, Change, ModuleChange, ReportDiff
+from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 
 from .command import check_json_target, output_console, spinner, tool_version, write_json_atomically
 from .files import write_text_atomically
@@ -36,26 +36,13 @@ def change_cells(change: Change) -> list[str]:
     ]
 
 
-def shown_modules(diff: ReportDiff, depth: int) -> list[ModuleChange]:
-    """Modules at most `depth` levels below the model whose numbers are not all zero."""
-    return [
-        module
-        for module in diff.modules
-        if module.depth <= depth
-        and (
-            module.depth == 0
-            or any(value for c in module.metrics.values() for value in (c.a, c.b) if value)
-        )
-    ]
-
-
 def diff_table(diff: ReportDiff, depth: int) -> Table:
     table = Table(box=box.SQUARE, header_style="bold", title_justify="left")
     table.add_column("module", no_wrap=True)
     for _, label in METRIC_LABELS:
         for suffix in ("A", "B", "B−A", "B/A"):
             table.add_column(f"{label} {suffix}", justify="right", no_wrap=True)
-    for module in shown_modules(diff, depth):
+    for module in diff.shown(depth):
         name = Text(" " * module.depth + (module.name or "model"))
         if module.present != BOTH:
             name.append(" (only in A)" if module.present == ONLY_A else " (only in B)", "yellow")

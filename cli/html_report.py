@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from complexity.analyzer import Report
-from complexity.analyzer.diff import BOTH, ONLY_A, ReportDiff
+from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 
 from .files import check_output_target, write_text_atomically
 from .formatting import format_size
@@ -31,7 +31,6 @@ th { background: #f0f0f0; } td.name, th.name { text-align: left; font-family: mo
 .totals td { font-weight: bold; } .only { color: #a15c00; } .note { color: #555; }
 dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
 dl.facts dt { font-weight: bold; } dl.facts dd { margin: 0; font-family: monospace; }
-.charts { display: flex; flex-wrap: wrap; gap: 1em; } .charts > div { flex: 1 1 600px; }
 """
 
 
@@ -52,16 +51,41 @@ def _node_id(name: str) -> str:
     return "model" + ("." + name if name else "")
 
 
-def flops_icicle(report: Report, title: str, include_plotlyjs: bool, div_id: str) -> str:
+# One colour per top-level module, the same in both charts of a comparison (plotly's own).
+PALETTE = (
+    "#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a",
+    "#19d3f3", "#ff6692", "#b6e880", "#ff97ff", "#fecb52",
+)  # fmt: skip
+
+
+def top_level_colours(*reports: Report) -> dict[str, str]:
+    """Top-level module name -> colour, in order of first appearance across `reports`."""
+    colours: dict[str, str] = {}
+    for report in reports:
+        for info in report.modules:
+            if info.depth == 1 and info.name not in colours:
+                colours[info.name] = PALETTE[len(colours) % len(PALETTE)]
+    return colours
+
+
+def flops_icicle(
+    report: Report,
+    title: str,
+    include_plotlyjs: bool,
+    div_id: str,
+    colours: dict[str, str] | None = None,
+) -> str:
     """The icicle of flops by module as an HTML fragment (plotly.js inline when asked)."""
     import plotly.graph_objects as go
+
+    colours = colours or top_level_colours(report)
 
     total = report.total("flops")
     flops = report.inclusive["flops"]
     params = report.inclusive["params"]
     acts = report.inclusive["activations"]
     reached = report.reached
-    ids, labels, parents, values, custom = [], [], [], [], []
+    ids, labels, parents, values, custom, fills = [], [], [], [], [], []
     for position, info in enumerate(report.modules):
         # Zero-flop modules (and those never run) would be invisible slivers: leave them out.
         if position and (flops[position] == 0 or position not in reached):
@@ -70,6 +94,8 @@ def flops_icicle(report: Report, title: str, include_plotlyjs: bool, div_id: str
         labels.append(info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})")
         parents.append("" if position == 0 else _node_id(report.modules[info.parent].name))
         values.append(flops[position])
+        top = info.name.split(".", 1)[0]
+        fills.append(colours.get(top, "#dddddd") if info.name else "#f4f4f4")
         share = f"{100 * flops[position] / total:.1f}%" if total else "n/a"
         custom.append(
             (
@@ -88,6 +114,7 @@ def flops_icicle(report: Report, title: str, include_plotlyjs: bool, div_id: str
             parents=parents,
             values=values,
             branchvalues="total",
+            sort=False,  # siblings in module order, so two models line up
             customdata=custom,
             texttemplate="%{label}<br>%{customdata[3]}",
             hovertemplate=(
@@ -95,6 +122,7 @@ def flops_icicle(report: Report, title: str, include_plotlyjs: bool, div_id: str
                 "flops: %{customdata[3]} (%{customdata[5]} of the model)<br>"
                 "params: %{customdata[2]}<br>activations: %{customdata[4]}<extra></extra>"
             ),
+            marker={"colors": fills},
             maxdepth=4,
             tiling={"orientation": "v"},
         )
@@ -197,7 +225,7 @@ def report_html(
     return _page(f"complexity: {source}", "\n".join(body))
 
 
-def _change_cells(change: Any, present: str) -> str:
+def _change_cells(change: Change) -> str:
     a = "—" if change.a is None else format_size(change.a)
     b = "—" if change.b is None else format_size(change.b)
     delta = (
@@ -218,9 +246,7 @@ def diff_table(diff: ReportDiff, depth: int) -> str:
         f"<tr><th class='name' rowspan='2'>module</th>{top}</tr>",
         f"<tr>{sub}</tr>",
     ]
-    for module in diff.modules:
-        if module.depth > depth:
-            continue
+    for module in diff.shown(depth):
         where = (
             ""
             if module.present == BOTH
@@ -231,11 +257,11 @@ def diff_table(diff: ReportDiff, depth: int) -> str:
             )
         )
         pad = "&nbsp;" * (2 * module.depth)
-        cells = "".join(_change_cells(module.metrics[m], module.present) for m in metrics)
+        cells = "".join(_change_cells(module.metrics[m]) for m in metrics)
         lines.append(
             f"<tr><td class='name'>{pad}{_e(module.name or 'model')}{where}</td>{cells}</tr>"
         )
-    totals = "".join(_change_cells(diff.totals[m], BOTH) for m in metrics)
+    totals = "".join(_change_cells(diff.totals[m]) for m in metrics)
     lines.append(f"<tr class='totals'><td class='name'>total</td>{totals}</tr></table>")
     return "\n".join(lines)
 
@@ -250,9 +276,10 @@ def compare_html(
     depth: int,
 ) -> str:
     """The HTML page of `complexity compare A B`."""
+    colours = top_level_colours(a, b)
     charts = [
-        flops_icicle(a, f"A: {sources[0]}", True, "flops-icicle-a"),
-        flops_icicle(b, f"B: {sources[1]}", False, "flops-icicle-b"),
+        flops_icicle(a, f"A: {sources[0]}", True, "flops-icicle-a", colours),
+        flops_icicle(b, f"B: {sources[1]}", False, "flops-icicle-b", colours),
     ]
     body = [
         f"<h1>complexity compare: {_e(sources[0])} (A) vs {_e(sources[1])} (B)</h1>",
@@ -263,7 +290,7 @@ def compare_html(
         "<h2>Flops by module</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
         "Hover for params, flops, activations and share of the model.</p>",
-        f"<div class='charts'><div>{charts[0]}</div><div>{charts[1]}</div></div>",
+        *charts,
         f"<h2>Modules matched by name (depth {depth})</h2>",
         diff_table(diff, depth),
         f"<h2>A: operators not counted ({_e(a.convention)} convention)</h2>",

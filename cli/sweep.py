@@ -22,14 +22,15 @@ from .html_report import check_html_target
 from .loading import UsageError, load, parse_cfg_options, parse_shape
 
 GROWTH_NOTE = (
-    "growth: k in value ∝ size^k between a row and the one above, log(v2/v1) / log(s2/s1); "
-    "size is the image side (√(H·W) for H≠W)"
+    "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
+    "side = √(H·W) of the input fed"
 )
 
 
 @dataclass(frozen=True)
 class SweepPoint:
     shape: tuple[int, ...]  # the size asked for: (H, W)
+    fed: tuple[int, ...]  # the size fed to the model (a preprocessor may pad it)
     size: float  # the size the exponent is taken in
     input_label: str
     report: Report
@@ -37,6 +38,7 @@ class SweepPoint:
     def to_dict(self) -> dict[str, Any]:
         return {
             "shape": list(self.shape),
+            "fed": list(self.fed),
             "size": self.size,
             "input_shapes": self.report.input_shapes,
             "totals": {metric: self.report.total(metric) for metric in METRICS},
@@ -64,6 +66,12 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     return sizes
 
 
+def _size_label(point: SweepPoint) -> str:
+    asked = "x".join(map(str, point.shape))
+    fed = "x".join(map(str, point.fed))
+    return asked if asked == fed else f"{asked} (fed {fed})"
+
+
 def _exponent_cell(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -73,7 +81,7 @@ def exponents(points: list[SweepPoint], values: list[int]) -> list[float | None]
 
 
 def totals_table(points: list[SweepPoint]) -> Table:
-    table = Table(box=box.SQUARE, header_style="bold", caption=GROWTH_NOTE, caption_justify="left")
+    table = Table(box=box.SQUARE, header_style="bold")
     for column in ("input", "params", "flops", "activations", "flops growth", "acts growth"):
         table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
     growth = {
@@ -82,7 +90,7 @@ def totals_table(points: list[SweepPoint]) -> Table:
     }
     for i, point in enumerate(points):
         table.add_row(
-            point.input_label,
+            _size_label(point),
             format_size(point.report.total("params")),
             format_size(point.report.total("flops")),
             format_size(point.report.total("activations")),
@@ -104,7 +112,7 @@ def operator_table(points: list[SweepPoint]) -> Table:
     for point in points:
         table.add_column("x".join(map(str, point.shape)), justify="right", no_wrap=True)
     for before, after in itertools.pairwise(points):
-        title = f"growth {'x'.join(map(str, before.shape))}→{'x'.join(map(str, after.shape))}"
+        title = f"growth {before.shape[0]}→{after.shape[0]}"
         table.add_column(title, justify="right", no_wrap=True)
     for label in labels:
         values = [counts.get(label, 0) for counts in per_point]
@@ -143,11 +151,10 @@ def sweep_html(points: list[SweepPoint], source: str) -> str:
     return _page(f"complexity sweep: {source}", f"<h1>sweep: {source}</h1>\n{chart}")
 
 
-def _size_of(shape: tuple[int, int], inputs: Any) -> float:
+def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
     # The preprocessor may pad (e.g. to a multiple of 32): take the size actually fed.
     dims = getattr(inputs, "shape", None)
-    height, width = (dims[-2], dims[-1]) if dims is not None and len(dims) == 4 else shape
-    return math.sqrt(height * width)
+    return (int(dims[-2]), int(dims[-1])) if dims is not None and len(dims) == 4 else shape
 
 
 def sweep(
@@ -178,7 +185,9 @@ def sweep(
             loaded = load(target, shape, options)
         with spinner(f"tracing and counting at {label}"):
             report = analyze(loaded.model, loaded.inputs, convention=convention)
-        points.append(SweepPoint(shape, _size_of(shape, loaded.inputs), loaded.input_label, report))
+        fed = _fed_size(shape, loaded.inputs)
+        size = math.sqrt(fed[0] * fed[1])
+        points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
 
     if html_file is not None:
         write_text_atomically(html_file, sweep_html(points, target))
@@ -205,6 +214,7 @@ def sweep(
 
     console = output_console()
     console.print(totals_table(points))
+    console.print(GROWTH_NOTE, markup=False, highlight=False)
     if by_operator:
         console.print(operator_table(points))
     console.print(

@@ -235,7 +235,7 @@ def test_sweep_table_shows_sizes_and_growth(capsys):
     code, out, err = cli(capsys, "sweep", SMALL_CNN, "--shapes", "64", "--shapes", "128")
     assert code == 0, err
     expected = math.log(small_cnn_flops(128) / small_cnn_flops(64)) / math.log(2)
-    row = next(line for line in out.splitlines() if "128, 128" in line)
+    row = next(line for line in out.splitlines() if "128x128" in line)
     assert f"{expected:.2f}" in row
     assert "flops growth" in out and "convention: fvcore" in out
 

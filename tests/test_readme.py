@@ -63,7 +63,7 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     if "--help" in argv:
         assert "Usage" in result.stdout
-    elif argv[1:2] == ["sweep"]:
+    elif shlex.split(command)[1] == "sweep":
         assert "flops growth" in result.stdout
     else:
         assert "Model Flops:" in result.stdout
