@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO, RTMDET_S, cli, num_params
 
 from complexity.analyzer import analyze, compare_reports, growth_exponents, parse_quantity
-from complexity.cli.main import run
 
-REPO = Path(__file__).resolve().parents[1]
-RTMDET_S = "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
 RTMDET_M = "configs/rtmdet/rtmdet_m_syncbn_fast_8xb32-300e_coco.py"
 SMALL_CNN = "examples/small_cnn.py"
 # examples/small_cnn.py: conv 3->16 k3 + bn + conv 16->32 k3 + bn + linear 32->10
@@ -35,13 +32,6 @@ def small_cnn_flops(side: int) -> int:
     pool = 32 * second * second  # adaptive_avg_pool2d: one per input element
     linear = 32 * 10
     return conv1 + bn1 + conv2 + bn2 + pool + linear
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 @pytest.fixture(autouse=True)
@@ -158,28 +148,34 @@ def compare_s_m_json():
     return json.loads(result.stdout)
 
 
-def separate_analyze_json(target: str, capsys) -> dict:
-    code, out, err = cli(capsys, "analyze", target, "--json", "-")
-    assert code == 0, err
-    return json.loads(out)
+@pytest.fixture(scope="module")
+def rtmdet_m_report(rtmdet):
+    from complexity.zoo import example_inputs
+
+    model = rtmdet("m")
+    return analyze(model, example_inputs(model, (640, 640)))
 
 
 @pytest.mark.slow
-def test_compare_rtmdet_s_m_equals_two_analyze_runs(compare_s_m_json, capsys):
+def test_compare_rtmdet_s_m_equals_two_analyze_runs(
+    compare_s_m_json, rtmdet_s_report, rtmdet_m_report
+):
     data = compare_s_m_json
-    s = separate_analyze_json(RTMDET_S, capsys)
-    m = separate_analyze_json(RTMDET_M, capsys)
-    for side, alone in (("a", s), ("b", m)):
+    s = rtmdet_s_report.to_dict()
+    m = rtmdet_m_report.to_dict()
+    for side, alone, source in (("a", s, RTMDET_S), ("b", m, RTMDET_M)):
         assert data[side]["totals"] == alone["totals"]
         assert data[side]["modules"] == alone["modules"]
-        assert data[side]["source"] == alone["source"]
+        assert data[side]["source"] == source
     # the seed's published RTMDet-s figures
     assert f"{data['a']['totals']['flops'] / 1e9:.3f}" == "14.835"
     assert f"{data['a']['totals']['params'] / 1e6:.3f}" == "8.887"
     # deltas are b - a, module by module, and the totals too
-    a_modules = {m["name"]: m for m in s["modules"]}
-    b_modules = {m["name"]: m for m in m["modules"]}
-    assert {m["name"] for m in data["delta"]["modules"]} == set(a_modules) | set(b_modules)
+    a_modules = {module["name"]: module for module in s["modules"]}
+    b_modules = {module["name"]: module for module in m["modules"]}
+    assert {module["name"] for module in data["delta"]["modules"]} == set(a_modules) | set(
+        b_modules
+    )
     for module in data["delta"]["modules"]:
         name = module["name"]
         for metric in ("params", "flops", "activations"):
@@ -196,13 +192,8 @@ def test_compare_rtmdet_s_m_equals_two_analyze_runs(compare_s_m_json, capsys):
 
 
 @pytest.mark.slow
-def test_compare_rtmdet_m_params_are_the_models_own(compare_s_m_json):
-    from mmengine.config import Config
-
-    from complexity.zoo import build_model
-
-    model = build_model(Config.fromfile(str(REPO / RTMDET_M))["model"])
-    assert compare_s_m_json["b"]["totals"]["params"] == sum(p.numel() for p in model.parameters())
+def test_compare_rtmdet_m_params_are_the_models_own(compare_s_m_json, rtmdet):
+    assert compare_s_m_json["b"]["totals"]["params"] == num_params(rtmdet("m"))
 
 
 def test_compare_bad_input_is_one_line(tmp_path, capsys):
@@ -240,6 +231,7 @@ def test_sweep_table_shows_sizes_and_growth(capsys):
     assert "flops growth" in out and "convention: fvcore" in out
 
 
+@pytest.mark.slow
 def test_sweep_by_operator_shows_the_quadratic_attention_term(capsys):
     # Tokens grow with the square of the image side, so attention's score and value matmuls
     # grow with its 4th power while the linear layers grow with its square.
@@ -275,15 +267,17 @@ def test_sweep_bad_input_is_one_line(capsys, args, fragment):
 
 
 @pytest.mark.slow
-def test_sweep_rtmdet_s_equals_separate_analyze_runs(capsys):
+def test_sweep_rtmdet_s_equals_separate_analyze_runs(capsys, rtmdet_s, rtmdet_s_report):
+    from complexity.zoo import example_inputs
+
     code, out, err = cli(capsys, "sweep", RTMDET_S, "--shapes", "320,640", "--json", "-")
     assert code == 0, err
     points = json.loads(out)["points"]
-    for point, side in zip(points, ("320", "640"), strict=True):
-        code, alone, err = cli(capsys, "analyze", RTMDET_S, "--shape", side, "--json", "-")
-        assert code == 0, err
-        assert point["totals"] == json.loads(alone)["totals"]
-        assert point["shape"] == [int(side), int(side)]
+    at_320 = analyze(rtmdet_s, example_inputs(rtmdet_s, (320, 320)))
+    for point, side, alone in zip(points, (320, 640), (at_320, rtmdet_s_report), strict=True):
+        assert point["totals"] == alone.to_dict()["totals"]
+        assert point["shape"] == [side, side]
+        assert point["input_shapes"] == [[1, 3, side, side]]
     assert f"{points[1]['totals']['flops'] / 1e9:.3f}" == "14.835"  # the seed
 
 

@@ -15,21 +15,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import REPO, RTMDET_S, cli
 
 from complexity.cli.main import run
 
-REPO = Path(__file__).resolve().parents[1]
-RTMDET_S = "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
 SMALL_CNN = "examples/small_cnn.py"
 
 pytest.importorskip("plotly", reason='--html needs the html extra: pip install -e ".[html]"')
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 def chromium() -> str:
@@ -144,7 +136,8 @@ def test_rtmdet_s_screenshot_is_not_blank(rtmdet_s_page, tmp_path):
     browse(rtmdet_s_page, tmp_path, f"--screenshot={shot}")
     image = Image.open(shot).convert("RGB")
     assert image.size == (1280, 1400)
-    pixels = list(image.getdata())
+    data = image.tobytes()
+    pixels = [tuple(data[i : i + 3]) for i in range(0, len(data), 3)]
     # Text is black or grey; the icicle's blocks are saturated colour, a third of the page.
     coloured = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 80)
     assert coloured / len(pixels) > 0.15
@@ -176,3 +169,15 @@ def test_compare_page_renders_two_charts(tmp_path, capsys, monkeypatch):
     assert "model (Sequential)<br>0.194M" in drawn
     assert "model (Sequential)<br>0.223M" in drawn
     assert "(only in B)" in dom
+
+
+def test_sweep_html_plots_every_point(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    page = tmp_path / "sweep.html"
+    code, out, err = cli(capsys, "sweep", SMALL_CNN, "--shapes", "32,64", "--html", str(page))
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    # params of examples/small_cnn.py: the same at every size
+    params = 16 * 3 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 32 * 10 + 10
+    assert text.count(f"{params / 1e3:.3f}K") == 2
+    assert "window.Plotly" in text and f"HTML report written to {page}" in out
