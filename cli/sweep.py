@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import math
@@ -143,12 +144,36 @@ def sweep_html(points: list[SweepPoint], source: str) -> str:
         )
     figure.update_layout(
         title=f"{source}: totals against input size ({points[0].report.convention} convention)",
-        xaxis={"type": "log", "title": "size"},
-        yaxis={"type": "log", "title": "count"},
+        xaxis={"type": "log", "title": "input side, √(H·W)"},
+        yaxis={"type": "log", "title": "count", "exponentformat": "SI"},
         height=520,
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
-    return _page(f"complexity sweep: {source}", f"<h1>sweep: {source}</h1>\n{chart}")
+    growth = {
+        metric: [None, *exponents(points, [p.report.total(metric) for p in points])]
+        for metric in ("flops", "activations")
+    }
+    header = "".join(
+        f"<th>{c}</th>"
+        for c in ("input", "params", "flops", "activations", "flops growth", "acts growth")
+    )
+    rows = [
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(cell)}</td>"
+            for cell in (
+                _size_label(point),
+                *(format_size(point.report.total(m)) for m in ("params", "flops", "activations")),
+                _exponent_cell(growth["flops"][i]),
+                _exponent_cell(growth["activations"][i]),
+            )
+        )
+        + "</tr>"
+        for i, point in enumerate(points)
+    ]
+    table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{GROWTH_NOTE}</p>"
+    title = f"<h1>sweep: {html.escape(source)}</h1>"
+    return _page(f"complexity sweep: {source}", f"{title}\n{chart}\n{table}")
 
 
 def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:

@@ -179,5 +179,9 @@ def test_sweep_html_plots_every_point(tmp_path, capsys, monkeypatch):
     text = page.read_text(encoding="utf-8")
     # params of examples/small_cnn.py: the same at every size
     params = 16 * 3 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 32 * 10 + 10
-    assert text.count(f"{params / 1e3:.3f}K") == 2
+    # fvcore's count at 32x32: conv 16*16²*27 + conv 32*8²*144, eval batch norms 2 per
+    # element, the pool 1 per input element, the linear layer 32*10: 0.42M
+    flops = 16 * 16**2 * 27 + 32 * 8**2 * 144 + 2 * 16 * 16**2 + 2 * 32 * 8**2 + 32 * 8**2 + 320
+    assert f"<td>32x32</td><td>{params / 1e3:.3f}K</td><td>{flops / 1e6:.2f}M</td>" in text
+    assert f"<td>64x64</td><td>{params / 1e3:.3f}K</td>" in text
     assert "window.Plotly" in text and f"HTML report written to {page}" in out
