@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -19,6 +20,7 @@ from .html_report import check_html_target
 from .loading import UsageError, load, parse_shape
 
 METRIC_LABELS = (("params", "params"), ("flops", "flops"), ("activations", "acts"))
+METRICS_SHOWN = tuple(metric for metric, _ in METRIC_LABELS)
 MISSING = "—"
 
 
@@ -36,24 +38,35 @@ def change_cells(change: Change) -> list[str]:
     ]
 
 
-def diff_table(diff: ReportDiff, depth: int) -> Table:
-    table = Table(box=box.SQUARE, header_style="bold", title_justify="left")
+def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] = METRICS_SHOWN) -> Table:
+    """Modules matched by name with A, B, B − A and B / A of each metric, then the totals."""
+    labels = dict(METRIC_LABELS)
+    title = None if len(metrics) > 1 else metrics[0]
+    table = Table(box=box.SQUARE, header_style="bold", title=title, title_justify="left")
     table.add_column("module", no_wrap=True)
-    for _, label in METRIC_LABELS:
+    for metric in metrics:
         for suffix in ("A", "B", "B−A", "B/A"):
-            table.add_column(f"{label} {suffix}", justify="right", no_wrap=True)
+            header = suffix if title else f"{labels[metric]} {suffix}"
+            table.add_column(header, justify="right", no_wrap=True)
     for module in diff.shown(depth):
         name = Text(" " * module.depth + (module.name or "model"))
         if module.present != BOTH:
             name.append(" (only in A)" if module.present == ONLY_A else " (only in B)", "yellow")
-        cells = [
-            cell for metric, _ in METRIC_LABELS for cell in change_cells(module.metrics[metric])
-        ]
+        cells = [cell for metric in metrics for cell in change_cells(module.metrics[metric])]
         table.add_row(name, *cells)
     table.add_section()
-    totals = [cell for metric, _ in METRIC_LABELS for cell in change_cells(diff.totals[metric])]
+    totals = [cell for metric in metrics for cell in change_cells(diff.totals[metric])]
     table.add_row(Text("total", style="bold"), *totals)
     return table
+
+
+def diff_tables(diff: ReportDiff, depth: int, console: Console) -> list[Table]:
+    """One side-by-side table; one table per metric where the console is too narrow for it."""
+    wide = diff_table(diff, depth)
+    unbounded = console.options.update_width(10**6)  # measure() is capped at the width
+    if console.measure(wide, options=unbounded).maximum <= console.width:
+        return [wide]
+    return [diff_table(diff, depth, (metric,)) for metric in METRICS_SHOWN]
 
 
 def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str, str]) -> list[str]:
@@ -132,10 +145,11 @@ def compare(
         write_json_atomically(json_file, data)
 
     console = output_console()
-    console.print(diff_table(diff, depth))
+    for table in diff_tables(diff, depth, console):
+        console.print(table)
     console.print(f"convention: {report_a.convention_summary}", markup=False, highlight=False)
-    for title, report in (("A", report_a), ("B", report_b)):
-        console.print(f"{title}:", style="bold")
+    for title, report in ((f"A ({target_a})", report_a), (f"B ({target_b})", report_b)):
+        console.print(f"{title}:", style="bold", markup=False, highlight=False)
         console.print(render.uncounted_section(report))
     for loaded, title in zip(loaded_models, "AB", strict=True):
         for note in loaded.notes:

@@ -132,6 +132,28 @@ def test_compare_text_shows_both_sides_and_one_sided_modules(tmp_path, capsys):
     assert code == 0 and "only in B" not in out
 
 
+def test_compare_splits_the_table_per_metric_on_a_narrow_terminal():
+    from rich.console import Console
+    from torch import nn
+
+    from complexity.cli.compare import diff_tables
+
+    a = nn.Sequential(nn.Conv2d(3, 8, 1, bias=False))
+    b = nn.Sequential(nn.Conv2d(3, 16, 1, bias=False))
+    image = torch.rand(1, 3, 4, 4)
+    diff = compare_reports(analyze(a.eval(), image), analyze(b.eval(), image))
+    assert len(diff_tables(diff, 3, Console(width=200))) == 1
+    narrow = Console(width=80, record=True)
+    tables = diff_tables(diff, 3, narrow)
+    assert [t.title for t in tables] == ["params", "flops", "activations"]
+    for table in tables:
+        narrow.print(table)
+    text = narrow.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    # conv 3->8 then 3->16 on 4x4, one multiply-add per weight and output position
+    assert "│  0     │ 0.384K │ 0.768K │ +0.384K │ 2.000 │" in text
+
+
 @pytest.fixture(scope="module")
 def compare_s_m_json():
     import subprocess
