@@ -9,17 +9,30 @@ from .analysis import analyze
 from .budget import BudgetBreach, check_budgets, parse_quantity
 from .conventions import CONVENTIONS, Convention, get_convention
 from .diff import Change, ModuleChange, ReportDiff, compare_reports
-from .report import METRICS, Report, UncountedOp
+from .registry import Handler, HandlerTable
+from .report import (
+    HANDLER_FAILED,
+    METRICS,
+    NO_HANDLER,
+    NOT_COUNTED_BY_CONVENTION,
+    Report,
+    UncountedOp,
+)
 from .sweep import growth_exponents
-from .tracing import AnalysisError, ModuleInfo
+from .tracing import AnalysisError, ModuleInfo, describe_shapes
 
 __all__ = [
     "CONVENTIONS",
+    "HANDLER_FAILED",
     "METRICS",
+    "NOT_COUNTED_BY_CONVENTION",
+    "NO_HANDLER",
     "AnalysisError",
     "BudgetBreach",
     "Change",
     "Convention",
+    "Handler",
+    "HandlerTable",
     "ModuleChange",
     "ModuleInfo",
     "Report",
@@ -28,6 +41,7 @@ __all__ = [
     "analyze",
     "check_budgets",
     "compare_reports",
+    "describe_shapes",
     "get_convention",
     "growth_exponents",
     "parse_quantity",

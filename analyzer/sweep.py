@@ -5,6 +5,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .report import METRICS, Report
 
 
 def growth_exponents(sizes: Sequence[float], values: Sequence[float]) -> list[float | None]:
@@ -23,3 +27,28 @@ def growth_exponents(sizes: Sequence[float], values: Sequence[float]) -> list[fl
         else:
             exponents.append(math.log(v2 / v1) / math.log(s2 / s1))
     return exponents
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One analysis of a sweep: the size asked for, the size fed, and its report."""
+
+    shape: tuple[int, ...]  # the size asked for: (H, W)
+    fed: tuple[int, ...]  # the size the model received (a preprocessor may pad it)
+    size: float  # the size the growth exponent is taken in
+    input_label: str
+    report: Report
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shape": list(self.shape),
+            "fed": list(self.fed),
+            "size": self.size,
+            "input_shapes": self.report.input_shapes,
+            "totals": {metric: self.report.total(metric) for metric in METRICS},
+        }
+
+
+def sweep_growth(points: Sequence[SweepPoint], metric: str) -> list[float | None]:
+    """The growth exponents of `metric`'s totals between consecutive points."""
+    return growth_exponents([p.size for p in points], [p.report.total(metric) for p in points])

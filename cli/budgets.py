@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from complexity.analyzer.budget import BudgetBreach, parse_quantity
+from complexity.render import format_size
 
-from .formatting import format_size
 from .loading import UsageError
 
 BUDGET_EXCEEDED_EXIT = 3

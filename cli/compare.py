@@ -6,99 +6,23 @@ import json
 import sys
 from typing import Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
-
-from .command import check_json_target, output_console, spinner, tool_version, write_json_atomically
-from .files import write_text_atomically
-from .formatting import format_size
-from .html_report import check_html_target
+from .command import check_exports, spinner, tool_version, write_atomically
 from .loading import UsageError, load, parse_shape
 
-METRIC_LABELS = (("params", "params"), ("flops", "flops"), ("activations", "acts"))
-METRICS_SHOWN = tuple(metric for metric, _ in METRIC_LABELS)
-MISSING = "—"
 
-
-def _signed(value: int) -> str:
-    return ("+" if value > 0 else "") + format_size(value)
-
-
-def change_cells(change: Change) -> list[str]:
-    """A, B, B − A and B / A as printed: missing sides as '—', an undefined ratio blank."""
-    return [
-        MISSING if change.a is None else format_size(change.a),
-        MISSING if change.b is None else format_size(change.b),
-        "" if change.delta is None else _signed(change.delta),
-        "" if change.ratio is None else f"{change.ratio:.3f}",
-    ]
-
-
-def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] = METRICS_SHOWN) -> Table:
-    """Modules matched by name with A, B, B − A and B / A of each metric, then the totals."""
-    labels = dict(METRIC_LABELS)
-    title = None if len(metrics) > 1 else metrics[0]
-    table = Table(box=box.SQUARE, header_style="bold", title=title, title_justify="left")
-    table.add_column("module", no_wrap=True)
-    for metric in metrics:
-        for suffix in ("A", "B", "B−A", "B/A"):
-            header = suffix if title else f"{labels[metric]} {suffix}"
-            table.add_column(header, justify="right", no_wrap=True)
-    for module in diff.shown(depth):
-        name = Text(" " * module.depth + (module.name or "model"))
-        if module.present != BOTH:
-            name.append(" (only in A)" if module.present == ONLY_A else " (only in B)", "yellow")
-        cells = [cell for metric in metrics for cell in change_cells(module.metrics[metric])]
-        table.add_row(name, *cells)
-    table.add_section()
-    totals = [cell for metric in metrics for cell in change_cells(diff.totals[metric])]
-    table.add_row(Text("total", style="bold"), *totals)
-    return table
-
-
-def diff_tables(diff: ReportDiff, depth: int, console: Console) -> list[Table]:
-    """One side-by-side table; one table per metric where the console is too narrow for it."""
-    wide = diff_table(diff, depth)
-    unbounded = console.options.update_width(10**6)  # measure() is capped at the width
-    if console.measure(wide, options=unbounded).maximum <= console.width:
-        return [wide]
-    return [diff_table(diff, depth, (metric,)) for metric in METRICS_SHOWN]
-
-
-def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str, str]) -> list[str]:
-    def line(title: str, change: Change) -> str:
-        a, b, delta, ratio = change_cells(change)
-        return f"{title}: {a} -> {b} ({delta or '0'}, x{ratio or 'n/a'})"
-
-    return [
-        "=" * 30,
-        f"A: {sources[0]}, Input shape: {labels[0]}",
-        f"B: {sources[1]}, Input shape: {labels[1]}",
-        line("Model Flops", diff.totals["flops"]),
-        line("Model Parameters", diff.totals["params"]),
-        line("Model Activations", diff.totals["activations"]),
-        "=" * 30,
-    ]
-
-
-def compare(
+def run_compare(
     target_a: str,
     target_b: str,
     *,
     shape: list[str] | None,
     depth: int,
     convention: str,
-    json_path: str | None,
-    html_path: str | None,
+    exports: dict[str, str],
 ) -> None:
-    from complexity.analyzer import CONVENTIONS, analyze
-    from complexity.analyzer.diff import compare_reports
-
-    from . import render
+    """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
+    from complexity.analyzer import CONVENTIONS, analyze, compare_reports
+    from complexity.render import print_sections, stdout_console, uncounted_section
+    from complexity.render.compare import diff_tables, summary_lines
 
     if depth < 0:
         raise UsageError(f"--depth {depth} is negative; give 0 or more levels")
@@ -107,55 +31,59 @@ def compare(
             f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
         )
     size = parse_shape(shape)
-    json_file = check_json_target(json_path)
-    html_file = check_html_target(html_path, "compare.html")
+    targets = check_exports(exports)
 
-    reports = []
-    loaded_models = []
+    reports, labels, notes = [], [], []
     for target in (target_a, target_b):
         with spinner(f"building {target}"):
             loaded = load(target, size, {})
         with spinner(f"tracing and counting {target}"):
             reports.append(analyze(loaded.model, loaded.inputs, convention=convention))
-        loaded_models.append(loaded)
-        loaded.model = None  # free A before building B
+        labels.append(loaded.input_label)
+        notes.append(loaded.notes)
+        del loaded  # free A's model before building B
     report_a, report_b = reports
     diff = compare_reports(report_a, report_b)
     sources = (target_a, target_b)
-    labels = (loaded_models[0].input_label, loaded_models[1].input_label)
 
-    if html_file is not None:
-        from .html_report import compare_html
-
-        page = compare_html(
-            report_a, report_b, diff, sources=sources, input_labels=labels, depth=depth
-        )
-        write_text_atomically(html_file, page)
-
-    if json_path is not None:
+    texts: dict[str, str] = {}
+    if "json" in targets:
         data: dict[str, Any] = {}
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
             data[key]["source"] = source
         data["delta"] = diff.to_dict()
-        if json_file is None:  # `--json -`: stdout carries the JSON alone
-            json.dump(data, sys.stdout, indent=2)
-            sys.stdout.write("\n")
-            return
-        write_json_atomically(json_file, data)
+        texts["json"] = json.dumps(data, indent=2) + "\n"
+    if "html" in targets:
+        from complexity.render.html import compare_html
 
-    console = output_console()
-    for table in diff_tables(diff, depth, console):
-        console.print(table)
-    console.print(f"convention: {report_a.convention_summary}", markup=False, highlight=False)
+        texts["html"] = compare_html(
+            report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
+            depth=depth,
+        )  # fmt: skip
+    to_stdout = None
+    for fmt, path in targets.items():
+        if path is None:
+            to_stdout = texts[fmt]
+        else:
+            write_atomically(path, texts[fmt])
+    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
+        sys.stdout.write(to_stdout)
+        return
+
+    console = stdout_console()
+    sections: list[Any] = list(diff_tables(diff, depth, console))
+    sections.append(f"convention: {report_a.convention_summary}")
     for title, report in ((f"A ({target_a})", report_a), (f"B ({target_b})", report_b)):
-        console.print(f"{title}:", style="bold", markup=False, highlight=False)
-        console.print(render.uncounted_section(report))
-    for loaded, title in zip(loaded_models, "AB", strict=True):
-        for note in loaded.notes:
-            console.print(f"{title}: {note}", markup=False, highlight=False)
-    for line in summary_lines(diff, sources, labels):
-        console.print(line, markup=False, highlight=False)
-    for kind, written in (("JSON", json_file), ("HTML", html_file)):
-        if written is not None:
-            console.print(f"{kind} report written to {written}", style="dim", highlight=False)
+        sections += [f"{title}:", uncounted_section(report)]
+    for title, side_notes in zip("AB", notes, strict=True):
+        sections += [f"{title}: {note}" for note in side_notes]
+    sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
+    sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
+    print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
+
+
+def _plain(text: str) -> Any:
+    from rich.text import Text
+
+    return Text(text)  # paths and brackets printed as they are

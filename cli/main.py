@@ -29,8 +29,16 @@ def main() -> None:
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
 
 
-@app.command()
-def analyze(
+HTML_OPTION = typer.Option(
+    "--html",
+    help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
+    'needs pip install "complexity[html]".',
+)
+CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
+
+
+@app.command("analyze")
+def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
@@ -68,7 +76,10 @@ def analyze(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    all_uncounted: Annotated[
+        bool,
+        typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
+    ] = False,
     max_flops: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
     ] = None,
@@ -79,38 +90,39 @@ def analyze(
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
-    from . import command
+    """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
+    from complexity.render import RenderOptions
 
-    code = command.analyze(
-        config,
-        shape=shape,
-        depth=depth,
-        tree=tree,
-        show_table=not not_show_table,
-        show_arch=show_arch,
-        by_operator=by_operator,
-        convention=convention,
-        json_path=json_path,
-        cfg_options=cfg_options,
-        budgets={"flops": max_flops, "params": max_params, "activations": max_activations},
-        html_path=html,
+    from .command import AnalyzeRequest, run_analyze
+
+    exports = {"json": json_path, "html": html}
+    budgets = {"flops": max_flops, "params": max_params, "activations": max_activations}
+    code = run_analyze(
+        AnalyzeRequest(
+            target=config,
+            shape=shape,
+            cfg_options=cfg_options,
+            convention=convention,
+            exports={fmt: to for fmt, to in exports.items() if to is not None},
+            budgets={metric: limit for metric, limit in budgets.items() if limit is not None},
+            render=RenderOptions(
+                depth=depth,
+                table=not not_show_table,
+                arch=show_arch,
+                tree=tree,
+                by_operator=by_operator,
+                all_uncounted=all_uncounted,
+            ),
+        )
     )
     if code:
         raise typer.Exit(code)
 
 
-HTML_OPTION = typer.Option(
-    "--html",
-    help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
-    'needs pip install "complexity[html]".',
-)
-CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
-
-
-@app.command()
-def compare(
+@app.command("compare")
+def compare_command(
     a: Annotated[str, typer.Argument(help="First model (A): any target analyze accepts.")],
     b: Annotated[str, typer.Argument(help="Second model (B), compared against A.")],
     shape: Annotated[
@@ -126,15 +138,14 @@ def compare(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
-    from .compare import compare as run_compare
+    from .compare import run_compare
 
-    run_compare(
-        a, b, shape=shape, depth=depth, convention=convention, json_path=json_path, html_path=html
-    )
+    exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
+    run_compare(a, b, shape=shape, depth=depth, convention=convention, exports=exports)
 
 
-@app.command()
-def sweep(
+@app.command("sweep")
+def sweep_command(
     target: Annotated[str, typer.Argument(help="Any target analyze accepts.", show_default=False)],
     shapes: Annotated[
         list[str] | None,
@@ -158,15 +169,15 @@ def sweep(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
-    from .sweep import sweep as run_sweep
+    from .sweep import run_sweep
 
+    exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
     run_sweep(
         target,
         shapes=shapes,
         convention=convention,
         by_operator=by_operator,
-        json_path=json_path,
-        html_path=html,
+        exports=exports,
         cfg_options=cfg_options,
     )
 

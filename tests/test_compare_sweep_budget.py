@@ -136,7 +136,7 @@ def test_compare_splits_the_table_per_metric_on_a_narrow_terminal():
     from rich.console import Console
     from torch import nn
 
-    from complexity.cli.compare import diff_tables
+    from complexity.render.compare import diff_tables
 
     a = nn.Sequential(nn.Conv2d(3, 8, 1, bias=False))
     b = nn.Sequential(nn.Conv2d(3, 16, 1, bias=False))

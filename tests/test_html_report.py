@@ -96,7 +96,7 @@ def test_html_target_is_checked_before_any_work(tmp_path, capsys, monkeypatch):
     assert code == 2 and "does not exist; create it first" in err and err.count("\n") == 1
     code, _, err = cli(capsys, "analyze", SMALL_CNN, "--html", str(tmp_path))
     assert code == 2 and "is a folder" in err
-    from complexity.cli import html_report
+    from complexity.render import html as html_report
 
     monkeypatch.setattr(html_report, "plotly_available", lambda: False)
     code, _, err = cli(capsys, "compare", SMALL_CNN, SMALL_CNN, "--html", str(tmp_path / "c.html"))

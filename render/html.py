@@ -1,4 +1,4 @@
-"""One self-contained HTML file for a report or a comparison: a flops icicle, tables, notes.
+"""One self-contained HTML page for a report, a comparison or a sweep: plotly charts, tables.
 
 The chart is plotly's icicle (click a block to zoom into it, click the top bar to zoom out;
 hover shows params, flops, activations and share). plotly.js is written inline, so the file
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from complexity.analyzer import Report
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
+from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
-from .files import check_output_target, write_text_atomically
+from .compare import change_cells
+from .exports import ExportContext
 from .formatting import format_size
-from .loading import Loaded, UsageError
 from .rows import COLUMNS, table_rows
+from .sweep import GROWTH_NOTE, exponent_cell, size_label
 
 PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
 
@@ -205,9 +206,9 @@ def _page(title: str, body: str) -> str:
 
 
 def report_html(
-    report: Report, *, source: str, input_label: str, depth: int, notes: Sequence[str] = ()
+    report: Report, *, source: str, input_label: str, depth: int = 3, notes: Sequence[str] = ()
 ) -> str:
-    """The HTML page of one analysis."""
+    """The HTML page of one analysis (`complexity analyze --html`)."""
     chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
     body = [
         f"<h1>complexity report: {_e(source)}</h1>",
@@ -225,16 +226,19 @@ def report_html(
     return _page(f"complexity: {source}", "\n".join(body))
 
 
-def _change_cells(change: Change) -> str:
-    a = "—" if change.a is None else format_size(change.a)
-    b = "—" if change.b is None else format_size(change.b)
-    delta = (
-        ""
-        if change.delta is None
-        else ("+" if change.delta > 0 else "") + format_size(change.delta)
+def html_text(report: Report, context: ExportContext) -> str:
+    """The `--html` export of `complexity analyze` (EXPORTERS["html"])."""
+    return report_html(
+        report,
+        source=context.source or "model",
+        input_label=context.input_label or str(report.input_shapes),
+        depth=context.depth,
+        notes=context.notes,
     )
-    ratio = "" if change.ratio is None else f"{change.ratio:.3f}"
-    return f"<td>{a}</td><td>{b}</td><td>{delta}</td><td>{ratio}</td>"
+
+
+def _change_cells(change: Change) -> str:
+    return "".join(f"<td>{_e(cell)}</td>" for cell in change_cells(change))
 
 
 def diff_table(diff: ReportDiff, depth: int) -> str:
@@ -301,16 +305,44 @@ def compare_html(
     return _page(f"complexity compare: {sources[0]} vs {sources[1]}", "\n".join(body))
 
 
-def check_html_target(target: str | None, example: str) -> Path | None:
-    """Refuse `--html PATH` before any work: an unwritable path, or plotly not installed."""
-    path = check_output_target("--html", target, example)
-    if path is not None and not plotly_available():
-        raise UsageError(PLOTLY_MISSING)
-    return path
+def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
+    """A log-log plot of the totals against size, then the totals table (`sweep --html`)."""
+    import plotly.graph_objects as go
 
-
-def write_report_html(path: Path, report: Report, source: str, loaded: Loaded, depth: int) -> None:
-    page = report_html(
-        report, source=source, input_label=loaded.input_label, depth=depth, notes=loaded.notes
+    figure = go.Figure()
+    for metric in ("flops", "activations", "params"):
+        figure.add_trace(
+            go.Scatter(
+                x=[p.size for p in points],
+                y=[p.report.total(metric) for p in points],
+                mode="lines+markers",
+                name=metric,
+                text=[format_size(p.report.total(metric)) for p in points],
+                hovertemplate=f"{metric}: %{{text}} at size %{{x}}<extra></extra>",
+            )
+        )
+    convention = points[0].report.convention
+    figure.update_layout(
+        title=f"{source}: totals against input size ({convention} convention)",
+        xaxis={"type": "log", "title": "input side, √(H·W)"},
+        yaxis={"type": "log", "title": "count", "exponentformat": "SI"},
+        height=520,
     )
-    write_text_atomically(path, page)
+    chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
+    growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
+    header = "".join(
+        f"<th>{c}</th>"
+        for c in ("input", "params", "flops", "activations", "flops growth", "acts growth")
+    )
+    rows = []
+    for i, point in enumerate(points):
+        cells = (
+            size_label(point),
+            *(format_size(point.report.total(m)) for m in ("params", "flops", "activations")),
+            exponent_cell(growth["flops"][i]),
+            exponent_cell(growth["activations"][i]),
+        )
+        rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+    table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(GROWTH_NOTE)}</p>"
+    body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
+    return _page(f"complexity sweep: {source}", body)
