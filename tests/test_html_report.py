@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, RTMDET_S, cli
+from conftest import REPO, RTMDET_S, cli, seed_rows
 
 from complexity.cli.main import run
 
@@ -126,6 +126,39 @@ def test_rtmdet_s_page_renders_in_chromium(rtmdet_s_page, tmp_path):
     assert "Model Flops</dt><dd>14.835G" in dom and "Model Parameters</dt><dd>8.887M" in dom
     assert "bbox_head.head_module" in dom and "aten::silu_" in dom
     assert "[[1, 3, 640, 640]]" in dom
+
+
+# Run in the page after load: hover the bbox_head block, keep the hover label, then click it.
+HOVER_AND_CLICK = """<script>
+window.addEventListener('load', () => {
+  const chart = document.getElementById('flops-icicle');
+  const block = [...chart.querySelectorAll('g.slice')].find(
+    (g) => (g.querySelector('text') || {}).textContent?.startsWith('bbox_head'));
+  block.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  document.body.dataset.hovered = chart.querySelector('.hoverlayer').textContent;
+  block.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+});
+</script>"""
+
+
+@pytest.mark.slow
+def test_rtmdet_s_hover_and_click_to_zoom(rtmdet_s_page, tmp_path):
+    page = tmp_path / "interact.html"
+    page.write_text(rtmdet_s_page.read_text().replace("</body>", HOVER_AND_CLICK + "</body>"))
+    dom = browse(page, tmp_path, "--virtual-time-budget=5000", "--dump-dom").stdout.decode()
+    (hovered,) = re.findall(r'data-hovered="([^"]*)"', dom)
+    # The seed's row: bbox_head (merged with its only child head_module) 0.625M, 5.053G, 5.006M
+    seed = {row[0]: row[1:] for row in seed_rows()}
+    params, flops, acts = seed["bbox_head.head_module"]
+    share = 100 * 5.053 / 14.835
+    assert html.unescape(hovered) == (
+        f"bbox_head (RTMDetHead)flops: {flops} ({share:.1f}% of the model)"
+        f"params: {params}activations: {acts}"
+    )
+    # Zoomed in: bbox_head fills the chart, its descendants are drawn, the backbone is gone.
+    drawn = {text.split("<br>")[0] for text in chart_texts(dom)}
+    assert {"bbox_head", "head_module", "cls_convs", "reg_convs"} <= drawn
+    assert "backbone" not in drawn and "neck" not in drawn
 
 
 @pytest.mark.slow
