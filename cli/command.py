@@ -14,7 +14,15 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_input,
+    parse_model_args,
+    parse_shape,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,10 @@ class AnalyzeRequest:
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
+    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    seq_len: int | None = None  # --seq-len
+    batch: int | None = None  # --batch
+    model_args: list[str] | None = None  # --model-arg KEY=VALUE items
 
 
 def tool_version() -> str:
@@ -104,12 +116,25 @@ def check_exports(exports: Mapping[str, str]) -> dict[str, Path | None]:
     return targets
 
 
+def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
+    """An embedding fed floats: say how to give it token ids instead."""
+    from complexity.analyzer import AnalysisError
+
+    if tokens is not None or "'indices'" not in str(error):
+        return error
+    return AnalysisError(
+        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
+        module=getattr(error, "module", None),
+        input_shapes=getattr(error, "input_shapes", None),
+    )
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
     """Load the target, analyse it once, print the sections and write the exports.
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, analyze, check_budgets
+    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze, check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -128,13 +153,22 @@ def run_analyze(request: AnalyzeRequest) -> int:
         )
     size = parse_shape(request.shape)
     options = parse_cfg_options(request.cfg_options)
+    inputs = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in request.inputs or ()),
+        seq_len=request.seq_len,
+        batch=request.batch,
+        model_args=parse_model_args(request.model_args),
+    )
     targets = check_exports(request.exports)
     limits = parse_budgets(request.budgets)
 
     with spinner(f"building {request.target}"):
-        loaded = load(request.target, size, options)
+        loaded = load(request.target, size, options, inputs)
     with spinner("tracing and counting"):
-        report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        try:
+            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        except AnalysisError as error:
+            raise _with_token_hint(error, loaded.tokens) from error
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
@@ -160,7 +194,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     console = stdout_console()
     print_sections(
-        report_sections(report, request.render, loaded.input_label, loaded.notes), console
+        report_sections(
+            report,
+            request.render,
+            loaded.input_label,
+            loaded.notes,
+            tokens=loaded.tokens,
+            default_seq_len=loaded.default_seq_len,
+        ),
+        console,
     )
     for fmt, path in targets.items():
         console.print(
