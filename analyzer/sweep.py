@@ -33,17 +33,19 @@ def growth_exponents(sizes: Sequence[float], values: Sequence[float]) -> list[fl
 class SweepPoint:
     """One analysis of a sweep: the size asked for, the size fed, and its report."""
 
-    shape: tuple[int, ...]  # the size asked for: (H, W)
+    shape: tuple[int, ...]  # the size asked for: (H, W), or (batch, sequence length)
     fed: tuple[int, ...]  # the size the model received (a preprocessor may pad it)
-    size: float  # the size the growth exponent is taken in
+    size: float  # the size the growth exponent is taken in: the image side or the seq length
     input_label: str
     report: Report
+    axis: str = "side"  # what `size` measures: "side" (√(H·W) of an image) or "seq_len"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "shape": list(self.shape),
             "fed": list(self.fed),
             "size": self.size,
+            "axis": self.axis,
             "input_shapes": self.report.input_shapes,
             "totals": {metric: self.report.total(metric) for metric in METRICS},
         }

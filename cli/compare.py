@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .command import check_exports, spinner, tool_version, write_atomically
-from .loading import UsageError, load, parse_shape
+from .loading import InputRequest, UsageError, load, parse_input, parse_shape
 
 
 def run_compare(
@@ -18,6 +18,9 @@ def run_compare(
     depth: int,
     convention: str,
     exports: dict[str, str],
+    inputs: list[str] | None = None,
+    seq_len: int | None = None,
+    batch: int | None = None,
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
     from complexity.analyzer import CONVENTIONS, analyze, compare_reports
@@ -31,12 +34,15 @@ def run_compare(
             f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
         )
     size = parse_shape(shape)
+    request = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
+    )
     targets = check_exports(exports)
 
     reports, labels, notes = [], [], []
     for target in (target_a, target_b):
         with spinner(f"building {target}"):
-            loaded = load(target, size, {})
+            loaded = load(target, size, {}, request)
         with spinner(f"tracing and counting {target}"):
             reports.append(analyze(loaded.model, loaded.inputs, convention=convention))
         labels.append(loaded.input_label)

@@ -162,6 +162,14 @@ def compare_command(
     shape: Annotated[
         list[str] | None, typer.Option(help="Input H W for both models. Default 640.")
     ] = None,
+    input_specs: Annotated[
+        list[str] | None,
+        typer.Option("--input", help="SHAPE[:DTYPE] of one positional input, for both models."),
+    ] = None,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
+    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -175,7 +183,17 @@ def compare_command(
     from .compare import run_compare
 
     exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
-    run_compare(a, b, shape=shape, depth=depth, convention=convention, exports=exports)
+    run_compare(
+        a,
+        b,
+        shape=shape,
+        depth=depth,
+        convention=convention,
+        exports=exports,
+        inputs=input_specs,
+        seq_len=seq_len,
+        batch=batch,
+    )
 
 
 @app.command("sweep")
@@ -184,6 +202,17 @@ def sweep_command(
     shapes: Annotated[
         list[str] | None,
         typer.Option(help="Input sizes to analyse: 320,640,960 (640x480 for H≠W)."),
+    ] = None,
+    seq_lens: Annotated[
+        list[str] | None,
+        typer.Option(help="Token models: sequence lengths to analyse, e.g. 512,1024,2048."),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="Batch size of each input (default 1).")
+    ] = None,
+    model_args: Annotated[
+        list[str] | None,
+        typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
@@ -213,6 +242,9 @@ def sweep_command(
         by_operator=by_operator,
         exports=exports,
         cfg_options=cfg_options,
+        seq_lens=seq_lens,
+        batch=batch,
+        model_args=model_args,
     )
 
 

@@ -1,4 +1,5 @@
-"""`complexity sweep TARGET --shapes 320,640,960`: totals per input size and how they grow."""
+"""`complexity sweep TARGET --shapes 320,640,960` (or `--seq-lens 512,1024,2048`): totals per
+input size and how they grow."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import sys
 from typing import Any
 
 from .command import check_exports, spinner, tool_version, write_atomically
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_model_args,
+    parse_shape,
+)
 
 
 def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
@@ -32,6 +40,22 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     return sizes
 
 
+def parse_seq_lens(values: list[str]) -> list[int]:
+    """`512,1024,2048` (or repeated --seq-lens) -> [512, 1024, 2048]."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    lengths = []
+    for item in items:
+        if not item.isdigit() or int(item) <= 0:
+            raise UsageError(
+                f"--seq-lens item {item!r} is not a positive integer; write e.g. "
+                "--seq-lens 512,1024,2048"
+            )
+        lengths.append(int(item))
+    if len(set(lengths)) != len(lengths):
+        raise UsageError("--seq-lens lists a length twice; give each length once")
+    return lengths
+
+
 def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
     # The preprocessor may pad (e.g. to a multiple of 32): take the size actually fed.
     dims = getattr(inputs, "shape", None)
@@ -46,31 +70,47 @@ def run_sweep(
     by_operator: bool,
     exports: dict[str, str],
     cfg_options: list[str] | None,
+    seq_lens: list[str] | None = None,
+    batch: int | None = None,
+    model_args: list[str] | None = None,
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports."""
     from complexity.analyzer import CONVENTIONS, analyze
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
     from complexity.render import print_sections, stdout_console
-    from complexity.render.sweep import GROWTH_NOTE, operator_table, totals_table
+    from complexity.render.sweep import growth_note, operator_table, totals_table
 
     if convention not in CONVENTIONS:
         raise UsageError(
             f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
         )
-    sizes = parse_sizes(shapes)
+    if shapes and seq_lens:
+        raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
+    lengths = parse_seq_lens(seq_lens) if seq_lens else []
+    sizes = [] if lengths else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
+    arguments = parse_model_args(model_args)
     targets = check_exports(exports)
 
     points = []
     for shape in sizes:
         label = "x".join(map(str, shape))
+        request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building {target} at {label}"):
-            loaded = load(target, shape, options)
+            loaded = load(target, shape, options, request)
         with spinner(f"tracing and counting at {label}"):
             report = analyze(loaded.model, loaded.inputs, convention=convention)
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
+    for length in lengths:
+        request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
+        with spinner(f"building {target} at {length} tokens"):
+            loaded = load(target, None, options, request)
+        with spinner(f"tracing and counting at {length} tokens"):
+            report = analyze(loaded.model, loaded.inputs, convention=convention)
+        tokens = loaded.tokens or (batch or 1, length)
+        points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
 
     texts: dict[str, str] = {}
     if "json" in targets:
@@ -102,7 +142,7 @@ def run_sweep(
 
     from rich.text import Text
 
-    sections: list[Any] = [totals_table(points), Text(GROWTH_NOTE)]
+    sections: list[Any] = [totals_table(points), Text(growth_note(points))]
     if by_operator:
         sections.append(operator_table(points))
     sections.append(Text(f"convention: {points[0].report.convention_summary}"))

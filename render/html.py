@@ -19,7 +19,7 @@ from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
 from .rows import COLUMNS, table_rows
-from .sweep import GROWTH_NOTE, exponent_cell, size_label
+from .sweep import exponent_cell, growth_note, size_label
 
 PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
 
@@ -305,6 +305,9 @@ def compare_html(
     return _page(f"complexity compare: {sources[0]} vs {sources[1]}", "\n".join(body))
 
 
+AXIS_TITLES = {"side": "input side, √(H·W)", "seq_len": "sequence length"}
+
+
 def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
     """A log-log plot of the totals against size, then the totals table (`sweep --html`)."""
     import plotly.graph_objects as go
@@ -324,7 +327,7 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
     convention = points[0].report.convention
     figure.update_layout(
         title=f"{source}: totals against input size ({convention} convention)",
-        xaxis={"type": "log", "title": "input side, √(H·W)"},
+        xaxis={"type": "log", "title": AXIS_TITLES[points[0].axis]},
         yaxis={"type": "log", "title": "count", "exponentformat": "SI"},
         height=520,
     )
@@ -343,6 +346,6 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
             exponent_cell(growth["activations"][i]),
         )
         rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
-    table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(GROWTH_NOTE)}</p>"
+    table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(growth_note(points))}</p>"
     body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
     return _page(f"complexity sweep: {source}", body)

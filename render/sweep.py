@@ -13,17 +13,30 @@ from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
 from .formatting import format_size
 
-GROWTH_NOTE = (
-    "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
-    "side = √(H·W) of the input fed"
-)
+GROWTH_NOTES = {
+    "side": "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
+    "side = √(H·W) of the input fed",
+    "seq_len": "growth: k with value ∝ seq_len^k from the row above, log(v2/v1) / log(s2/s1)",
+}
+
+
+def growth_note(points: Sequence[SweepPoint]) -> str:
+    return GROWTH_NOTES[points[0].axis]
 
 
 def size_label(point: SweepPoint) -> str:
-    """`640x640`, or `300x300 (fed 320x320)` where a preprocessor padded the input."""
+    """`640x640`, `300x300 (fed 320x320)` where a preprocessor padded it; tokens `1x512`."""
     asked = "x".join(map(str, point.shape))
     fed = "x".join(map(str, point.fed))
     return asked if asked == fed else f"{asked} (fed {fed})"
+
+
+def short_label(point: SweepPoint) -> str:
+    """The swept size alone: `640` (square), `640x480`, or the sequence length `512`."""
+    if point.axis == "seq_len":
+        return str(round(point.size))
+    height, width = point.shape[-2:]
+    return str(height) if height == width else f"{height}x{width}"
 
 
 def exponent_cell(value: float | None) -> str:
@@ -59,9 +72,9 @@ def operator_table(points: Sequence[SweepPoint]) -> Table:
     table = Table(title="flops by operator", title_justify="left", box=box.SQUARE)
     table.add_column("operator", no_wrap=True)
     for point in points:
-        table.add_column("x".join(map(str, point.shape)), justify="right", no_wrap=True)
+        table.add_column(short_label(point), justify="right", no_wrap=True)
     for before, after in itertools.pairwise(points):
-        table.add_column(f"growth {before.shape[0]}→{after.shape[0]}", justify="right")
+        table.add_column(f"growth {short_label(before)}→{short_label(after)}", justify="right")
     for label in labels:
         values = [counts.get(label, 0) for counts in per_point]
         cells = [format_size(v) for v in values]

@@ -274,10 +274,65 @@ def test_sweep_by_operator_shows_the_quadratic_attention_term(capsys):
     assert attention == "4.00" and linear == "2.00"
 
 
+# examples/tiny_lm.py: 2 causal blocks of width 128 (4 heads of 32), vocabulary 1000
+TINY_LM = "examples/tiny_lm.py"
+TINY_LM_PARAMS = 1000 * 128 + 2 * (2 * 256 + 128 * 384 + 384 + 128 * 128 + 128 + 128 * 512 + 512
+    + 512 * 128 + 128) + 128 * 1000  # fmt: skip
+
+
+def tiny_lm_flops(tokens: int) -> dict[str, int]:
+    """torch's flop_counter formulas (2 per multiply-add) for the matmul family."""
+    per_token = 2 * (128 * 384 + 128 * 128 + 128 * 512 + 512 * 128) + 128 * 1000
+    attention = 2 * 2 * 4 * tokens * tokens * 32  # QKᵀ and AV: 2 flops per multiply-add
+    return {"linear": 2 * per_token * tokens, "scaled_dot_product_attention": 2 * attention}
+
+
+def test_sweep_seq_lens_shows_the_quadratic_attention_term(capsys):
+    from fvcore.nn.print_model_statistics import _format_size
+
+    code, out, err = cli(
+        capsys, "sweep", TINY_LM, "--seq-lens", "64,128", "--convention", "flops", "--by-operator"
+    )
+    assert code == 0, err
+    rows = {
+        cells[0]: cells[1:]
+        for line in out.splitlines()
+        if line.count("│") > 3
+        for cells in [[c.strip() for c in line.split("│")[1:-1]]]
+    }
+    for operator, growth in (("scaled_dot_product_attention", "2.00"), ("linear", "1.00")):
+        at_64, at_128, k = rows[operator]
+        assert at_64 == _format_size(tiny_lm_flops(64)[operator])  # fvcore's number format
+        assert at_128 == _format_size(tiny_lm_flops(128)[operator])
+        assert k == growth
+    assert "value ∝ seq_len^k" in out
+    code, out, err = cli(capsys, "sweep", TINY_LM, "--seq-lens", "64,128", "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    assert [p["shape"] for p in data["points"]] == [[1, 64], [1, 128]]
+    assert [p["axis"] for p in data["points"]] == ["seq_len", "seq_len"]
+    assert [p["input_shapes"] for p in data["points"]] == [[[1, 64]], [[1, 128]]]
+    assert {p["totals"]["params"] for p in data["points"]} == {TINY_LM_PARAMS}
+
+
+def test_compare_applies_token_inputs_to_both(capsys):
+    code, out, err = cli(
+        capsys, "compare", TINY_LM, TINY_LM, "--seq-len", "32", "--batch", "2", "--json", "-"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["a"]["input_shapes"] == data["b"]["input_shapes"] == [[2, 32]]
+    assert data["delta"]["totals"]["params"] == {
+        "a": TINY_LM_PARAMS, "b": TINY_LM_PARAMS, "delta": 0, "ratio": 1.0
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
         ((), "give the sizes"),
+        (("--seq-lens", "64,x"), "'x' is not a positive integer"),
+        (("--seq-lens", "64", "--shapes", "64"), "not both"),
         (("--shapes", "320,abc"), "'abc' is not a size"),
         (("--shapes", "320,320"), "twice"),
         (("--shapes", "64", "--convention", "nope"), "unknown --convention"),
