@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .loading import Loaded, UsageError, building_on, load
+from .loading import InputRequest, Loaded, UsageError, building_on, load
 
 DEVICES = ("auto", "meta", "cpu", "cuda")
 
@@ -36,27 +36,36 @@ def load_and_analyze(
     options: dict[str, Any],
     convention: str,
     device: str = "auto",
+    request: InputRequest | None = None,
 ) -> tuple[Loaded, Any]:
-    """Build `target` for `device` and analyse it once: (what was loaded, the Report)."""
+    """Build `target` for `device` and analyse it once: (what was loaded, the Report).
+
+    An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
+    """
     from complexity.analyzer import AnalysisError, analyze
 
     check_device(device)
-    if device == "cuda":
-        with building_on("cuda"):
-            loaded = load(target, shape, options)
-        return loaded, analyze(loaded.model, loaded.inputs, convention=convention, meta=False)
-    if device == "cpu":
-        loaded = load(target, shape, options)
-        return loaded, analyze(loaded.model, loaded.inputs, convention=convention, meta=False)
+
+    def traced(loaded: Loaded, meta: bool) -> Any:
+        try:
+            return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
+        except AnalysisError as error:
+            error.tokens = loaded.tokens
+            raise
+
+    if device in ("cpu", "cuda"):
+        with building_on(device):
+            loaded = load(target, shape, options, request)
+        return loaded, traced(loaded, meta=False)
     with building_on("meta"):
-        loaded = load(target, shape, options)
+        loaded = load(target, shape, options, request)
     try:
-        return loaded, analyze(loaded.model, loaded.inputs, convention=convention, meta=True)
+        return loaded, traced(loaded, meta=True)
     except AnalysisError as error:
         if device == "meta" or not error.value_needed:
             raise
         reason = error.reason
     # The forward needs values that a model built on meta does not have: build it for real.
-    loaded = load(target, shape, options)
-    report = analyze(loaded.model, loaded.inputs, convention=convention, meta=False)
+    loaded = load(target, shape, options, request)
+    report = traced(loaded, meta=False)
     return loaded, dataclasses.replace(report, fallback_reason=reason)
