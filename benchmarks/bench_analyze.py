@@ -77,14 +77,20 @@ def build(name: str):
     raise ValueError(name)
 
 
-def median_time(function: Callable[[], object], runs: int) -> float:
+def median_time(function: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds (all threads of this process) of `runs`.
+
+    CPU seconds are the work done, whatever else shares the machine; wall seconds include
+    waiting for a core when the machine is busy.
+    """
     function()  # warm-up: first-call allocations and lazy imports
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def quiet(function: Callable[[], object]) -> Callable[[], object]:
@@ -98,7 +104,9 @@ def quiet(function: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
-def contenders(model, inputs, meta_only: bool = False) -> dict[str, Callable[[], object]]:
+def contenders(
+    model, inputs, meta_only: bool = False, hook_peers: bool = True
+) -> dict[str, Callable[[], object]]:
     import logging
 
     import torch
@@ -138,6 +146,8 @@ def contenders(model, inputs, meta_only: bool = False) -> dict[str, Callable[[],
     runners = {"forward": forward, "complexity": ours, "complexity real": lambda: ours(False)}
     runners["fvcore"] = quiet(fvcore)
     runners["mmengine"] = quiet(mmengine)
+    if not hook_peers:
+        return runners
     with contextlib.suppress(ImportError):
         from ptflops import get_model_complexity_info as ptflops_info
 
@@ -218,9 +228,9 @@ def peak_extra(case: str, what: str) -> float:
     return json.loads(result.stdout.strip().splitlines()[-1])["extra_bytes"] / 2**20
 
 
-def command_time(argv: list[str], runs: int) -> tuple[float, float]:
-    """Median seconds and the largest peak RSS (MiB) of `runs` runs of a whole command."""
-    times, peaks = [], []
+def command_time(argv: list[str], runs: int) -> tuple[float, float, float]:
+    """Median wall and CPU seconds, and the largest peak RSS (MiB), of a whole command."""
+    times, cpus, peaks = [], [], []
     for _ in range(runs):
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -232,11 +242,12 @@ def command_time(argv: list[str], runs: int) -> tuple[float, float]:
             raise RuntimeError(f"{' '.join(argv)} failed: {process.stderr.read().decode()}")
         process.stderr.close()
         peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
-    return statistics.median(times), max(peaks)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    return statistics.median(times), statistics.median(cpus), max(peaks)
 
 
-def build_time(config: Path, device: str, runs: int) -> float:
-    """Median seconds to build a config's model on `device` (meta: no initialisation)."""
+def build_time(config: Path, device: str, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds to build a config's model on `device` (meta: no initialisation)."""
     import torch
     from mmengine.config import Config
 
@@ -282,7 +293,15 @@ print(out['out_table']); print(out['flops_str'], out['params_str'])
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timings per median (>= 5)")
-    parser.add_argument("--cases", nargs="+", default=["rtmdet_s", "llama7b", "llama7b_2l", "vit"])
+    parser.add_argument(
+        "--cases",
+        nargs="*",
+        default=["rtmdet_s", "llama7b", "llama7b_2l", "vit"],
+        help="in-process cases (none: whole commands only)",
+    )
+    parser.add_argument(
+        "--no-hook-peers", action="store_true", help="skip ptflops, thop and FlopCounterMode"
+    )
     parser.add_argument(
         "--skip-commands", action="store_true", help="skip the whole-command timings"
     )
@@ -295,25 +314,41 @@ def main() -> None:
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
-    print(f"medians of {args.runs} runs, seconds\n")
+    with open("/proc/loadavg") as stream:
+        load = stream.read().split()[0]
+    print(f"medians of {args.runs} runs; load average {load} at start\n")
     for case in args.cases:
         model, inputs = build(case)
-        runners = contenders(model, inputs, meta_only=case in META_ONLY)
-        times = {name: median_time(f, args.runs) for name, f in runners.items()}
+        runners = contenders(
+            model, inputs, meta_only=case in META_ONLY, hook_peers=not args.no_hook_peers
+        )
+        measured = {name: median_time(f, args.runs) for name, f in runners.items()}
+        times = {name: wall for name, (wall, _) in measured.items()}
         ours = times["complexity"]
         print(f"== {case}, input {list(inputs.shape)} {inputs.dtype}")
         if case in META_ONLY:
-            print(f"  complexity (meta)  {ours:8.3f} s  (forward, real path, peers: weights do")
-            print("                     not fit in this machine's memory)")
+            wall, cpu = measured["complexity"]
+            print(f"  complexity (meta)  {wall:8.3f} s wall  {cpu:8.3f} s CPU")
+            print("  (forward, real path and peers: the weights do not fit in this machine's RAM)")
             print(f"  peak extra RSS: complexity {peak_extra(case, 'analyze'):.0f} MiB\n")
             continue
-        forward = times["forward"]
-        for name, seconds in times.items():
-            print(f"  {name:<16} {seconds:8.3f} s  {seconds / forward:6.2f}x forward")
-        print(f"  complexity / fvcore   = {ours / times['fvcore']:.3f}")
-        print(f"  complexity / mmengine = {ours / times['mmengine']:.3f}")
-        print(f"  complexity / forward  = {ours / forward:.3f}")
-        print(f"  complexity real / forward = {times['complexity real'] / forward:.2f}")
+        forward, forward_cpu = measured["forward"]
+        print(f"  {'':<16} {'wall s':>8}  {'x fwd':>6}  {'CPU s':>8}  {'x fwd':>6}")
+        for name, (wall, cpu) in measured.items():
+            print(
+                f"  {name:<16} {wall:8.3f}  {wall / forward:6.2f}  {cpu:8.3f}  "
+                f"{cpu / forward_cpu:6.2f}"
+            )
+        ours_cpu, fvcore_cpu = measured["complexity"][1], measured["fvcore"][1]
+        print(
+            f"  complexity / fvcore   = {ours / times['fvcore']:.3f} wall, "
+            f"{ours_cpu / fvcore_cpu:.3f} CPU"
+        )
+        print(f"  complexity / mmengine = {ours / times['mmengine']:.3f} wall")
+        print(
+            f"  complexity / forward  = {ours / forward:.3f} wall, {ours_cpu / forward_cpu:.3f} CPU"
+        )
+        print(f"  complexity real / forward = {times['complexity real'] / forward:.2f} wall")
         if case == "rtmdet_s":
             print(f"  numbers: {identical_numbers(model, inputs)}")
         forward_mb, ours_mb = peak_extra(case, "forward"), peak_extra(case, "analyze")
@@ -323,8 +358,10 @@ def main() -> None:
         return
     runs = max(3, args.runs // 2)
     print(f"== building RTMDet-x for analysis, medians of {runs}")
-    print(f"  on meta {build_time(RTMDET_X, 'meta', runs):6.3f} s")
-    print(f"  on cpu  {build_time(RTMDET_X, 'cpu', runs):6.3f} s\n")
+    for device in ("meta", "cpu"):
+        wall, cpu = build_time(RTMDET_X, device, runs)
+        print(f"  on {device:<5} {wall:6.3f} s wall  {cpu:6.3f} s CPU")
+    print()
     cli = [sys.executable, "-m", "complexity.cli.main", "analyze"]
     commands = {
         "complexity analyze rtmdet_s": [*cli, str(RTMDET_S)],
@@ -334,10 +371,11 @@ def main() -> None:
         "complexity analyze examples/llama_70b.py": [*cli, "examples/llama_70b.py"],
         "complexity --help": [sys.executable, "-m", "complexity.cli.main", "--help"],
     }
-    print(f"== whole commands (process start to exit), medians of {runs}, peak RSS")
+    print(f"== whole commands (process start to exit), medians of {runs}")
+    print(f"  {'':<42} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}")
     for label, argv in commands.items():
-        seconds, peak = command_time(argv, runs)
-        print(f"  {label:<42} {seconds:6.2f} s  {peak:7.0f} MiB")
+        wall, cpu, peak = command_time(argv, runs)
+        print(f"  {label:<42} {wall:7.2f} {cpu:7.2f} {peak:5.0f} MiB")
 
 
 if __name__ == "__main__":
