@@ -228,20 +228,30 @@ def peak_extra(case: str, what: str) -> float:
     return json.loads(result.stdout.strip().splitlines()[-1])["extra_bytes"] / 2**20
 
 
+# Runs the command and reports its peak RSS (KiB) on stderr's last line. The command must be
+# forked from a small process: a child's peak RSS starts at its parent's resident set.
+LAUNCHER = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
 def command_time(argv: list[str], runs: int) -> tuple[float, float, float]:
     """Median wall and CPU seconds, and the largest peak RSS (MiB), of a whole command."""
     times, cpus, peaks = [], [], []
     for _ in range(runs):
         start = time.perf_counter()
+        launched = [sys.executable, "-c", LAUNCHER, *argv]
         process = subprocess.Popen(
-            argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            launched, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         _, status, usage = os.wait4(process.pid, 0)
         times.append(time.perf_counter() - start)
         if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError(f"{' '.join(argv)} failed: {process.stderr.read().decode()}")
+        peaks.append(int(process.stderr.read().decode().split()[-1]) / 1024)  # KiB
         process.stderr.close()
-        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
         cpus.append(usage.ru_utime + usage.ru_stime)
     return statistics.median(times), statistics.median(cpus), max(peaks)
 
