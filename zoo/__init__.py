@@ -19,6 +19,9 @@ from .layers import (
 from .necks import CSPNeXtPAFPN
 from .registry import MODELS, UnknownModelTypeError, build_model, known_types, register_model
 
+# Families added with issue #11 (YOLOv6, YOLOv7, PP-YOLOE); importing registers their types.
+from . import ppyoloe, yolov6, yolov7  # noqa: F401  (isort: skip)
+
 __all__ = [
     "MODELS",
     "CSPLayer",
