@@ -18,6 +18,8 @@ from fvcore.nn.print_model_statistics import _format_size
 from mmengine import Config
 from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from torch import nn
+from zoo_configs import FAMILIES, build_eval, built, num_params, preprocessed_input
+from zoo_configs import load_cfg as load_family_cfg
 
 from complexity.zoo import (
     MODELS,
@@ -30,28 +32,13 @@ from complexity.zoo import (
     register_model,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEED_TABLE = FIXTURES / "seed_rtmdet_s_table.md"
-SIZES = ("tiny", "s", "m", "l", "x")
-
-
-def config_path(size: str) -> Path:
-    return ROOT / "configs" / "rtmdet" / f"rtmdet_{size}_syncbn_fast_8xb32-300e_coco.py"
+SIZES = FAMILIES["rtmdet"].sizes
 
 
 def load_cfg(size: str) -> Config:
-    return Config.fromfile(str(config_path(size)))
-
-
-def build_eval(cfg: Config) -> nn.Module:
-    return build_model(cfg.model).eval()
-
-
-def preprocessed_input(model: nn.Module, h: int = 640, w: int = 640) -> torch.Tensor:
-    # Exactly what MMYOLO's get_flops.py feeds the model.
-    data = model.data_preprocessor({"inputs": [torch.rand(3, h, w)], "data_samples": [None]}, False)
-    return data["inputs"]
+    return load_family_cfg("rtmdet", size)
 
 
 def fvcore_flops(model: nn.Module, inputs: torch.Tensor) -> int:
@@ -66,10 +53,6 @@ def mmengine_flops(model: nn.Module, inputs: torch.Tensor) -> int:
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     return int(analysis.total())
-
-
-def num_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def seed_rows() -> list[tuple[str, str, str, str]]:
@@ -104,7 +87,7 @@ def params_by_prefix(model: nn.Module) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def rtmdet_s() -> nn.Module:
-    return build_eval(load_cfg("s"))
+    return built("rtmdet", "s")
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +291,7 @@ def test_unknown_type_error_names_type_path_and_match() -> None:
     assert "'CSPNext'" in message
     assert "model.backbone.type" in message
     assert "did you mean 'CSPNeXt'" in message
-    assert "known_types()" in message
+    assert "`complexity zoo` lists the" in message
     assert isinstance(info.value, KeyError)
     assert isinstance(info.value, ValueError)
 

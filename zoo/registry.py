@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
@@ -22,7 +23,9 @@ __all__ = [
     "UnknownModelTypeError",
     "build_child",
     "build_model",
+    "family_of",
     "known_types",
+    "known_types_by_family",
     "register_model",
 ]
 
@@ -57,7 +60,7 @@ class UnknownModelTypeError(KeyError, ValueError):
             hint = "no close match"
         message = (
             f"unknown model type {type_name!r} at {key}.type; {hint} "
-            f"(known: {', '.join(known)}; complexity.zoo.known_types() lists them)"
+            f"(`complexity zoo` lists the {len(known)} known types by family)"
         )
         super().__init__(message)
 
@@ -83,6 +86,22 @@ def _close_matches(name: str, known: list[str]) -> list[str]:
 def known_types() -> list[str]:
     """Sorted names of every registered model type."""
     return sorted(MODELS)
+
+
+def family_of(cls: type[nn.Module]) -> str:
+    """The family a registered class belongs to: the ``FAMILY`` string of the module that
+    defines it (each zoo module sets one), else that module's name."""
+    module = sys.modules.get(cls.__module__)
+    family = getattr(module, "FAMILY", None)
+    return family if isinstance(family, str) else cls.__module__
+
+
+def known_types_by_family() -> dict[str, list[str]]:
+    """Registered type names grouped by family, families and names sorted."""
+    groups: dict[str, list[str]] = {}
+    for name, cls in MODELS.items():
+        groups.setdefault(family_of(cls), []).append(name)
+    return {family: sorted(names) for family, names in sorted(groups.items())}
 
 
 @overload
