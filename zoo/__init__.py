@@ -24,6 +24,7 @@ from .bricks import (
 )
 from .deploy import DEPLOY_NOTE, deploy_note, switch_to_deploy
 from .detectors import DetDataPreprocessor, YOLODetector, YOLOv5DetDataPreprocessor
+from .inputs import example_inputs
 from .registry import (
     MODELS,
     UnknownModelTypeError,
@@ -75,6 +76,7 @@ __all__ = [
     "YOLOv8PAFPN",
     "build_model",
     "deploy_note",
+    "example_inputs",
     "family_of",
     "known_types",
     "known_types_by_family",
