@@ -27,6 +27,7 @@ class AnalyzeRequest:
     convention: str = "fvcore"
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
+    training_form: bool = False  # skip switch_to_deploy on configs
 
 
 def tool_version() -> str:
@@ -112,7 +113,7 @@ def run_analyze(request: AnalyzeRequest) -> None:
     targets = {fmt: check_export_target(fmt, to) for fmt, to in request.exports.items()}
 
     with spinner(f"building {request.target}"):
-        loaded = load(request.target, size, options)
+        loaded = load(request.target, size, options, training_form=request.training_form)
     with spinner("tracing and counting"):
         report = analyze(loaded.model, loaded.inputs, convention=request.convention)
 

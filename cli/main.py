@@ -72,6 +72,14 @@ def analyze_command(
         bool,
         typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
     ] = False,
+    training_form: Annotated[
+        bool,
+        typer.Option(
+            "--training-form",
+            help="Count a config's model as trained: do not fuse RepVGG-style blocks "
+            "(MMYOLO's get_flops fuses them).",
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -86,6 +94,7 @@ def analyze_command(
             cfg_options=cfg_options,
             convention=convention,
             exports={"json": json_path} if json_path is not None else {},
+            training_form=training_form,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -96,6 +105,14 @@ def analyze_command(
             ),
         )
     )
+
+
+@app.command("zoo")
+def zoo_command() -> None:
+    """List the model types that configs can name (type='...'), by family."""
+    from complexity.zoo import describe_known_types
+
+    print("\n".join(describe_known_types()))
 
 
 def normalize_argv(argv: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
@@ -23,6 +24,7 @@ __all__ = [
     "UnknownModelTypeError",
     "build_child",
     "build_model",
+    "describe_known_types",
     "family_of",
     "known_types",
     "known_types_by_family",
@@ -97,11 +99,25 @@ def family_of(cls: type[nn.Module]) -> str:
 
 
 def known_types_by_family() -> dict[str, list[str]]:
-    """Registered type names grouped by family, families and names sorted."""
+    """Registered type names grouped by family: model families first (RTMDet, YOLOv5, ...),
+    then the shared groups (lower-case headings such as "shared bricks"); names sorted."""
     groups: dict[str, list[str]] = {}
     for name, cls in MODELS.items():
         groups.setdefault(family_of(cls), []).append(name)
-    return {family: sorted(names) for family, names in sorted(groups.items())}
+    order = sorted(groups, key=lambda family: (family[:1].islower(), family.lower()))
+    return {family: sorted(groups[family]) for family in order}
+
+
+def describe_known_types(width: int = 80) -> list[str]:
+    """``complexity zoo``'s listing: a heading per family, its types wrapped below it."""
+    lines: list[str] = []
+    for family, names in known_types_by_family().items():
+        lines.append(f"{family} ({len(names)})")
+        lines.extend(
+            textwrap.wrap(", ".join(names), width, initial_indent="  ", subsequent_indent="  ")
+        )
+    lines.append(f"{len(MODELS)} types; configs name one as type='Name' (mmyolo./mmdet. optional)")
+    return lines
 
 
 @overload
