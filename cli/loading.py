@@ -109,7 +109,15 @@ def is_mmyolo_config(path: Path, source: str) -> bool:
     return False
 
 
-def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]) -> Loaded:
+def load(
+    target: str,
+    shape: tuple[int, int] | None,
+    cfg_options: dict[str, Any],
+    *,
+    training_form: bool = False,
+) -> Loaded:
+    """Build what `target` names. A config's model is switched to its deploy form, as MMYOLO's
+    get_flops does, unless `training_form`."""
     path = Path(target)
     if not path.exists() and ":" in target and not target.endswith(".py"):
         if cfg_options:
@@ -123,7 +131,7 @@ def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]
     if not source.strip():
         raise UsageError(f"config file {target} is empty; it must define `model`")
     if is_mmyolo_config(path, source):
-        return _from_config(path, shape, cfg_options)
+        return _from_config(path, shape, cfg_options, training_form=training_form)
     if cfg_options:
         raise UsageError(
             f"--cfg-options applies to MMYOLO-style configs; {target} is a plain model file"
@@ -131,11 +139,22 @@ def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]
     return _from_python_file(path, shape)
 
 
-def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
-    import torch
+def _from_config(
+    path: Path,
+    shape: tuple[int, int] | None,
+    options: dict[str, Any],
+    *,
+    training_form: bool = False,
+) -> Loaded:
     from mmengine.config import Config
 
-    from complexity.zoo import UnknownModelTypeError, build_model
+    from complexity.zoo import (
+        UnknownModelTypeError,
+        build_model,
+        deploy_note,
+        example_inputs,
+        switch_to_deploy,
+    )
 
     try:
         cfg = Config.fromfile(str(path))
@@ -158,17 +177,16 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     except (TypeError, ValueError, KeyError, AssertionError) as error:
         raise UsageError(f"cannot build the model of {path}: {_first_line(error)}") from None
     model.eval()
-    height, width = shape or DEFAULT_SHAPE
-    image = torch.rand(3, height, width)
-    preprocessor = getattr(model, "data_preprocessor", None)
-    if callable(preprocessor):
-        # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-        with torch.no_grad():
-            inputs = preprocessor({"inputs": [image], "data_samples": [None]}, False)["inputs"]
-    else:
-        inputs = image.unsqueeze(0)
-    padded = inputs.shape[-2:]
     notes = []
+    if not training_form:
+        # MMYOLO's get_flops counts the deploy form: RepVGG-style blocks fused into one conv.
+        fused = deploy_note(switch_to_deploy(model))
+        if fused:
+            notes.append(fused)
+    height, width = shape or DEFAULT_SHAPE
+    # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
+    inputs = example_inputs(model, (height, width))
+    padded = inputs.shape[-2:]
     if tuple(padded) != (height, width):
         notes.append(f"Use size divisor set input shape from {(height, width)} to {padded}")
     return Loaded(model, inputs, str(padded), notes)
@@ -200,7 +218,7 @@ def _image_input(shape: tuple[int, int] | None, batch_shape: tuple[int, ...] | N
 def _label(inputs: Any) -> str:
     import torch
 
-    from complexity.analyzer.tracing import describe_shapes
+    from complexity.analyzer import describe_shapes
 
     if isinstance(inputs, torch.Tensor):
         return str(inputs.shape)

@@ -29,8 +29,8 @@ def main() -> None:
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
 
 
-@app.command()
-def analyze(
+@app.command("analyze")
+def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
@@ -68,23 +68,51 @@ def analyze(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    all_uncounted: Annotated[
+        bool,
+        typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
+    ] = False,
+    training_form: Annotated[
+        bool,
+        typer.Option(
+            "--training-form",
+            help="Count a config's model as trained: do not fuse RepVGG-style blocks "
+            "(MMYOLO's get_flops fuses them).",
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
-    from . import command
+    """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
+    from complexity.render import RenderOptions
 
-    command.analyze(
-        config,
-        shape=shape,
-        depth=depth,
-        tree=tree,
-        show_table=not not_show_table,
-        show_arch=show_arch,
-        by_operator=by_operator,
-        convention=convention,
-        json_path=json_path,
-        cfg_options=cfg_options,
+    from .command import AnalyzeRequest, run_analyze
+
+    run_analyze(
+        AnalyzeRequest(
+            target=config,
+            shape=shape,
+            cfg_options=cfg_options,
+            convention=convention,
+            exports={"json": json_path} if json_path is not None else {},
+            training_form=training_form,
+            render=RenderOptions(
+                depth=depth,
+                table=not not_show_table,
+                arch=show_arch,
+                tree=tree,
+                by_operator=by_operator,
+                all_uncounted=all_uncounted,
+            ),
+        )
     )
+
+
+@app.command("zoo")
+def zoo_command() -> None:
+    """List the model types that configs can name (type='...'), by family."""
+    from complexity.zoo import describe_known_types
+
+    print("\n".join(describe_known_types()))
 
 
 def normalize_argv(argv: list[str]) -> list[str]:

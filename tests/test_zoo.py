@@ -257,7 +257,7 @@ def test_unknown_type_error_names_type_path_and_match() -> None:
     assert "'CSPNext'" in message
     assert "model.backbone.type" in message
     assert "did you mean 'CSPNeXt'" in message
-    assert "known_types()" in message
+    assert "`complexity zoo` lists the" in message
     assert isinstance(info.value, KeyError)
     assert isinstance(info.value, ValueError)
 
