@@ -22,8 +22,8 @@ from mmengine import Config
 from torch import nn
 
 from complexity.analyzer import Report, analyze
-from complexity.zoo import build_model, example_inputs
-from complexity.zoo.rep_bricks import RepVGGBlock, switch_to_deploy
+from complexity.zoo import RepVGGBlock, build_model, example_inputs, switch_to_deploy
+from complexity.zoo.bricks import make_round
 
 CONFIGS = REPO / "configs"
 
@@ -306,11 +306,14 @@ def test_switch_to_deploy_whole_model_same_outputs() -> None:
     inputs = example_inputs(model, (64, 64))
     with torch.no_grad():
         expected = model(inputs)
-        # Every RepVGG block is fused once; a second call finds none left.
         blocks = sum(isinstance(m, RepVGGBlock) for m in model.modules())
-        assert switch_to_deploy(model) == blocks > 0
-        assert switch_to_deploy(model) == 0
+        assert blocks > 0
+        assert switch_to_deploy(model) == {"RepVGGBlock": blocks}
         assert not any(hasattr(m, "rbr_dense") for m in model.modules())
+        fused = {name: p.clone() for name, p in model.named_parameters()}
+        switch_to_deploy(model)  # a second switch leaves the fused model as it is
+        assert all(torch.equal(p, fused[name]) for name, p in model.named_parameters())
+        assert len(fused) == len(dict(model.named_parameters()))
         got = model(inputs)
     for got_level, expected_level in zip(got, expected, strict=True):
         for g, e in zip(got_level, expected_level, strict=True):
@@ -366,8 +369,6 @@ def test_ppyoloe_preprocessor_pads_to_32_and_ignores_batch_augments() -> None:
 
 
 def test_depth_rounding_is_mmyolos() -> None:
-    from complexity.zoo.rep_bricks import make_round
-
     # mmyolo's make_round: round(x * d), at least 1, and a single block stays single.
     assert [make_round(n, 0.33) for n in (1, 6, 12, 18)] == [1, 2, 4, 6]
     assert make_round(12, 0.6) == 7 and make_round(1, 0.6) == 1

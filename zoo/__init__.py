@@ -5,11 +5,11 @@ names, parameter counts and traced op graph match MMYOLO's, without depending on
 
 Layout: ``bricks`` (shared building blocks), ``base`` (backbone/neck/head skeletons),
 ``detectors`` (the detector wrapper and data preprocessors), one module per family (``rtmdet``,
-``yolov5``, ``yolov8``, ``yolox``, ...), ``deploy`` (the re-parameterization step) and
-``registry``. Importing the package registers every family.
+``yolov5``, ``yolov6``, ``yolov7``, ``yolov8``, ``yolox``, ``ppyoloe``), ``deploy`` (the
+re-parameterization step) and ``registry``. Importing the package registers every family.
 """
 
-from . import rtmdet, yolov5, yolov8, yolox  # noqa: F401  (registers the families)
+from . import ppyoloe, rtmdet, yolov5, yolov6, yolov7, yolov8, yolox  # noqa: F401  (registers the families)
 from .base import BaseBackbone, BaseYOLONeck, YOLOHeadWrapper
 from .bricks import (
     ChannelAttention,
@@ -20,11 +20,19 @@ from .bricks import (
     DarknetBottleneck,
     DepthwiseSeparableConvModule,
     Focus,
+    RepVGGBlock,
     SPPFBottleneck,
 )
 from .deploy import DEPLOY_NOTE, deploy_note, switch_to_deploy
 from .detectors import DetDataPreprocessor, YOLODetector, YOLOv5DetDataPreprocessor
 from .inputs import example_inputs
+from .ppyoloe import (
+    PPYOLOECSPPAFPN,
+    PPYOLOECSPResNet,
+    PPYOLOEDetDataPreprocessor,
+    PPYOLOEHead,
+    PPYOLOEHeadModule,
+)
 from .registry import (
     MODELS,
     UnknownModelTypeError,
@@ -37,15 +45,28 @@ from .registry import (
 )
 from .rtmdet import CSPNeXt, CSPNeXtPAFPN, RTMDetHead, RTMDetSepBNHeadModule
 from .yolov5 import YOLOv5CSPDarknet, YOLOv5Head, YOLOv5HeadModule, YOLOv5PAFPN
+from .yolov6 import (
+    YOLOv6CSPBep,
+    YOLOv6CSPRepPAFPN,
+    YOLOv6EfficientRep,
+    YOLOv6Head,
+    YOLOv6HeadModule,
+    YOLOv6RepPAFPN,
+)
+from .yolov7 import (
+    YOLOv7Backbone,
+    YOLOv7Head,
+    YOLOv7HeadModule,
+    YOLOv7p6HeadModule,
+    YOLOv7PAFPN,
+)
 from .yolov8 import YOLOv8CSPDarknet, YOLOv8Head, YOLOv8HeadModule, YOLOv8PAFPN
 from .yolox import YOLOXPAFPN, YOLOXCSPDarknet, YOLOXHead, YOLOXHeadModule
-
-# Families added with issue #11 (YOLOv6, YOLOv7, PP-YOLOE); importing registers their types.
-from . import ppyoloe, yolov6, yolov7  # noqa: F401  (isort: skip)
 
 __all__ = [
     "DEPLOY_NOTE",
     "MODELS",
+    "PPYOLOECSPPAFPN",
     "YOLOXPAFPN",
     "BaseBackbone",
     "BaseYOLONeck",
@@ -60,8 +81,13 @@ __all__ = [
     "DepthwiseSeparableConvModule",
     "DetDataPreprocessor",
     "Focus",
+    "PPYOLOECSPResNet",
+    "PPYOLOEDetDataPreprocessor",
+    "PPYOLOEHead",
+    "PPYOLOEHeadModule",
     "RTMDetHead",
     "RTMDetSepBNHeadModule",
+    "RepVGGBlock",
     "SPPFBottleneck",
     "UnknownModelTypeError",
     "YOLODetector",
@@ -74,6 +100,17 @@ __all__ = [
     "YOLOv5Head",
     "YOLOv5HeadModule",
     "YOLOv5PAFPN",
+    "YOLOv6CSPBep",
+    "YOLOv6CSPRepPAFPN",
+    "YOLOv6EfficientRep",
+    "YOLOv6Head",
+    "YOLOv6HeadModule",
+    "YOLOv6RepPAFPN",
+    "YOLOv7Backbone",
+    "YOLOv7Head",
+    "YOLOv7HeadModule",
+    "YOLOv7PAFPN",
+    "YOLOv7p6HeadModule",
     "YOLOv8CSPDarknet",
     "YOLOv8Head",
     "YOLOv8HeadModule",

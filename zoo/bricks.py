@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .registry import register_model
 
@@ -37,6 +38,7 @@ __all__ = [
     "DepthwiseSeparableConvModule",
     "Focus",
     "HSigmoid",
+    "RepVGGBlock",
     "SPPFBottleneck",
     "Swish",
     "build_activation_layer",
@@ -614,3 +616,127 @@ class Focus(nn.Module):
         bottom_left = x[..., 1::2, ::2]
         bottom_right = x[..., 1::2, 1::2]
         return self.conv(torch.cat((top_left, bottom_left, top_right, bottom_right), dim=1))
+
+
+# Re-parameterizable bricks ------------------------------------------------------------------
+# Trained with parallel branches, fused into one conv for inference by ``switch_to_deploy()``
+# (see ``complexity.zoo.deploy``), because MMYOLO's get_flops counts the fused form.
+
+_RELU_INPLACE: dict[str, Any] = {"type": "ReLU", "inplace": True}
+
+
+@register_model
+class RepVGGBlock(nn.Module):
+    """RepVGG block (Ding et al., 2021): 3x3 conv-BN + 1x1 conv-BN (+ BN identity), summed.
+
+    ``switch_to_deploy()`` folds each BN into its conv, pads the 1x1 kernel to 3x3, writes the
+    identity as a 3x3 one-hot kernel and sums them into ``rbr_reparam`` (a biased 3x3 conv). The
+    optional learnable ``alpha`` (PP-YOLOE) is folded in too but, as upstream, stays registered.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int] = 3,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 1,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        padding_mode: str = "zeros",
+        norm_cfg: Cfg = MMDET_BN,
+        act_cfg: Cfg = _RELU_INPLACE,
+        use_se: bool = False,
+        use_alpha: bool = False,
+        use_bn_first: bool = True,
+        deploy: bool = False,
+    ) -> None:
+        super().__init__()
+        if kernel_size != 3 or padding != 1:
+            raise ValueError("RepVGGBlock needs kernel_size=3 and padding=1 (the fused form)")
+        if use_se:
+            raise NotImplementedError("RepVGGBlock use_se is not supported (nor by MMYOLO)")
+        self.deploy = deploy
+        self.groups = groups
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.nonlinearity = build_activation_layer(act_cfg)
+        self.se = nn.Identity()
+        self.alpha: nn.Parameter | None = nn.Parameter(torch.ones(1)) if use_alpha else None
+        if deploy:
+            self.rbr_reparam = nn.Conv2d(
+                in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                bias=True, padding_mode=padding_mode,
+            )  # fmt: skip
+            return
+        self.rbr_identity: nn.Module | None = None
+        if use_bn_first and in_channels == out_channels and stride == 1:
+            self.rbr_identity = build_norm_layer(norm_cfg, in_channels)[1]
+        self.rbr_dense = ConvModule(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+            groups=groups, bias=False, norm_cfg=norm_cfg, act_cfg=None,
+        )  # fmt: skip
+        self.rbr_1x1 = ConvModule(
+            in_channels, out_channels, 1, stride=stride, padding=padding - kernel_size // 2,
+            groups=groups, bias=False, norm_cfg=norm_cfg, act_cfg=None,
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.deploy:
+            return self.nonlinearity(self.se(self.rbr_reparam(x)))
+        one_by_one = self.rbr_1x1(x)
+        if self.alpha is not None:
+            one_by_one = self.alpha * one_by_one
+        out = self.rbr_dense(x) + one_by_one
+        if self.rbr_identity is not None:
+            out = out + self.rbr_identity(x)
+        return self.nonlinearity(self.se(out))
+
+    @staticmethod
+    def _fold_bn(kernel: Tensor, bn: _BatchNorm) -> tuple[Tensor, Tensor]:
+        assert bn.running_var is not None and bn.running_mean is not None
+        std = (bn.running_var + bn.eps).sqrt()
+        scale = bn.weight / std
+        return kernel * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
+
+    def _identity_kernel(self, like: Tensor) -> Tensor:
+        # The identity as a grouped 3x3 conv: a 1 at the centre of each channel's own input.
+        per_group = self.in_channels // self.groups
+        kernel = torch.zeros(
+            self.in_channels, per_group, 3, 3, dtype=like.dtype, device=like.device
+        )
+        channels = torch.arange(self.in_channels, device=like.device)
+        kernel[channels, channels % per_group, 1, 1] = 1
+        return kernel
+
+    def equivalent_kernel_bias(self) -> tuple[Tensor, Tensor]:
+        """The single 3x3 kernel and bias that compute the same function as the three branches."""
+        kernel, bias = self._fold_bn(self.rbr_dense.conv.weight, self.rbr_dense.bn)
+        k1x1, b1x1 = self._fold_bn(self.rbr_1x1.conv.weight, self.rbr_1x1.bn)
+        k1x1 = nn.functional.pad(k1x1, [1, 1, 1, 1])
+        if self.alpha is not None:
+            k1x1, b1x1 = self.alpha * k1x1, self.alpha * b1x1
+        kernel, bias = kernel + k1x1, bias + b1x1
+        if isinstance(self.rbr_identity, _BatchNorm):
+            k_id, b_id = self._fold_bn(self._identity_kernel(kernel), self.rbr_identity)
+            kernel, bias = kernel + k_id, bias + b_id
+        return kernel, bias
+
+    @torch.no_grad()
+    def switch_to_deploy(self) -> None:
+        """Replace the branches by one biased conv ``rbr_reparam`` (MMYOLO's deploy form)."""
+        if self.deploy:
+            return
+        kernel, bias = self.equivalent_kernel_bias()
+        dense = self.rbr_dense.conv
+        fused = nn.Conv2d(
+            dense.in_channels, dense.out_channels, dense.kernel_size, dense.stride,
+            dense.padding, dense.dilation, dense.groups, bias=True,
+            device=kernel.device, dtype=kernel.dtype,
+        )  # fmt: skip
+        fused.weight.copy_(kernel)
+        assert fused.bias is not None
+        fused.bias.copy_(bias)
+        del self.rbr_dense, self.rbr_1x1, self.rbr_identity
+        self.rbr_reparam = fused
+        self.deploy = True

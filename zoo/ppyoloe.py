@@ -10,26 +10,147 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .detectors import YOLOv5DetDataPreprocessor
-from .layers import ConvModule
+from .base import BaseBackbone, BaseYOLONeck, YOLOHeadWrapper
+from .bricks import ConvModule, RepVGGBlock, SPPFBottleneck, build_activation_layer
+from .detectors import DetDataPreprocessor
 from .registry import build_model, register_model
-from .rep_bricks import CSPResLayer, DenseHead, PPYOLOESELayer, StagedBackbone, YOLONeck
 
 __all__ = [
     "PPYOLOECSPPAFPN",
+    "CSPResLayer",
+    "EffectiveSELayer",
+    "PPYOLOEBasicBlock",
     "PPYOLOECSPResNet",
     "PPYOLOEDetDataPreprocessor",
     "PPYOLOEHead",
     "PPYOLOEHeadModule",
+    "PPYOLOESELayer",
 ]
 
+#: The heading ``complexity zoo`` lists this module's types under.
+FAMILY = "PPYOLOE"
+
 Cfg = Mapping[str, Any]
+# PaddlePaddle's BatchNorm defaults, which PP-YOLOE keeps.
 _PP_BN: dict[str, Any] = {"type": "BN", "momentum": 0.1, "eps": 1e-5}
 _SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
+_HSIGMOID: dict[str, Any] = {"type": "HSigmoid"}
 
 
 @register_model
-class PPYOLOEDetDataPreprocessor(YOLOv5DetDataPreprocessor):
+class EffectiveSELayer(nn.Module):
+    """Effective squeeze-excitation (CenterMask): one 1x1 conv on the channel means, no reduction."""
+
+    def __init__(self, channels: int, act_cfg: Cfg = _HSIGMOID) -> None:
+        super().__init__()
+        self.fc = ConvModule(channels, channels, 1, act_cfg=None)
+        self.activate = build_activation_layer(act_cfg)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.activate(self.fc(x.mean((2, 3), keepdim=True)))
+
+
+class PPYOLOESELayer(nn.Module):
+    """PP-YOLOE head's ESE attention: gate ``feat`` by sigmoid(fc(avg)), then a 1x1 ConvModule."""
+
+    def __init__(
+        self, feat_channels: int, norm_cfg: Cfg = _PP_BN, act_cfg: Cfg = _SILU_INPLACE
+    ) -> None:
+        super().__init__()
+        self.fc = nn.Conv2d(feat_channels, feat_channels, 1)
+        self.sig = nn.Sigmoid()
+        self.conv = ConvModule(feat_channels, feat_channels, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+    def forward(self, feat: Tensor, avg_feat: Tensor) -> Tensor:
+        return self.conv(feat * self.sig(self.fc(avg_feat)))
+
+
+@register_model
+class PPYOLOEBasicBlock(nn.Module):
+    """3x3 ConvModule then a RepVGG block (without BN identity), optional residual."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        norm_cfg: Cfg = _PP_BN,
+        act_cfg: Cfg = _SILU_INPLACE,
+        shortcut: bool = True,
+        use_alpha: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv1 = ConvModule(
+            in_channels, out_channels, 3, stride=1, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg
+        )
+        self.conv2 = RepVGGBlock(
+            out_channels, out_channels, use_alpha=use_alpha, act_cfg=act_cfg, norm_cfg=norm_cfg,
+            use_bn_first=False,
+        )  # fmt: skip
+        self.shortcut = shortcut
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.conv2(self.conv1(x))
+        return x + y if self.shortcut else y
+
+
+class CSPResLayer(nn.Module):
+    """PP-YOLOE's CSPRes stage: optional strided ``conv_down``, two 1x1 halves, blocks on one,
+    concat, optional ESE attention, 1x1 ``conv3``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_block: int,
+        block_cfg: Cfg = {"type": "PPYOLOEBasicBlock", "shortcut": True, "use_alpha": True},  # noqa: B006
+        stride: int = 1,
+        norm_cfg: Cfg = _PP_BN,
+        act_cfg: Cfg = _SILU_INPLACE,
+        attention_cfg: Cfg | None = {"type": "EffectiveSELayer", "act_cfg": _HSIGMOID},  # noqa: B006
+        use_spp: bool = False,
+    ) -> None:
+        super().__init__()
+        kw: dict[str, Any] = {"norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        self.conv_down: ConvModule | None = None
+        if stride == 2:
+            conv1_in = conv3_in = (in_channels + out_channels) // 2
+            blocks_channels = conv1_in // 2
+            self.conv_down = ConvModule(in_channels, conv1_in, 3, stride=2, padding=1, **kw)
+        else:
+            conv1_in, conv3_in = in_channels, out_channels
+            blocks_channels = out_channels // 2
+        self.conv1 = ConvModule(conv1_in, blocks_channels, 1, **kw)
+        self.conv2 = ConvModule(conv1_in, blocks_channels, 1, **kw)
+        block = dict(block_cfg)
+        block.update(in_channels=blocks_channels, out_channels=blocks_channels)
+        block.setdefault("norm_cfg", norm_cfg)
+        block.setdefault("act_cfg", act_cfg)
+        self.blocks = nn.Sequential()
+        for i in range(num_block):
+            self.blocks.add_module(str(i), build_model(block))
+            if use_spp and i == (num_block - 1) // 2:
+                # SPP (5, 9, 13) in the middle of the neck's deepest stage, without a first conv.
+                self.blocks.add_module(
+                    "spp",
+                    SPPFBottleneck(blocks_channels, blocks_channels, kernel_sizes=[5, 9, 13],
+                                   use_conv_first=False, **kw),
+                )  # fmt: skip
+        self.conv3 = ConvModule(conv3_in, out_channels, 1, **kw)
+        self.attn = None
+        if attention_cfg:
+            self.attn = build_model({**attention_cfg, "channels": blocks_channels * 2})
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.conv_down is not None:
+            x = self.conv_down(x)
+        y = torch.cat([self.conv1(x), self.blocks(self.conv2(x))], dim=1)
+        if self.attn is not None:
+            y = self.attn(y)
+        return self.conv3(y)
+
+
+@register_model
+class PPYOLOEDetDataPreprocessor(DetDataPreprocessor):
     """PP-YOLOE's preprocessor, reduced to its inference path.
 
     In training it batches images and applies ``PPYOLOEBatchRandomResize`` (a random multi-scale
@@ -40,7 +161,7 @@ class PPYOLOEDetDataPreprocessor(YOLOv5DetDataPreprocessor):
 
 
 @register_model
-class PPYOLOECSPResNet(StagedBackbone):
+class PPYOLOECSPResNet(BaseBackbone):
     """CSPRepResNet: a 2- or 3-conv stem, then four strided CSPRes stages with ESE attention."""
 
     # Per stage: in_channels, out_channels, num_blocks.
@@ -103,7 +224,7 @@ class PPYOLOECSPResNet(StagedBackbone):
 
 
 @register_model
-class PPYOLOECSPPAFPN(YOLONeck):
+class PPYOLOECSPPAFPN(BaseYOLONeck):
     """CSP-PAN: CSPRes stages (no attention, SPP inside the coarsest one) in a PAFPN."""
 
     def __init__(
@@ -237,7 +358,7 @@ class PPYOLOEHeadModule(nn.Module):
 
 
 @register_model
-class PPYOLOEHead(DenseHead):
+class PPYOLOEHead(YOLOHeadWrapper):
     """PP-YOLOE's head wrapper (YOLOv6Head's arguments plus the DFL loss)."""
 
     def __init__(

@@ -9,18 +9,15 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from .layers import ConvModule, SPPFBottleneck
+from .base import BaseBackbone, BaseYOLONeck, YOLOHeadWrapper
+from .bricks import MMDET_BN, ConvModule, SPPFBottleneck, make_round
 from .registry import build_model, register_model
-from .rep_bricks import (
-    BepC3StageBlock,
-    DenseHead,
-    RepStageBlock,
-    StagedBackbone,
-    YOLONeck,
-    make_round,
-)
 
 __all__ = [
+    "BepC3StageBlock",
+    "BottleRep",
+    "ConvWrapper",
+    "RepStageBlock",
     "YOLOv6CSPBep",
     "YOLOv6CSPRepPAFPN",
     "YOLOv6EfficientRep",
@@ -29,14 +26,153 @@ __all__ = [
     "YOLOv6RepPAFPN",
 ]
 
+#: The heading ``complexity zoo`` lists this module's types under.
+FAMILY = "YOLOv6"
+
 Cfg = Mapping[str, Any]
-_YOLO_BN: dict[str, Any] = {"type": "BN", "momentum": 0.03, "eps": 0.001}
+_YOLO_BN = MMDET_BN
+_SILU: dict[str, Any] = {"type": "SiLU"}
 _RELU_INPLACE: dict[str, Any] = {"type": "ReLU", "inplace": True}
+_REPVGG: dict[str, Any] = {"type": "RepVGGBlock"}
+
+
+def _with(cfg: Cfg, **updates: Any) -> dict[str, Any]:
+    merged = dict(cfg)
+    merged.update(updates)
+    return merged
+
+
+@register_model
+class ConvWrapper(nn.Module):
+    """mmyolo's ``ConvWrapper``: a same-padded ``ConvModule`` under the name ``block``.
+
+    Used where YOLOv6-L swaps RepVGG blocks for plain convs; note its default ``bias=True`` even
+    with a norm layer, which upstream keeps.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+        norm_cfg: Cfg | None = None,
+        act_cfg: Cfg | None = _SILU,
+    ) -> None:
+        super().__init__()
+        self.block = ConvModule(
+            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2,
+            groups=groups, bias=bias, norm_cfg=norm_cfg, act_cfg=act_cfg,
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.block(x)
+
+
+class BottleRep(nn.Module):
+    """Two rep blocks with a (learnably weighted) residual, YOLOv6's CSP bottleneck."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        block_cfg: Cfg = _REPVGG,
+        adaptive_weight: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv1 = build_model(
+            _with(block_cfg, in_channels=in_channels, out_channels=out_channels)
+        )
+        self.conv2 = build_model(
+            _with(block_cfg, in_channels=out_channels, out_channels=out_channels)
+        )
+        self.shortcut = in_channels == out_channels
+        self.alpha: nn.Parameter | float = nn.Parameter(torch.ones(1)) if adaptive_weight else 1.0
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.conv2(self.conv1(x))
+        return out + self.alpha * x if self.shortcut else out
+
+
+@register_model
+class RepStageBlock(nn.Module):
+    """A stage of ``num_blocks`` rep blocks: ``conv1`` then the rest as ``block``.
+
+    With ``bottle_block=BottleRep`` the stage holds ``num_blocks // 2`` BottleReps instead (each
+    is two rep blocks), as in YOLOv6's BepC3.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_blocks: int = 1,
+        bottle_block: type[nn.Module] | None = None,
+        block_cfg: Cfg = _REPVGG,
+    ) -> None:
+        super().__init__()
+        inner_cfg = _with(block_cfg, in_channels=out_channels, out_channels=out_channels)
+        self.block: nn.Sequential | None = None
+        if bottle_block is BottleRep:
+            self.conv1: nn.Module = BottleRep(in_channels, out_channels, inner_cfg, True)
+            pairs = num_blocks // 2
+            if pairs > 1:
+                self.block = nn.Sequential(
+                    *(
+                        BottleRep(out_channels, out_channels, inner_cfg, True)
+                        for _ in range(pairs - 1)
+                    )
+                )
+            return
+        self.conv1 = build_model(
+            _with(block_cfg, in_channels=in_channels, out_channels=out_channels)
+        )
+        if num_blocks > 1:
+            self.block = nn.Sequential(*(build_model(inner_cfg) for _ in range(num_blocks - 1)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.conv1(x)
+        return self.block(x) if self.block is not None else x
+
+
+@register_model
+class BepC3StageBlock(nn.Module):
+    """YOLOv6's BepC3: CSP split, one half through a BottleRep stage, concat, 1x1 fuse."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_blocks: int = 1,
+        hidden_ratio: float = 0.5,
+        concat_all_layer: bool = True,
+        block_cfg: Cfg = _REPVGG,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _RELU_INPLACE,
+    ) -> None:
+        super().__init__()
+        hidden = int(out_channels * hidden_ratio)
+        kw: dict[str, Any] = {"bias": False, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        self.conv1 = ConvModule(in_channels, hidden, 1, **kw)
+        self.conv2 = ConvModule(in_channels, hidden, 1, **kw)
+        self.conv3 = ConvModule(2 * hidden if concat_all_layer else hidden, out_channels, 1, **kw)
+        self.block = RepStageBlock(hidden, hidden, num_blocks, BottleRep, block_cfg)
+        self.concat_all_layer = concat_all_layer
+
+    def forward(self, x: Tensor) -> Tensor:
+        main = self.block(self.conv1(x))
+        if self.concat_all_layer:
+            return self.conv3(torch.cat((main, self.conv2(x)), dim=1))
+        return self.conv3(main)
+
+
 _SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 
 
 @register_model
-class YOLOv6EfficientRep(StagedBackbone):
+class YOLOv6EfficientRep(BaseBackbone):
     """EfficientRep: a RepVGG stem, then per stage a strided rep block + a RepStageBlock; SPPF
     closes the last stage."""
 
@@ -134,7 +270,7 @@ class YOLOv6CSPBep(YOLOv6EfficientRep):
 
 
 @register_model
-class YOLOv6RepPAFPN(YOLONeck):
+class YOLOv6RepPAFPN(BaseYOLONeck):
     """Rep-PAN: a PAFPN whose merge blocks are RepStageBlocks and whose upsampling is a learned
     2x2 transposed conv."""
 
@@ -299,7 +435,7 @@ class YOLOv6HeadModule(nn.Module):
 
 
 @register_model
-class YOLOv6Head(DenseHead):
+class YOLOv6Head(YOLOHeadWrapper):
     """YOLOv6's head wrapper around ``head_module`` (training-only parts left unbuilt)."""
 
     def __init__(

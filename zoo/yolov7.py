@@ -3,30 +3,37 @@ W/E/D/E2E variants), the ELAN PAFPN and the implicit-knowledge anchor heads."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
-from .layers import ConvModule
+from .base import BaseBackbone, BaseYOLONeck, YOLOHeadWrapper
+from .bricks import MMDET_BN, ConvModule, Focus, RepVGGBlock, make_divisible
 from .registry import build_model, register_model
-from .rep_bricks import (
-    DenseHead,
-    Focus,
-    ImplicitA,
-    ImplicitM,
-    MaxPoolAndStrideConvBlock,
-    RepVGGBlock,
-    SPPFCSPBlock,
-    StagedBackbone,
-    YOLONeck,
-)
 
-__all__ = ["YOLOv7Backbone", "YOLOv7Head", "YOLOv7HeadModule", "YOLOv7PAFPN", "YOLOv7p6HeadModule"]
+__all__ = [
+    "EELANBlock",
+    "ELANBlock",
+    "ImplicitA",
+    "ImplicitM",
+    "MaxPoolAndStrideConvBlock",
+    "SPPFCSPBlock",
+    "TinyDownSampleBlock",
+    "YOLOv7Backbone",
+    "YOLOv7Head",
+    "YOLOv7HeadModule",
+    "YOLOv7PAFPN",
+    "YOLOv7p6HeadModule",
+]
+
+#: The heading ``complexity zoo`` lists this module's types under.
+FAMILY = "YOLOv7"
 
 Cfg = Mapping[str, Any]
-_YOLO_BN: dict[str, Any] = {"type": "BN", "momentum": 0.03, "eps": 0.001}
+_YOLO_BN = MMDET_BN
+_LEAKY: dict[str, Any] = {"type": "LeakyReLU", "negative_slope": 0.1}
 _SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 
 
@@ -48,13 +55,228 @@ _NECK_ELAN = _elan(0.5, 0.25, 4, 1)
 _E2E_KEEP = {**_elan(0.4, 0.4, 3, 2), "type": "EELANBlock", "num_elan_block": 2}
 
 
-def make_divisible(x: float, widen_factor: float = 1.0, divisor: int = 8) -> int:
-    """mmyolo's YOLOv5-style channel rounding: widen, then round up to a multiple of 8."""
-    return math.ceil(x * widen_factor / divisor) * divisor
+@register_model
+class ELANBlock(nn.Module):
+    """Efficient layer aggregation (YOLOv7): a chain of conv blocks whose every output, plus both
+    1x1 inputs, is concatenated (deepest first) and fused by ``final_conv``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        middle_ratio: float,
+        block_ratio: float,
+        num_blocks: int = 2,
+        num_convs_in_block: int = 1,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _SILU_INPLACE,
+        init_cfg: Cfg | None = None,
+    ) -> None:
+        super().__init__()
+        if num_blocks < 1 or num_convs_in_block < 1:
+            raise ValueError("ELANBlock needs num_blocks >= 1 and num_convs_in_block >= 1")
+        kw: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        middle = int(in_channels * middle_ratio)
+        block_channels = int(in_channels * block_ratio)
+        final_in = num_blocks * block_channels + 2 * middle
+        self.main_conv = ConvModule(in_channels, middle, 1, **kw)
+        self.short_conv = ConvModule(in_channels, middle, 1, **kw)
+        self.blocks = nn.ModuleList()
+        channels = middle
+        for _ in range(num_blocks):
+            if num_convs_in_block == 1:
+                self.blocks.append(ConvModule(channels, block_channels, 3, padding=1, **kw))
+            else:
+                convs = []
+                for _ in range(num_convs_in_block):
+                    convs.append(ConvModule(channels, block_channels, 3, padding=1, **kw))
+                    channels = block_channels
+                self.blocks.append(nn.Sequential(*convs))
+            channels = block_channels
+        self.final_conv = ConvModule(final_in, out_channels, 1, **kw)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x_short = self.short_conv(x)
+        x_main = self.main_conv(x)
+        outs = []
+        y = x_main
+        for block in self.blocks:
+            y = block(y)
+            outs.append(y)
+        return self.final_conv(torch.cat((*outs[::-1], x_main, x_short), dim=1))
 
 
 @register_model
-class YOLOv7Backbone(StagedBackbone):
+class EELANBlock(nn.Module):
+    """Extended ELAN: the sum of ``num_elan_block`` parallel ELAN blocks (YOLOv7-E6E)."""
+
+    def __init__(self, num_elan_block: int, **kwargs: Any) -> None:
+        super().__init__()
+        if num_elan_block < 1:
+            raise ValueError("EELANBlock needs num_elan_block >= 1")
+        self.e_elan_blocks = nn.ModuleList(ELANBlock(**kwargs) for _ in range(num_elan_block))
+
+    def forward(self, x: Tensor) -> Tensor:
+        outs = [block(x) for block in self.e_elan_blocks]
+        total = outs[0]
+        for out in outs[1:]:
+            total = total + out
+        return total
+
+
+class MaxPoolAndStrideConvBlock(nn.Module):
+    """YOLOv7's MP downsampling: max-pool + 1x1 beside 1x1 + strided 3x3, concatenated."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        maxpool_kernel_sizes: int = 2,
+        use_in_channels_of_middle: bool = False,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _SILU_INPLACE,
+        init_cfg: Cfg | None = None,
+    ) -> None:
+        super().__init__()
+        kw: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        middle = in_channels if use_in_channels_of_middle else out_channels // 2
+        self.maxpool_branches = nn.Sequential(
+            nn.MaxPool2d(maxpool_kernel_sizes, maxpool_kernel_sizes),
+            ConvModule(in_channels, out_channels // 2, 1, **kw),
+        )
+        self.stride_conv_branches = nn.Sequential(
+            ConvModule(in_channels, middle, 1, **kw),
+            ConvModule(middle, out_channels // 2, 3, stride=2, padding=1, **kw),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.stride_conv_branches(x), self.maxpool_branches(x)], dim=1)
+
+
+@register_model
+class TinyDownSampleBlock(nn.Module):
+    """YOLOv7-tiny's ELAN-like block: a 1x1 short path and a 1x1 -> 3x3 -> 3x3 chain."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        middle_ratio: float = 1.0,
+        kernel_sizes: int = 3,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _LEAKY,
+        init_cfg: Cfg | None = None,
+    ) -> None:
+        super().__init__()
+        kw: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        middle = int(in_channels * middle_ratio)
+        self.short_conv = ConvModule(in_channels, middle, 1, **kw)
+        self.main_convs = nn.ModuleList([ConvModule(in_channels, middle, 1, **kw)])
+        for _ in range(2):
+            self.main_convs.append(
+                ConvModule(middle, middle, kernel_sizes, padding=(kernel_sizes - 1) // 2, **kw)
+            )
+        self.final_conv = ConvModule(middle * 4, out_channels, 1, **kw)
+
+    def forward(self, x: Tensor) -> Tensor:
+        short = self.short_conv(x)
+        outs = []
+        for conv in self.main_convs:
+            x = conv(x)
+            outs.append(x)
+        return self.final_conv(torch.cat([*outs[::-1], short], dim=1))
+
+
+@register_model
+class SPPFCSPBlock(nn.Module):
+    """YOLOv7's SPPCSPC: a CSP split whose main path runs (serial) SPP pooling."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expand_ratio: float = 0.5,
+        kernel_sizes: int | Sequence[int] = 5,
+        is_tiny_version: bool = False,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _SILU_INPLACE,
+        init_cfg: Cfg | None = None,
+    ) -> None:
+        super().__init__()
+        kw: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        mid = int(2 * out_channels * expand_ratio)
+        self.is_tiny_version = is_tiny_version
+        self.main_layers: nn.Module
+        self.fuse_layers: nn.Module
+        if is_tiny_version:
+            self.main_layers = ConvModule(in_channels, mid, 1, **kw)
+        else:
+            self.main_layers = nn.Sequential(
+                ConvModule(in_channels, mid, 1, **kw),
+                ConvModule(mid, mid, 3, padding=1, **kw),
+                ConvModule(mid, mid, 1, **kw),
+            )
+        self.kernel_sizes = kernel_sizes
+        self.poolings: nn.Module
+        if isinstance(kernel_sizes, int):
+            self.poolings = nn.MaxPool2d(kernel_sizes, stride=1, padding=kernel_sizes // 2)
+        else:
+            self.poolings = nn.ModuleList(
+                nn.MaxPool2d(k, stride=1, padding=k // 2) for k in kernel_sizes
+            )
+        if is_tiny_version:
+            self.fuse_layers = ConvModule(4 * mid, mid, 1, **kw)
+        else:
+            self.fuse_layers = nn.Sequential(
+                ConvModule(4 * mid, mid, 1, **kw), ConvModule(mid, mid, 3, padding=1, **kw)
+            )
+        self.short_layer = ConvModule(in_channels, mid, 1, **kw)
+        self.final_conv = ConvModule(2 * mid, out_channels, 1, **kw)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x1 = self.main_layers(x)
+        if isinstance(self.poolings, nn.ModuleList):
+            pooled = [x1, *(pool(x1) for pool in self.poolings)]
+        else:
+            y1 = self.poolings(x1)
+            y2 = self.poolings(y1)
+            pooled = [x1, y1, y2, self.poolings(y2)]
+        if self.is_tiny_version:
+            pooled = pooled[::-1]  # tiny concatenates the most-pooled map first
+        x1 = self.fuse_layers(torch.cat(pooled, 1))
+        return self.final_conv(torch.cat((x1, self.short_layer(x)), dim=1))
+
+
+class ImplicitA(nn.Module):
+    """YOLOR's implicit knowledge, additive: a learned per-channel offset."""
+
+    def __init__(self, in_channels: int, mean: float = 0.0, std: float = 0.02) -> None:
+        super().__init__()
+        self.implicit = nn.Parameter(torch.empty(1, in_channels, 1, 1))
+        nn.init.normal_(self.implicit, mean=mean, std=std)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.implicit + x
+
+
+class ImplicitM(nn.Module):
+    """YOLOR's implicit knowledge, multiplicative: a learned per-channel scale."""
+
+    def __init__(self, in_channels: int, mean: float = 1.0, std: float = 0.02) -> None:
+        super().__init__()
+        self.implicit = nn.Parameter(torch.empty(1, in_channels, 1, 1))
+        nn.init.normal_(self.implicit, mean=mean, std=std)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.implicit * x
+
+
+@register_model
+class YOLOv7Backbone(BaseBackbone):
     """YOLOv7's backbone: a conv (or Focus) stem, then per stage a downsampling block and an
     ELAN / E-ELAN / tiny block, depending on ``arch``."""
 
@@ -145,7 +367,7 @@ class YOLOv7Backbone(StagedBackbone):
 
 
 @register_model
-class YOLOv7PAFPN(YOLONeck):
+class YOLOv7PAFPN(BaseYOLONeck):
     """YOLOv7's PAFPN: SPPCSPC on the coarsest level, ELAN merge blocks, MP downsampling and
     (P5) RepVGG or plain 3x3 output convs doubling the width."""
 
@@ -328,7 +550,7 @@ class YOLOv7p6HeadModule(YOLOv7HeadModule):
 
 
 @register_model
-class YOLOv7Head(DenseHead):
+class YOLOv7Head(YOLOHeadWrapper):
     """YOLOv7's head wrapper (YOLOv5Head's arguments plus SimOTA's); only ``head_module`` runs."""
 
     def __init__(
