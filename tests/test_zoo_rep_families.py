@@ -338,6 +338,27 @@ def test_builds_on_meta_and_fuses_there(config: str) -> None:
     assert all(p.is_meta for p in model.parameters())
 
 
+@pytest.mark.parametrize(
+    ("config", "blocks"),
+    [
+        # YOLOv6-N (deepen 0.33): stem 1; per stage a strided block + round(n * 0.33) blocks for
+        # n = 6, 12, 18, 6 -> 4 + (2 + 4 + 6 + 2); neck: 4 stages of round(12 * 0.33) = 4.
+        ("yolov6/yolov6_n_syncbn_fast_8xb32-400e_coco.py", 1 + 4 + 14 + 4 * 4),
+        # YOLOv6-L uses ConvWrapper everywhere: nothing to fuse.
+        ("yolov6/yolov6_l_syncbn_fast_8xb32-300e_coco.py", 0),
+        # YOLOv7-L: the three RepConv output layers of the neck.
+        ("yolov7/yolov7_l_syncbn_fast_8x16b-300e_coco.py", 3),
+        # PP-YOLOE+-S: one per basic block; backbone round(n * 0.33) for n = 3, 6, 6, 3, and the
+        # neck's five CSPRes layers of round(3 * 0.33) = 1 block.
+        ("ppyoloe/ppyoloe_plus_s_fast_8xb8-80e_coco.py", (1 + 2 + 2 + 1) + 5),
+    ],
+)
+def test_fused_block_counts_by_hand(config: str, blocks: int) -> None:
+    with torch.device("meta"):
+        model = build_model(load_cfg(config).model)
+    assert switch_to_deploy(model) == ({"RepVGGBlock": blocks} if blocks else {})
+
+
 def test_module_names_follow_mmyolo() -> None:
     # Paths read off MMYOLO's module code (attribute names and nesting), one per kind of layer.
     with torch.device("meta"):
