@@ -14,7 +14,15 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_input,
+    parse_model_args,
+    parse_shape,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,10 @@ class AnalyzeRequest:
     convention: str = "fvcore"
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
+    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    seq_len: int | None = None  # --seq-len
+    batch: int | None = None  # --batch
+    model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     training_form: bool = False  # skip switch_to_deploy on configs
 
 
@@ -91,9 +103,22 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
+def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
+    """An embedding fed floats: say how to give it token ids instead."""
+    from complexity.analyzer import AnalysisError
+
+    if tokens is not None or "'indices'" not in str(error):
+        return error
+    return AnalysisError(
+        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
+        module=getattr(error, "module", None),
+        input_shapes=getattr(error, "input_shapes", None),
+    )
+
+
 def run_analyze(request: AnalyzeRequest) -> None:
     """Load the target, analyse it once, print the sections and write the exports."""
-    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -110,12 +135,21 @@ def run_analyze(request: AnalyzeRequest) -> None:
         )
     size = parse_shape(request.shape)
     options = parse_cfg_options(request.cfg_options)
+    inputs = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in request.inputs or ()),
+        seq_len=request.seq_len,
+        batch=request.batch,
+        model_args=parse_model_args(request.model_args),
+    )
     targets = {fmt: check_export_target(fmt, to) for fmt, to in request.exports.items()}
 
     with spinner(f"building {request.target}"):
-        loaded = load(request.target, size, options, training_form=request.training_form)
+        loaded = load(request.target, size, options, inputs, training_form=request.training_form)
     with spinner("tracing and counting"):
-        report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        try:
+            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        except AnalysisError as error:
+            raise _with_token_hint(error, loaded.tokens) from error
 
     context = ExportContext(version=tool_version(), source=request.target)
     for fmt, path in targets.items():
@@ -127,7 +161,15 @@ def run_analyze(request: AnalyzeRequest) -> None:
 
     console = stdout_console()
     print_sections(
-        report_sections(report, request.render, loaded.input_label, loaded.notes), console
+        report_sections(
+            report,
+            request.render,
+            loaded.input_label,
+            loaded.notes,
+            tokens=loaded.tokens,
+            default_seq_len=loaded.default_seq_len,
+        ),
+        console,
     )
     for fmt, path in targets.items():
         console.print(
