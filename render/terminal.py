@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -22,37 +23,39 @@ from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
 
 SPLIT_LINE = "=" * 30
+SDPA = "aten::scaled_dot_product_attention"
 
 
-def summary_lines(report: Report, input_label: str) -> list[str]:
-    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`."""
-    return [
-        SPLIT_LINE,
-        f"Input shape: {input_label}",
-        f"Model Flops: {format_size(report.total('flops'))}",
-        f"Model Parameters: {format_size(report.total('params'))}",
-        SPLIT_LINE,
-    ]
+def summary_lines(
+    report: Report,
+    input_label: str,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
+) -> list[str]:
+    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`.
 
-
-SHORTENED = "…"  # marks a module name cut to fit the terminal; numbers are never cut
-
-
-def shorten(name: str, width: int) -> str:
-    """`name` in `width` characters: its head and tail kept, the middle replaced by `…`."""
-    if len(name) <= width:
-        return name
-    if width <= 1:
-        return SHORTENED[:width]
-    tail = (width - 1) * 2 // 3  # the tail tells sibling rows apart (`cls_convs.0` / `.1`)
-    return name[: width - 1 - tail] + SHORTENED + name[len(name) - tail :]
+    For a token model (`tokens` = batch, sequence length) also the sequence length and the
+    flops per token.
+    """
+    lines = [SPLIT_LINE, f"Input shape: {input_label}"]
+    if tokens is not None:
+        batch, seq_len = tokens
+        how = " (the default; set it with --seq-len)" if default_seq_len else ""
+        lines.append(f"Sequence length: {seq_len}{how}")
+    lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    if tokens is not None:
+        per_token = report.total("flops") / (batch * seq_len)
+        lines.append(f"Flops per token: {format_size(round(per_token))}")
+    lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
+    return lines
 
 
 class ModuleTable:
     """The per-module table, laid out for the console's width when it is printed.
 
-    Every number stays whole: when the table is too wide, headers wrap at spaces and module
-    names are shortened in the middle (marked with `…`), never the numeric cells.
+    Every number stays whole: when the table is too wide, the numeric columns shrink to
+    their widest number (headers wrap at spaces) and long module names fold onto the next
+    line, indented under themselves; no cell is ever cut.
     """
 
     def __init__(self, rows: Sequence[TableRow]) -> None:
@@ -74,18 +77,16 @@ class ModuleTable:
             fixed[1:] = [
                 max(n, *map(len, h.split())) for n, h in zip(numbers, COLUMNS, strict=True)
             ]
-            fixed[0] = max(len("module"), width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
-            names = [
-                " " * row.indent + shorten(row.name, fixed[0] - row.indent)  # type: ignore[operator]
-                for row in self.rows
-            ]
+            fixed[0] = max(12, width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
         table = Table(box=box.SQUARE, header_style="bold")
-        table.add_column("module", no_wrap=True, width=fixed[0])
+        # A name too long for its column folds onto the next line, all of it kept.
+        table.add_column("module", overflow="fold", width=fixed[0])
         for header, column_width in zip(COLUMNS, fixed[1:], strict=True):
             justify = "center" if header == ACTS else "left"
             table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
-        for row, name in zip(self.rows, names, strict=True):
-            table.add_row(Text(name, style="bold" if row.indent == 0 else ""), *row.cells)
+        for row in self.rows:
+            name = Text(row.name, style="bold" if row.indent == 0 else "")
+            table.add_row(Padding(name, (0, 0, 0, row.indent)), *row.cells)
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -192,10 +193,23 @@ def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
             parts.append(
                 Text(f"(+{hidden} more; --all-uncounted lists every one and where it ran)")
             )
-        other = [c for c in CONVENTIONS if c != report.convention]
-        if other and any(e.reason == NOT_COUNTED_BY_CONVENTION for e in entries):
+        marked = {e.op for e in entries if e.reason == NOT_COUNTED_BY_CONVENTION}
+        # Name only the conventions that count every marked op.
+        other = [
+            name
+            for name, convention in CONVENTIONS.items()
+            if name != report.convention and marked and marked <= convention.rules.keys()
+        ]
+        if other:
             names = " or ".join(f"--convention {c}" for c in other)
             parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
+        if SDPA in marked and "macs" in CONVENTIONS:
+            parts.append(
+                Text(
+                    "(--convention macs counts attention as matmuls: q·kᵀ and p·v, "
+                    "as torchvision's GFLOPS do)"
+                )
+            )
     else:
         parts.append(Text(f"No operator went uncounted under the {report.convention} convention."))
     if report.ignored_ops:
@@ -234,8 +248,15 @@ def report_sections(
     options: RenderOptions,
     input_label: str,
     notes: Iterable[str] = (),
+    *,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
 ) -> list[RenderableType]:
-    """Every section `complexity analyze` and get_flops.py print, in their order."""
+    """Every section `complexity analyze` and get_flops.py print, in their order.
+
+    `tokens` (batch, sequence length) for a token model adds its sequence length and flops
+    per token to the summary block.
+    """
     sections: list[RenderableType] = []
     if options.table:
         rows = table_rows(report, options.depth)
@@ -253,7 +274,8 @@ def report_sections(
     sections.append(plain(f"convention: {report.convention_summary}"))
     sections.append(uncounted_section(report, options.all_uncounted))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
-    sections.append(plain("\n".join(summary_lines(report, input_label))))
+    summary = summary_lines(report, input_label, tokens, default_seq_len)
+    sections.append(plain("\n".join(summary)))
     return sections
 
 

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .registry import register_model
+from .registry import Cfg, register_model
 
 __all__ = [
     "BN",
@@ -50,9 +50,6 @@ __all__ = [
 
 #: The heading ``complexity zoo`` lists this module's types under.
 FAMILY = "shared bricks"
-
-#: A layer or module config: ``dict(type=..., **kwargs)`` or an mmengine ``ConfigDict``.
-Cfg = Mapping[str, Any]
 
 # Default configs shared by every family. Builders copy a config before using it, so one
 # module-level dict can safely be the default of many signatures.

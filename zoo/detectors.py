@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .bricks import Cfg
-from .registry import build_child, register_model
+from .registry import Cfg, build_child, register_model
 
 __all__ = ["DetDataPreprocessor", "YOLODetector", "YOLOv5DetDataPreprocessor"]
 
