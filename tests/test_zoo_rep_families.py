@@ -298,6 +298,7 @@ def test_repvgg_deploy_form_is_mmyolos() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_switch_to_deploy_whole_model_same_outputs() -> None:
     cfg = load_cfg("yolov6/yolov6_n_syncbn_fast_8xb32-400e_coco.py")
     torch.manual_seed(0)
@@ -359,6 +360,7 @@ def test_fused_block_counts_by_hand(config: str, blocks: int) -> None:
     assert switch_to_deploy(model) == ({"RepVGGBlock": blocks} if blocks else {})
 
 
+@pytest.mark.slow
 def test_module_names_follow_mmyolo() -> None:
     # Paths read off MMYOLO's module code (attribute names and nesting), one per kind of layer.
     with torch.device("meta"):
