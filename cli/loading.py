@@ -148,7 +148,11 @@ def _tokens_of(inputs: Any) -> tuple[int, int] | None:
     import torch
 
     first = inputs[0] if isinstance(inputs, tuple) and inputs else inputs
-    if isinstance(first, torch.Tensor) and first.dim() == 2 and not first.is_floating_point():
+    if (
+        isinstance(first, torch.Tensor)
+        and first.dim() == 2
+        and not (first.is_floating_point() or first.is_complex() or first.dtype == torch.bool)
+    ):
         return (first.shape[0], first.shape[1])
     return None
 
