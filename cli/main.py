@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -304,6 +304,17 @@ def normalize_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _name_values_plainly(command: Any) -> None:
+    """Help shows `--depth N` / `--html HTML`, not typer's Python types (`<int>`, `<str>`)."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = lambda ctx: None  # its metavar alone names it
+        elif param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = (param.name or "value").upper()
+    for subcommand in getattr(command, "commands", {}).values():
+        _name_values_plainly(subcommand)
+
+
 def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
@@ -315,6 +326,7 @@ def run(argv: list[str] | None = None) -> None:
         args = ["--help"]
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    _name_values_plainly(command)
     code: int = 0
     try:
         result = command.main(args=args, prog_name="complexity", standalone_mode=False)
