@@ -154,6 +154,13 @@ def analyze_command(
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="auto (build on meta, no weights; real tensors only if the forward needs "
+            "values), meta, cpu or cuda (build there and trace real tensors)."
+        ),
+    ] = "auto",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -175,6 +182,7 @@ def analyze_command(
             seq_len=seq_len,
             batch=batch,
             model_args=model_args,
+            device=device,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
