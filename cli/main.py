@@ -12,6 +12,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: `--tree`, not `--tree <bool>`
     help="Parameters, FLOPs and activations of a PyTorch model, per module, from one trace.",
 )
 
@@ -24,8 +25,23 @@ class CLIError(Exception):
         self.code = code
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .command import tool_version
+
+        print(f"complexity {tool_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
 
 
@@ -46,21 +62,25 @@ def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
-            help="MMYOLO-style config, a .py file defining `model`, or package.module:factory.",
+            help="MMYOLO-style config, a .py file defining `model`, package.module:factory, "
+            "or a Hugging Face config.json.",
             show_default=False,
+            metavar="CONFIG",
         ),
     ],
     shape: Annotated[
         list[str] | None,
         typer.Option(
-            help="Image size H W (or one size for both), e.g. 640 or 640 480. Default 640 "
-            "for MMYOLO configs, 224 for model files and import specs."
+            metavar="H [W]",
+            help="Image size H W (or one size for both), e.g. 640, 640 480 or 640x480. Default "
+            "640 for MMYOLO configs, 224 for model files and import specs.",
         ),
     ] = None,
     input_specs: Annotated[
         list[str] | None,
         typer.Option(
             "--input",
+            metavar="SHAPE[:DTYPE]",
             help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
             "repeat for each input.",
         ),
@@ -69,21 +89,26 @@ def analyze_command(
         int | None,
         typer.Option(
             "--seq-len",
+            metavar="N",
             help="Token model: sequence length of the input_ids (config.json default 512).",
         ),
     ] = None,
     batch: Annotated[
-        int | None, typer.Option("--batch", help="Batch size of the default input (default 1).")
+        int | None,
+        typer.Option("--batch", metavar="N", help="Batch size of the default input (default 1)."),
     ] = None,
     model_args: Annotated[
         list[str] | None,
         typer.Option(
             "--model-arg",
+            metavar="KEY=VALUE",
             help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
             "VALUE is a Python literal. Repeatable.",
         ),
     ] = None,
-    depth: Annotated[int, typer.Option(help="Rows and tree levels to show below the model.")] = 3,
+    depth: Annotated[
+        int, typer.Option(metavar="N", help="Rows and tree levels to show below the model.")
+    ] = 3,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree.")] = False,
     not_show_table: Annotated[
         bool, typer.Option("--not-show-table", help="Do not print the per-module table.")
@@ -97,18 +122,27 @@ def analyze_command(
     convention: Annotated[
         str,
         typer.Option(
-            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop), flops "
+            metavar="NAME",
+            help="fvcore (MMYOLO's get_flops numbers, 1 multiply-add = 1 flop), flops "
             "(real floating-point operations, elementwise ops and attention included) or "
-            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS)."
+            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS).",
         ),
     ] = "fvcore",
     json_path: Annotated[
         str | None,
-        typer.Option("--json", help="Also write the full report as JSON to PATH (- for stdout)."),
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help="Also write the full report as JSON to PATH (- for stdout).",
+        ),
     ] = None,
     cfg_options: Annotated[
         list[str] | None,
-        typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
+        typer.Option(
+            "--cfg-options",
+            metavar="KEY=VALUE",
+            help="Override config keys: key=value (mmengine syntax).",
+        ),
     ] = None,
     all_uncounted: Annotated[
         bool,
@@ -281,6 +315,8 @@ def _error(message: str) -> None:
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    if not args:  # a bare `complexity`: the help, and no error
+        args = ["--help"]
     debug = "--debug" in args
     command = typer.main.get_command(app)
     code: int = 0

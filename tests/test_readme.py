@@ -44,6 +44,7 @@ def test_readme_shows_the_seed_example_first():
     assert "python -m pytest" in (REPO / ".ci" / "run").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", readme_commands())
 def test_readme_command_runs(command: str, tmp_path: Path) -> None:
     # Run from a scratch folder that sees the repo's files, so outputs land there.
