@@ -50,10 +50,14 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
+    "3 a --max-* budget exceeded (everything is printed first)."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
-@app.command("analyze")
+@app.command("analyze", epilog=EXIT_CODES)
 def analyze_command(
     config: Annotated[
         str,
