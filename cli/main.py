@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -50,10 +50,14 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
+    "3 a --max-* budget exceeded (everything is printed first)."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
-@app.command("analyze")
+@app.command("analyze", epilog=EXIT_CODES)
 def analyze_command(
     config: Annotated[
         str,
@@ -154,6 +158,13 @@ def analyze_command(
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="auto (build on meta, no weights; real tensors only if the forward needs "
+            "values), meta, cpu or cuda (build there and trace real tensors)."
+        ),
+    ] = "auto",
     training_form: Annotated[
         bool,
         typer.Option(
@@ -183,6 +194,7 @@ def analyze_command(
             seq_len=seq_len,
             batch=batch,
             model_args=model_args,
+            device=device,
             training_form=training_form,
             render=RenderOptions(
                 depth=depth,
@@ -321,6 +333,17 @@ def normalize_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _name_values_plainly(command: Any) -> None:
+    """Help shows `--depth N` / `--html HTML`, not typer's Python types (`<int>`, `<str>`)."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = lambda ctx: None  # its metavar alone names it
+        elif param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = (param.name or "value").upper()
+    for subcommand in getattr(command, "commands", {}).values():
+        _name_values_plainly(subcommand)
+
+
 def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
@@ -332,6 +355,7 @@ def run(argv: list[str] | None = None) -> None:
         args = ["--help"]
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    _name_values_plainly(command)
     code: int = 0
     try:
         result = command.main(args=args, prog_name="complexity", standalone_mode=False)
