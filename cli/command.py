@@ -14,10 +14,10 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 
+from .devices import check_device, load_and_analyze
 from .loading import (
     InputRequest,
     UsageError,
-    load,
     parse_cfg_options,
     parse_input,
     parse_model_args,
@@ -40,6 +40,7 @@ class AnalyzeRequest:
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
 
 
 def tool_version() -> str:
@@ -134,7 +135,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze, check_budgets
+    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -161,14 +162,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
     )
     targets = check_exports(request.exports)
     limits = parse_budgets(request.budgets)
+    check_device(request.device)
 
-    with spinner(f"building {request.target}"):
-        loaded = load(request.target, size, options, inputs)
-    with spinner("tracing and counting"):
+    with spinner(f"building and tracing {request.target}"):
         try:
-            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+            loaded, report = load_and_analyze(
+                request.target, size, options, request.convention, request.device, inputs
+            )
         except AnalysisError as error:
-            raise _with_token_hint(error, loaded.tokens) from error
+            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0

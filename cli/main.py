@@ -50,10 +50,14 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
+    "3 a --max-* budget exceeded (everything is printed first)."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
-@app.command("analyze")
+@app.command("analyze", epilog=EXIT_CODES)
 def analyze_command(
     config: Annotated[
         str,
@@ -154,6 +158,13 @@ def analyze_command(
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="auto (build on meta, no weights; real tensors only if the forward needs "
+            "values), meta, cpu or cuda (build there and trace real tensors)."
+        ),
+    ] = "auto",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -175,6 +186,7 @@ def analyze_command(
             seq_len=seq_len,
             batch=batch,
             model_args=model_args,
+            device=device,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
