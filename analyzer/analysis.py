@@ -73,8 +73,9 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
 
     @functools.cache
     def reason_uncounted(kind: str) -> str:
-        counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
-        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
+        # Counted, or deliberately free, under another convention: a choice of this one.
+        known_elsewhere = any(kind in c.rules or kind in c.ignored for c in CONVENTIONS.values())
+        return NOT_COUNTED_BY_CONVENTION if known_elsewhere else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
         scope = node.scopeName()

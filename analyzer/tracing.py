@@ -138,6 +138,7 @@ def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
     """
     called: set[int] = set()
     stack: list[tuple[int, tuple[Any, ...]]] = []  # the modules whose forward is running
+    returned: list[str] = []
 
     def push(position: int, name: str):
         def hook(module: nn.Module, inputs: tuple[Any, ...]) -> None:
@@ -151,6 +152,8 @@ def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
 
     def pop(module: nn.Module, inputs: Any, outputs: Any) -> None:
         stack.pop()
+        if not stack:  # the model's own forward returned: what it returned, for errors
+            returned.append(type(outputs).__name__)
         state = torch._C._get_tracing_state()
         if state:
             state.pop_scope()
@@ -166,7 +169,7 @@ def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
             warnings.filterwarnings("ignore", category=TracerWarning)
             graph, _ = _get_trace_graph(model, args)
     except Exception as error:
-        raise _forward_error(error, tree, stack) from error
+        raise _forward_error(error, tree, stack, returned) from error
     finally:
         for handle in handles:
             handle.remove()
@@ -177,9 +180,17 @@ def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
 
 
 def _forward_error(
-    error: Exception, tree: ModuleTree, stack: list[tuple[int, tuple[Any, ...]]]
+    error: Exception,
+    tree: ModuleTree,
+    stack: list[tuple[int, tuple[Any, ...]]],
+    returned: list[str],
 ) -> AnalysisError:
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if not stack and returned:  # the forward ran to its end: the trace refused its output
+        return AnalysisError(
+            f"the model's forward returned a value of type {returned[-1]}, which a trace "
+            "cannot follow; make it return tensors, or tuples, lists or dicts of tensors"
+        )
     if not stack:
         return AnalysisError(f"tracing the model failed: {type(error).__name__}: {detail}")
     position, inputs = stack[-1]

@@ -6,14 +6,16 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
+from .export import check_json_target, write_json
+from .isolation import user_code
 from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .signals import raise_if_interrupted
+
+LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
 
 
 def tool_version() -> str:
@@ -26,51 +28,23 @@ def tool_version() -> str:
 
 
 def describe_failure(error: BaseException) -> tuple[str, int]:
-    """One line and an exit code for an exception that ends the command."""
-    from complexity.analyzer import AnalysisError
+    """One line and an exit code for an exception that ends the command.
 
+    Imports nothing: after a Ctrl-C during start-up, torch may be half imported.
+    """
+    analysis = sys.modules.get("complexity.analyzer.tracing")
     if isinstance(error, UsageError):
         return str(error), 2
-    if isinstance(error, AnalysisError):
+    if analysis is not None and isinstance(error, analysis.AnalysisError):
         return str(error), 1
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": "), 1
 
 
-def check_json_target(target: str | None) -> Path | None:
-    """Refuse a JSON path we could not write, before any work is done."""
-    if target is None or target == "-":
-        return None
-    path = Path(target)
-    if path.is_dir():
-        raise UsageError(
-            f"--json {target} is a folder; give a file path such as {path / 'report.json'}"
-        )
-    if not path.parent.is_dir():
-        raise UsageError(f"--json {target}: folder {path.parent} does not exist; create it first")
-    return path
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write to a temporary file beside `path`, then rename: never a partial or clobbered file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 @contextlib.contextmanager
 def spinner(message: str) -> Iterator[None]:
     """A spinner on stderr, only when stderr is a terminal."""
-    console = Console(stderr=True)
+    console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
         with console.status(message):
             yield
@@ -113,10 +87,17 @@ def analyze(
     options = parse_cfg_options(cfg_options)
     json_file = check_json_target(json_path)
 
-    with spinner(f"building {target}"):
+    with (
+        spinner(f"building {target}"),
+        user_code(target, "loading it", LOADING_EXIT_HINT),
+    ):
         loaded = load(target, size, options)
-    with spinner("tracing and counting"):
+    with (
+        spinner("tracing and counting"),
+        user_code(target, "running its forward", "a forward must return its outputs"),
+    ):
         report = analyze(loaded.model, loaded.inputs, convention=convention)
+    raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     if json_path is not None:
         data = report.to_dict(version=tool_version())
@@ -125,7 +106,7 @@ def analyze(
             json.dump(data, sys.stdout, indent=2)
             sys.stdout.write("\n")
             return
-        write_json_atomically(json_file, data)
+        write_json(json_file, data)
 
     console = output_console()
     if show_table:
@@ -143,4 +124,7 @@ def analyze(
     for line in render.summary_lines(report, loaded.input_label):
         console.print(line, markup=False, highlight=False)
     if json_file is not None:
-        console.print(f"JSON report written to {json_file}", style="dim", highlight=False)
+        # markup=False: a path such as report[v2].json is printed as it is.
+        console.print(
+            f"JSON report written to {json_file.path}", style="dim", highlight=False, markup=False
+        )
