@@ -125,6 +125,8 @@ def run(argv: list[str] | None = None) -> None:
         with interrupt_guard():
             result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
+            _error("interrupted")
     except typer.Exit as stop:
         code = stop.exit_code
     except typer.Abort:  # click's name for a KeyboardInterrupt
