@@ -17,8 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from complexity.cli.main import run
+from conftest import cli, one_line_error
 
 TINY_MODEL = """
 import torch
@@ -33,23 +32,6 @@ def tiny(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.py"
     path.write_text(TINY_MODEL)
     return path
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
-
-
-def one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> str:
-    assert code == expected_code, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def assert_tiny_report(text: str) -> None:
@@ -81,14 +63,21 @@ def test_dangling_symlink_gets_its_target_created(tmp_path, tiny, capsys):
     assert_tiny_report((tmp_path / "made.json").read_text())
 
 
-def test_character_device_is_written_not_replaced(tiny, capsys):
-    before = os.stat("/dev/null")
-    code, out, err = cli(capsys, "analyze", str(tiny), "--json", "/dev/null")
+def test_character_device_is_written_not_replaced(tmp_path, tiny, capsys):
+    # A private null device (1, 3), so that a regression replaces it and not /dev/null.
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError) as error:
+        pytest.skip(f"cannot create a device node here: {error}")
+    before = os.stat(device)
+    code, out, err = cli(capsys, "analyze", str(tiny), "--json", str(device))
     assert code == 0, err
-    after = os.lstat("/dev/null")
+    after = os.lstat(device)
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
     assert after.st_ino == before.st_ino
-    assert "JSON report written to /dev/null" in out
+    assert f"JSON report written to {device}" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "tiny.py"]
 
 
 def test_fifo_with_a_reader_is_written_in_place(tmp_path, tiny, capsys):
@@ -114,15 +103,20 @@ def test_fifo_without_a_reader_is_refused_not_waited_on(tmp_path, tiny, capsys):
 
 @pytest.mark.slow
 def test_dev_stdout_reaches_stdout_pipe_and_redirected_file(tmp_path, tiny):
+    # A private link with /dev/stdout's target, so that a regression replaces it, not /dev's.
+    stdout = tmp_path / "stdout"
+    stdout.symlink_to(
+        os.readlink("/dev/stdout") if Path("/dev/stdout").is_symlink() else "/proc/self/fd/1"
+    )
     command = [sys.executable, "-m", "complexity.cli.entry", "analyze", str(tiny)]
     piped = subprocess.run(
-        [*command, "--json", "/dev/stdout"], capture_output=True, text=True, timeout=300
+        [*command, "--json", str(stdout)], capture_output=True, text=True, timeout=300
     )
     assert piped.returncode == 0, piped.stderr
     report, end = json.JSONDecoder().raw_decode(piped.stdout)
     assert (report["totals"]["params"], report["totals"]["flops"]) == (TINY_PARAMS, TINY_FLOPS)
     assert "Model Flops" in piped.stdout[end:]
-    assert Path("/dev/stdout").is_symlink()
+    assert stdout.is_symlink()
 
     # stdout redirected to a file: the same file gets the JSON, then the table; it is not
     # replaced behind the shell's back (same inode), so nothing printed after is lost.
@@ -130,7 +124,7 @@ def test_dev_stdout_reaches_stdout_pipe_and_redirected_file(tmp_path, tiny):
     with captured.open("w") as stream:
         inode = os.fstat(stream.fileno()).st_ino
         redirected = subprocess.run(
-            [*command, "--json", "/dev/stdout"],
+            [*command, "--json", str(stdout)],
             stdout=stream,
             stderr=subprocess.PIPE,
             text=True,
@@ -142,6 +136,7 @@ def test_dev_stdout_reaches_stdout_pipe_and_redirected_file(tmp_path, tiny):
     report, end = json.JSONDecoder().raw_decode(text)
     assert report["totals"]["params"] == TINY_PARAMS
     assert "Model Flops" in text[end:]
+    assert stdout.is_symlink()
 
 
 def test_symlink_loop_and_empty_path_are_refused(tmp_path, tiny, capsys):

@@ -13,29 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from complexity.cli.main import run
+from conftest import cli, one_line_error
 
 REPO = Path(__file__).resolve().parents[1]
 RTMDET_S = str(REPO / "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py")
 CONV_MODULE = "dict(type='ConvModule', in_channels=3, out_channels=4, kernel_size=3)"
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
-
-
-def one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> str:
-    assert code == expected_code, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 # --- item 14: special files as the config ---------------------------------------------

@@ -15,29 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cli, one_line_error
 
 from complexity.cli.main import run
 
 CONV = "torch.nn.Conv2d(3, 4, 3)"
 TINY_PARAMS = 4 * 27 + 4
 ENTRY = [sys.executable, "-m", "complexity.cli.entry"]
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
-
-
-def one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> str:
-    assert code == expected_code, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 # --- item 3: stdout carries the report alone -------------------------------------------
