@@ -39,6 +39,24 @@ def assert_tiny_report(text: str) -> None:
     assert (totals["params"], totals["flops"]) == (TINY_PARAMS, TINY_FLOPS)
 
 
+def numbers(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in numbers(v)]
+    return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+
+def test_every_number_in_the_export_is_an_exact_integer(tmp_path, tiny, capsys):
+    # docs/json.md: "All numbers are exact integers (no K/M/G rounding)."
+    target = tmp_path / "r.json"
+    code, _, err = cli(capsys, "analyze", str(tiny), "--json", str(target))
+    assert code == 0, err
+    found = numbers(json.loads(target.read_text()))
+    assert TINY_FLOPS in found and TINY_PARAMS in found
+    assert all(isinstance(n, int) for n in found), found
+
+
 # --- item 1: what is at the path decides how it is written -----------------------------
 
 

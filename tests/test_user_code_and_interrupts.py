@@ -220,3 +220,23 @@ def test_interrupt_during_start_up_is_130_and_writes_nothing(tmp_path, delay):
     one_line_error(process.returncode, err, 130, "interrupted")
     assert not target.exists()
     assert os.listdir(tmp_path) == ["tiny.py"]
+
+
+def test_a_run_leaves_the_calling_process_as_it_was(tmp_path, capsys):
+    # In-process callers (tests, notebooks) keep their argv, streams, SIGINT handler and
+    # umask, whether the run succeeds or the user's code exits.
+    model = tmp_path / "m.py"
+    model.write_text(f"import torch\nprint('noise')\nmodel = {CONV}\ninput_shape = (1, 3, 8, 8)\n")
+    quits = tmp_path / "quits.py"
+    quits.write_text("import sys\nsys.exit(0)\n")
+
+    def state() -> tuple:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return (list(sys.argv), sys.stdout, sys.stderr, signal.getsignal(signal.SIGINT), umask)
+
+    before = state()
+    assert cli(capsys, "analyze", str(model), "--json", str(tmp_path / "r.json"))[0] == 0
+    assert state() == before
+    assert cli(capsys, "analyze", str(quits))[0] == 2
+    assert state() == before
