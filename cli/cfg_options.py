@@ -81,8 +81,8 @@ def _constructor_arguments(type_name: Any) -> list[str] | None:
 
 def _wrong_kind(existing: Any, value: Any, name: str) -> str | None:
     """What `value` should be to replace `existing`, or None if it is acceptable."""
-    if existing is None or existing is MISSING:
-        return None
+    if existing is None or existing is MISSING or value is None:
+        return None  # None switches a part off (init_cfg=None, act_cfg=None), as in mmengine
     if isinstance(existing, bool):
         return None if isinstance(value, bool) else "True or False"
     if isinstance(existing, (int, float)):

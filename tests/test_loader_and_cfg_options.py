@@ -165,6 +165,24 @@ def test_new_argument_inside_a_typed_dict_is_accepted_as_mmengine_does(tmp_path,
     assert json.loads(out)["modules"][0]["flops_by_operator"]["conv"] == 4 * 27 * 8 * 8
 
 
+def test_none_switches_a_dict_off_as_in_mmengine(tmp_path, capsys):
+    # With act_cfg=None the ConvModule has no ReLU: the op disappears from the census.
+    config = tmp_path / "conv.py"
+    config.write_text(f"model = {CONV_MODULE[:-1]}, act_cfg=dict(type='ReLU'))\n")
+    args = ("analyze", str(config), "--shape", "8", "--json", "-")
+
+    def ops_seen(out: str) -> set[str]:
+        data = json.loads(out)
+        return set(data["ignored_ops"]) | {op["op"] for op in data["uncounted_ops"]}
+
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    assert "aten::relu_" in ops_seen(out)
+    code, out, err = cli(capsys, *args, "--cfg-options", "model.act_cfg=None")
+    assert code == 0, err
+    assert not ops_seen(out) & {"aten::relu", "aten::relu_"}
+
+
 # --- item 11: --cfg-options values that cannot work ---------------------------------------------
 
 
