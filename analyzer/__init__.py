@@ -7,17 +7,31 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 
 from .analysis import analyze
 from .conventions import CONVENTIONS, Convention, get_convention
-from .report import METRICS, Report, UncountedOp
-from .tracing import AnalysisError, ModuleInfo
+from .registry import Handler, HandlerTable
+from .report import (
+    HANDLER_FAILED,
+    METRICS,
+    NO_HANDLER,
+    NOT_COUNTED_BY_CONVENTION,
+    Report,
+    UncountedOp,
+)
+from .tracing import AnalysisError, ModuleInfo, describe_shapes
 
 __all__ = [
     "CONVENTIONS",
+    "HANDLER_FAILED",
     "METRICS",
+    "NOT_COUNTED_BY_CONVENTION",
+    "NO_HANDLER",
     "AnalysisError",
     "Convention",
+    "Handler",
+    "HandlerTable",
     "ModuleInfo",
     "Report",
     "UncountedOp",
     "analyze",
+    "describe_shapes",
     "get_convention",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from .conventions import CONVENTIONS, get_convention
+from .conventions import CONVENTIONS, Convention, get_convention
+from .registry import Args, Handler
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -25,6 +27,24 @@ def _resolve(value: torch._C.Value) -> Any:
     if kind == "prim::ListConstruct":
         return [_resolve(item) for item in node.inputs()]
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _argument_names(schema: str) -> tuple[str, ...]:
+    """The argument names of an op schema (`aten::add.Tensor(Tensor self, ...)`), or ()."""
+    try:
+        return tuple(argument.name for argument in torch._C.parse_schema(schema).arguments)
+    except RuntimeError:  # "(no schema)": prim ops, autograd Functions
+        return ()
+
+
+def _named(node: torch._C.Node) -> Args:
+    """The node's inputs by the names of its schema's arguments."""
+    names = _argument_names(node.schema())
+    values = [_resolve(v) for v in node.inputs()]
+    return Args(
+        (names[i] if i < len(names) else f"arg{i}", value) for i, value in enumerate(values)
+    )
 
 
 def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]]:
@@ -49,14 +69,24 @@ def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     return tuple(totals)
 
 
-def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Report:
+def analyze(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    convention: str | Convention = "fvcore",
+    handlers: Mapping[str, Handler] | None = None,
+) -> Report:
     """Count parameters, flops and activations of `model(*inputs)` per module and operator.
 
     `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
     dicts of tensors); any other value is passed as the single positional input. The model
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
+    `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
+    `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
     """
     rules_of = get_convention(convention)
+    if handlers:
+        rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
     traced = trace(model, args, tree)
@@ -74,7 +104,10 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
     @functools.cache
     def reason_uncounted(kind: str) -> str:
         # Counted, or deliberately free, under another convention: a choice of this one.
-        known_elsewhere = any(kind in c.rules or kind in c.ignored for c in CONVENTIONS.values())
+        known_elsewhere = any(
+            kind in c.flops or kind in c.activations or kind in c.ignored
+            for c in CONVENTIONS.values()
+        )
         return NOT_COUNTED_BY_CONVENTION if known_elsewhere else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
@@ -101,14 +134,14 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
         operator_calls[rule.label] += 1
-        ins = [_resolve(v) for v in node.inputs()]
         outs = [_resolve(v) for v in node.outputs()]
         try:
+            ins = _named(node)
             if rule.flops is not None:
                 own_flops[position][rule.label] += rule.flops(ins, outs)
             if rule.activations is not None:
                 own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, NotImplementedError):
+        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 

@@ -1,21 +1,34 @@
-"""What `complexity analyze` does, once its options are parsed."""
+"""What `complexity analyze` does once its options are parsed: load, analyse, print, export."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from rich.console import Console
 
-from .export import check_json_target, write_json
+from complexity.render import RenderOptions
+
+from .export import check_export_target, write_export
 from .isolation import user_code
 from .loading import UsageError, load, parse_cfg_options, parse_shape
 from .signals import raise_if_interrupted
 
 LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
+
+
+@dataclass(frozen=True)
+class AnalyzeRequest:
+    """Everything `complexity analyze` was asked, as parsed from the command line."""
+
+    target: str  # config, model file or import spec
+    shape: list[str] | None = None  # --shape values as typed
+    cfg_options: list[str] | None = None  # key=value items
+    convention: str = "fvcore"
+    exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
+    render: RenderOptions = field(default_factory=RenderOptions)
 
 
 def tool_version() -> str:
@@ -25,20 +38,6 @@ def tool_version() -> str:
         return version("complexity")
     except PackageNotFoundError:
         return "unknown"
-
-
-def describe_failure(error: BaseException) -> tuple[str, int]:
-    """One line and an exit code for an exception that ends the command.
-
-    Imports nothing: after a Ctrl-C during start-up, torch may be half imported.
-    """
-    analysis = sys.modules.get("complexity.analyzer.tracing")
-    if isinstance(error, UsageError):
-        return str(error), 2
-    if analysis is not None and isinstance(error, analysis.AnalysisError):
-        return str(error), 1
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": "), 1
 
 
 @contextlib.contextmanager
@@ -52,79 +51,55 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def output_console() -> Console:
-    # Piped output must not be cut to 80 columns: the table is the product.
-    if sys.stdout.isatty():
-        return Console()
-    return Console(width=max(int(os.environ.get("COLUMNS", "0") or 0), 200))
-
-
-def analyze(
-    target: str,
-    *,
-    shape: list[str] | None,
-    depth: int,
-    tree: bool,
-    show_table: bool,
-    show_arch: bool,
-    by_operator: bool,
-    convention: str,
-    json_path: str | None,
-    cfg_options: list[str] | None,
-) -> None:
+def run_analyze(request: AnalyzeRequest) -> None:
+    """Load the target, analyse it once, print the sections and write the exports."""
     from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.render import (
+        EXPORTERS,
+        ExportContext,
+        print_sections,
+        report_sections,
+        stdout_console,
+    )
 
-    from . import render
-    from .rows import arch_lines, table_rows
-
-    if depth < 0:
-        raise UsageError(f"--depth {depth} is negative; give 0 or more levels")
-    if convention not in CONVENTIONS:
+    if request.render.depth < 0:
+        raise UsageError(f"--depth {request.render.depth} is negative; give 0 or more levels")
+    if request.convention not in CONVENTIONS:
         raise UsageError(
-            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
+            f"unknown --convention {request.convention!r}; use one of: {', '.join(CONVENTIONS)}"
         )
-    size = parse_shape(shape)
-    options = parse_cfg_options(cfg_options)
-    json_file = check_json_target(json_path)
+    size = parse_shape(request.shape)
+    options = parse_cfg_options(request.cfg_options)
+    targets = {fmt: check_export_target(fmt, to) for fmt, to in request.exports.items()}
 
     with (
-        spinner(f"building {target}"),
-        user_code(target, "loading it", LOADING_EXIT_HINT),
+        spinner(f"building {request.target}"),
+        user_code(request.target, "loading it", LOADING_EXIT_HINT),
     ):
-        loaded = load(target, size, options)
+        loaded = load(request.target, size, options)
     with (
         spinner("tracing and counting"),
-        user_code(target, "running its forward", "a forward must return its outputs"),
+        user_code(request.target, "running its forward", "a forward must return its outputs"),
     ):
-        report = analyze(loaded.model, loaded.inputs, convention=convention)
+        report = analyze(loaded.model, loaded.inputs, convention=request.convention)
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
-    if json_path is not None:
-        data = report.to_dict(version=tool_version())
-        data["source"] = target
-        if json_file is None:  # `--json -`: stdout carries the JSON alone
-            json.dump(data, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+    context = ExportContext(version=tool_version(), source=request.target)
+    for fmt, path in targets.items():
+        text = EXPORTERS[fmt](report, context)
+        if path is None:  # `--json -`: stdout carries the export alone
+            sys.stdout.write(text)
             return
-        write_json(json_file, data)
+        write_export(path, text)
 
-    console = output_console()
-    if show_table:
-        console.print(render.module_table(table_rows(report, depth)))
-    if show_arch:
-        console.print("\n".join(arch_lines(report)), markup=False, highlight=False)
-    if tree:
-        console.print(render.module_tree(report, depth))
-    if by_operator:
-        console.print(render.operator_table(report))
-    console.print(f"convention: {report.convention_summary}", markup=False, highlight=False)
-    console.print(render.uncounted_section(report))
-    for note in loaded.notes:
-        console.print(render.SPLIT_LINE + "\n" + note, markup=False, highlight=False)
-    for line in render.summary_lines(report, loaded.input_label):
-        console.print(line, markup=False, highlight=False)
-    if json_file is not None:
-        # markup=False: a path such as report[v2].json is printed as it is.
+    console = stdout_console()
+    print_sections(
+        report_sections(report, request.render, loaded.input_label, loaded.notes), console
+    )
+    for fmt, path in targets.items():
         console.print(
-            f"JSON report written to {json_file.path}", style="dim", highlight=False, markup=False
+            f"{fmt.upper()} report written to {path.path}",
+            style="dim",
+            highlight=False,
+            markup=False,
         )

@@ -215,10 +215,9 @@ def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]
 
 
 def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
-    import torch
     from mmengine.config import Config
 
-    from complexity.zoo import UnknownModelTypeError, build_model
+    from complexity.zoo import UnknownModelTypeError, build_model, example_inputs
 
     from .cfg_options import check_cfg_options
 
@@ -251,14 +250,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
         ) from None
     model.eval()
     height, width = shape or DEFAULT_SHAPE
-    image = torch.rand(3, height, width)
-    preprocessor = getattr(model, "data_preprocessor", None)
-    if callable(preprocessor):
-        # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-        with torch.no_grad():
-            inputs = preprocessor({"inputs": [image], "data_samples": [None]}, False)["inputs"]
-    else:
-        inputs = image.unsqueeze(0)
+    # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
+    inputs = example_inputs(model, (height, width))
     padded = inputs.shape[-2:]
     notes = []
     if tuple(padded) != (height, width):
@@ -292,7 +285,7 @@ def _image_input(shape: tuple[int, int] | None, batch_shape: tuple[int, ...] | N
 def _label(inputs: Any) -> str:
     import torch
 
-    from complexity.analyzer.tracing import describe_shapes
+    from complexity.analyzer import describe_shapes
 
     if isinstance(inputs, torch.Tensor):
         return str(inputs.shape)

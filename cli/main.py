@@ -29,8 +29,8 @@ def main() -> None:
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
 
 
-@app.command()
-def analyze(
+@app.command("analyze")
+def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
@@ -68,22 +68,33 @@ def analyze(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    all_uncounted: Annotated[
+        bool,
+        typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
-    from . import command
+    """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
+    from complexity.render import RenderOptions
 
-    command.analyze(
-        config,
-        shape=shape,
-        depth=depth,
-        tree=tree,
-        show_table=not not_show_table,
-        show_arch=show_arch,
-        by_operator=by_operator,
-        convention=convention,
-        json_path=json_path,
-        cfg_options=cfg_options,
+    from .command import AnalyzeRequest, run_analyze
+
+    run_analyze(
+        AnalyzeRequest(
+            target=config,
+            shape=shape,
+            cfg_options=cfg_options,
+            convention=convention,
+            exports={"json": json_path} if json_path is not None else {},
+            render=RenderOptions(
+                depth=depth,
+                table=not not_show_table,
+                arch=show_arch,
+                tree=tree,
+                by_operator=by_operator,
+                all_uncounted=all_uncounted,
+            ),
+        )
     )
 
 
@@ -129,7 +140,7 @@ def run(argv: list[str] | None = None) -> None:
             _error("interrupted")
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:  # click's name for a KeyboardInterrupt
+    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
         _error("interrupted")
         code = 130
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
@@ -149,7 +160,7 @@ def run(argv: list[str] | None = None) -> None:
         if interrupted():  # a Ctrl-C that a library turned into another error
             message, code = "interrupted", 130
         else:
-            from .command import describe_failure
+            from .failures import describe_failure
 
             message, code = describe_failure(error)
             if not debug and code != 2:

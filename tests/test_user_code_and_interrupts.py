@@ -114,7 +114,7 @@ def test_describe_failure_imports_nothing():
     # error handler must not need it.
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "from complexity.cli.command import describe_failure\n"
+        "from complexity.cli.failures import describe_failure\n"
         "print(describe_failure(ValueError('boom')))\n"
     )
     result = subprocess.run(
