@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from . import handles_flops, handles_fvcore
+from . import handles_flops, handles_fvcore, handles_macs
 from .registry import Handler, HandlerTable, OpRule, merge_rules
 
 
@@ -80,7 +80,21 @@ FLOPS = Convention(
     ignored=handles_flops.IGNORED,
 )
 
-CONVENTIONS: Mapping[str, Convention] = MappingProxyType({FVCORE.name: FVCORE, FLOPS.name: FLOPS})
+MACS = Convention(
+    name="macs",
+    summary=(
+        "macs: 1 multiply-add = 1; counts conv, linear, matmul family, einsum and "
+        "scaled_dot_product_attention (as q·kᵀ and p·v), everything else free (torchvision's "
+        "GFLOPS); activations = conv/matmul/sdpa outputs"
+    ),
+    flops=handles_macs.FLOPS,
+    activations=handles_macs.ACTIVATIONS,
+    ignored=handles_macs.IGNORED,
+)
+
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType(
+    {FVCORE.name: FVCORE, FLOPS.name: FLOPS, MACS.name: MACS}
+)
 
 
 def get_convention(name: str | Convention) -> Convention:

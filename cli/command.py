@@ -13,7 +13,15 @@ from complexity.render import RenderOptions
 
 from .export import check_export_target, write_export
 from .isolation import user_code
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_input,
+    parse_model_args,
+    parse_shape,
+)
 from .signals import raise_if_interrupted
 
 LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
@@ -29,6 +37,10 @@ class AnalyzeRequest:
     convention: str = "fvcore"
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
+    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    seq_len: int | None = None  # --seq-len
+    batch: int | None = None  # --batch
+    model_args: list[str] | None = None  # --model-arg KEY=VALUE items
 
 
 def tool_version() -> str:
@@ -51,9 +63,22 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
+def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
+    """An embedding fed floats: say how to give it token ids instead."""
+    from complexity.analyzer import AnalysisError
+
+    if tokens is not None or "'indices'" not in str(error):
+        return error
+    return AnalysisError(
+        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
+        module=getattr(error, "module", None),
+        input_shapes=getattr(error, "input_shapes", None),
+    )
+
+
 def run_analyze(request: AnalyzeRequest) -> None:
     """Load the target, analyse it once, print the sections and write the exports."""
-    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -70,18 +95,27 @@ def run_analyze(request: AnalyzeRequest) -> None:
         )
     size = parse_shape(request.shape)
     options = parse_cfg_options(request.cfg_options)
+    inputs = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in request.inputs or ()),
+        seq_len=request.seq_len,
+        batch=request.batch,
+        model_args=parse_model_args(request.model_args),
+    )
     targets = {fmt: check_export_target(fmt, to) for fmt, to in request.exports.items()}
 
     with (
         spinner(f"building {request.target}"),
         user_code(request.target, "loading it", LOADING_EXIT_HINT),
     ):
-        loaded = load(request.target, size, options)
+        loaded = load(request.target, size, options, inputs)
     with (
         spinner("tracing and counting"),
         user_code(request.target, "running its forward", "a forward must return its outputs"),
     ):
-        report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        try:
+            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        except AnalysisError as error:
+            raise _with_token_hint(error, loaded.tokens) from error
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     context = ExportContext(version=tool_version(), source=request.target)
@@ -94,7 +128,15 @@ def run_analyze(request: AnalyzeRequest) -> None:
 
     console = stdout_console()
     print_sections(
-        report_sections(report, request.render, loaded.input_label, loaded.notes), console
+        report_sections(
+            report,
+            request.render,
+            loaded.input_label,
+            loaded.notes,
+            tokens=loaded.tokens,
+            default_seq_len=loaded.default_seq_len,
+        ),
+        console,
     )
     for fmt, path in targets.items():
         console.print(

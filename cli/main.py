@@ -40,7 +40,36 @@ def analyze_command(
     ],
     shape: Annotated[
         list[str] | None,
-        typer.Option(help="Input H W (or one size for both), e.g. 640 or 640 480. Default 640."),
+        typer.Option(
+            help="Image size H W (or one size for both), e.g. 640 or 640 480. Default 640 "
+            "for MMYOLO configs, 224 for model files and import specs."
+        ),
+    ] = None,
+    input_specs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+            "repeat for each input.",
+        ),
+    ] = None,
+    seq_len: Annotated[
+        int | None,
+        typer.Option(
+            "--seq-len",
+            help="Token model: sequence length of the input_ids (config.json default 512).",
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="Batch size of the default input (default 1).")
+    ] = None,
+    model_args: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-arg",
+            help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
+            "VALUE is a Python literal. Repeatable.",
+        ),
     ] = None,
     depth: Annotated[int, typer.Option(help="Rows and tree levels to show below the model.")] = 3,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree.")] = False,
@@ -56,8 +85,9 @@ def analyze_command(
     convention: Annotated[
         str,
         typer.Option(
-            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop) or flops "
-            "(real floating-point operations, elementwise ops and attention included)."
+            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop), flops "
+            "(real floating-point operations, elementwise ops and attention included) or "
+            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS)."
         ),
     ] = "fvcore",
     json_path: Annotated[
@@ -86,6 +116,10 @@ def analyze_command(
             cfg_options=cfg_options,
             convention=convention,
             exports={"json": json_path} if json_path is not None else {},
+            inputs=input_specs,
+            seq_len=seq_len,
+            batch=batch,
+            model_args=model_args,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,

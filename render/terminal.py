@@ -22,17 +22,31 @@ from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
 
 SPLIT_LINE = "=" * 30
+SDPA = "aten::scaled_dot_product_attention"
 
 
-def summary_lines(report: Report, input_label: str) -> list[str]:
-    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`."""
-    return [
-        SPLIT_LINE,
-        f"Input shape: {input_label}",
-        f"Model Flops: {format_size(report.total('flops'))}",
-        f"Model Parameters: {format_size(report.total('params'))}",
-        SPLIT_LINE,
-    ]
+def summary_lines(
+    report: Report,
+    input_label: str,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
+) -> list[str]:
+    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`.
+
+    For a token model (`tokens` = batch, sequence length) also the sequence length and the
+    flops per token.
+    """
+    lines = [SPLIT_LINE, f"Input shape: {input_label}"]
+    if tokens is not None:
+        batch, seq_len = tokens
+        how = " (the default; set it with --seq-len)" if default_seq_len else ""
+        lines.append(f"Sequence length: {seq_len}{how}")
+    lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    if tokens is not None:
+        per_token = report.total("flops") / (batch * seq_len)
+        lines.append(f"Flops per token: {format_size(round(per_token))}")
+    lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
+    return lines
 
 
 SHORTENED = "…"  # marks a module name cut to fit the terminal; numbers are never cut
@@ -192,10 +206,23 @@ def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
             parts.append(
                 Text(f"(+{hidden} more; --all-uncounted lists every one and where it ran)")
             )
-        other = [c for c in CONVENTIONS if c != report.convention]
-        if other and any(e.reason == NOT_COUNTED_BY_CONVENTION for e in entries):
+        marked = {e.op for e in entries if e.reason == NOT_COUNTED_BY_CONVENTION}
+        # Name only the conventions that count every marked op.
+        other = [
+            name
+            for name, convention in CONVENTIONS.items()
+            if name != report.convention and marked and marked <= convention.rules.keys()
+        ]
+        if other:
             names = " or ".join(f"--convention {c}" for c in other)
             parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
+        if SDPA in marked and "macs" in CONVENTIONS:
+            parts.append(
+                Text(
+                    "(--convention macs counts attention as matmuls: q·kᵀ and p·v, "
+                    "as torchvision's GFLOPS do)"
+                )
+            )
     else:
         parts.append(Text(f"No operator went uncounted under the {report.convention} convention."))
     if report.ignored_ops:
@@ -234,8 +261,15 @@ def report_sections(
     options: RenderOptions,
     input_label: str,
     notes: Iterable[str] = (),
+    *,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
 ) -> list[RenderableType]:
-    """Every section `complexity analyze` and get_flops.py print, in their order."""
+    """Every section `complexity analyze` and get_flops.py print, in their order.
+
+    `tokens` (batch, sequence length) for a token model adds its sequence length and flops
+    per token to the summary block.
+    """
     sections: list[RenderableType] = []
     if options.table:
         rows = table_rows(report, options.depth)
@@ -253,7 +287,8 @@ def report_sections(
     sections.append(plain(f"convention: {report.convention_summary}"))
     sections.append(uncounted_section(report, options.all_uncounted))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
-    sections.append(plain("\n".join(summary_lines(report, input_label))))
+    summary = summary_lines(report, input_label, tokens, default_seq_len)
+    sections.append(plain("\n".join(summary)))
     return sections
 
 
