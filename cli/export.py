@@ -39,6 +39,9 @@ class ExportTarget:
     real: Path
     direct: bool  # a device or FIFO: opened and written in place
 
+    def __str__(self) -> str:
+        return self.path
+
 
 def _current_umask() -> int:
     mask = os.umask(0o022)

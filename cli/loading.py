@@ -13,6 +13,7 @@ import contextlib
 import errno
 import importlib
 import os
+import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -149,24 +150,32 @@ def _tokens_of(inputs: Any) -> tuple[int, int] | None:
     import torch
 
     first = inputs[0] if isinstance(inputs, tuple) and inputs else inputs
-    if isinstance(first, torch.Tensor) and first.dim() == 2 and not first.is_floating_point():
+    if (
+        isinstance(first, torch.Tensor)
+        and first.dim() == 2
+        and not (first.is_floating_point() or first.is_complex() or first.dtype == torch.bool)
+    ):
         return (first.shape[0], first.shape[1])
     return None
+
+
+_SHAPE = re.compile(r"\s*(\d+)\s*(?:[x, ]\s*(\d+)\s*)?")
 
 
 def parse_shape(values: list[str] | None) -> tuple[int, int] | None:
     """`640` -> (640, 640); `640 480`, `640x480`, `640,480` -> (640, 480)."""
     if not values:
         return None
-    parts = [p for v in values for p in v.replace("x", " ").replace(",", " ").split()]
-    try:
-        numbers = [int(p) for p in parts]
-    except ValueError:
-        numbers = []
-    if len(numbers) not in (1, 2) or any(n <= 0 for n in numbers):
-        shown = " ".join(values)
+    if len(values) > 1:
         raise UsageError(
-            f"--shape {shown!s} is not one or two positive integers; write e.g. "
+            f"--shape is given {len(values)} times ({' and '.join(values)}); give it once: "
+            "--shape 640 or --shape 640 480"
+        )
+    match = _SHAPE.fullmatch(values[0])
+    numbers = [int(n) for n in match.groups() if n is not None] if match else []
+    if not numbers or any(n <= 0 for n in numbers):
+        raise UsageError(
+            f"--shape {values[0]} is not one or two positive integers; write e.g. "
             "--shape 640 or --shape 640 480"
         )
     return (numbers[0], numbers[-1])
@@ -320,6 +329,9 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
 def load(
     target: str,
     shape: tuple[int, int] | None,
@@ -334,6 +346,12 @@ def load(
         if cfg_options:
             raise UsageError("--cfg-options applies to config files, not to an import spec")
         return _from_import_spec(target, shape, request)
+    if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
+        module, _, factory = target.rpartition(".")
+        raise UsageError(
+            f"{target} is not a file; to build a model from an import, name the factory after "
+            f"a colon: {module}:{factory}"
+        )
     path = check_config_path(target)
     if path.suffix == ".json":
         if cfg_options:
