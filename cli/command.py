@@ -12,7 +12,7 @@ from rich.console import Console
 from complexity.render import RenderOptions
 
 from .export import ExportTarget, check_export_target, write_export
-from .isolation import user_code
+from .isolation import FORWARD_EXIT_HINT, user_code
 from .loading import (
     InputRequest,
     UsageError,
@@ -130,7 +130,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         loaded = load(request.target, size, options, inputs)
     with (
         spinner("tracing and counting"),
-        user_code(request.target, "running its forward", "a forward must return its outputs"),
+        user_code(request.target, "running its forward", FORWARD_EXIT_HINT),
     ):
         try:
             report = analyze(loaded.model, loaded.inputs, convention=request.convention)

@@ -6,8 +6,9 @@ import json
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
+from .command import LOADING_EXIT_HINT, check_exports, spinner, tool_version
 from .export import write_export
+from .isolation import FORWARD_EXIT_HINT, user_code
 from .loading import InputRequest, UsageError, load, parse_input, parse_shape
 
 
@@ -42,9 +43,12 @@ def run_compare(
 
     reports, labels, notes = [], [], []
     for target in (target_a, target_b):
-        with spinner(f"building {target}"):
+        with spinner(f"building {target}"), user_code(target, "loading it", LOADING_EXIT_HINT):
             loaded = load(target, size, {}, request)
-        with spinner(f"tracing and counting {target}"):
+        with (
+            spinner(f"tracing and counting {target}"),
+            user_code(target, "running its forward", FORWARD_EXIT_HINT),
+        ):
             reports.append(analyze(loaded.model, loaded.inputs, convention=convention))
         labels.append(loaded.input_label)
         notes.append(loaded.notes)

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 
 from .loading import UsageError
 
+FORWARD_EXIT_HINT = "a forward must return its outputs"
+
 
 @contextlib.contextmanager
 def _stdout_descriptor_to_stderr() -> Iterator[None]:

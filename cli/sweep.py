@@ -8,8 +8,9 @@ import math
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
+from .command import LOADING_EXIT_HINT, check_exports, spinner, tool_version
 from .export import write_export
+from .isolation import FORWARD_EXIT_HINT, user_code
 from .loading import (
     InputRequest,
     UsageError,
@@ -97,18 +98,30 @@ def run_sweep(
     for shape in sizes:
         label = "x".join(map(str, shape))
         request = InputRequest(batch=batch, model_args=arguments)
-        with spinner(f"building {target} at {label}"):
+        with (
+            spinner(f"building {target} at {label}"),
+            user_code(target, "loading it", LOADING_EXIT_HINT),
+        ):
             loaded = load(target, shape, options, request)
-        with spinner(f"tracing and counting at {label}"):
+        with (
+            spinner(f"tracing and counting at {label}"),
+            user_code(target, "running its forward", FORWARD_EXIT_HINT),
+        ):
             report = analyze(loaded.model, loaded.inputs, convention=convention)
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
     for length in lengths:
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
-        with spinner(f"building {target} at {length} tokens"):
+        with (
+            spinner(f"building {target} at {length} tokens"),
+            user_code(target, "loading it", LOADING_EXIT_HINT),
+        ):
             loaded = load(target, None, options, request)
-        with spinner(f"tracing and counting at {length} tokens"):
+        with (
+            spinner(f"tracing and counting at {length} tokens"),
+            user_code(target, "running its forward", FORWARD_EXIT_HINT),
+        ):
             report = analyze(loaded.model, loaded.inputs, convention=convention)
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))

@@ -60,6 +60,30 @@ def test_table_output_does_not_carry_the_models_prints(tmp_path, capsys):
     assert "Model Flops" in out
 
 
+def test_compare_and_sweep_json_to_stdout_stay_pure_too(tmp_path, capsys):
+    model = tmp_path / "chatty.py"
+    model.write_text(
+        "import torch\nprint('hello from import')\n"
+        "class Chatty(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        f"        super().__init__(); self.conv = {CONV}\n"
+        "    def forward(self, x):\n"
+        "        print('hello from forward')\n"
+        "        return self.conv(x)\n"
+        "model = Chatty()\n"
+        "input_shape = (1, 3, 8, 8)\n"
+    )
+    code, out, err = cli(capsys, "compare", str(model), str(model), "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["a"]["totals"]["params"] == data["b"]["totals"]["params"] == TINY_PARAMS
+    assert "hello from forward" in err
+    code, out, err = cli(capsys, "sweep", str(model), "--shapes", "8,16", "--json", "-")
+    assert code == 0, err
+    assert len(json.loads(out)["points"]) == 2
+    assert "hello from forward" in err
+
+
 # --- item 4: sys.exit and argparse in user code ---------------------------------------------
 
 
