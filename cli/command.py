@@ -11,20 +11,17 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 
+from .devices import check_device, load_and_analyze
 from .export import ExportTarget, check_export_target, write_export
-from .isolation import FORWARD_EXIT_HINT, user_code
 from .loading import (
     InputRequest,
     UsageError,
-    load,
     parse_cfg_options,
     parse_input,
     parse_model_args,
     parse_shape,
 )
 from .signals import raise_if_interrupted
-
-LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,7 @@ class AnalyzeRequest:
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
 
 
 def tool_version() -> str:
@@ -95,7 +93,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze, check_budgets
+    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -122,20 +120,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
     )
     targets = check_exports(request.exports)
     limits = parse_budgets(request.budgets)
+    check_device(request.device)
 
-    with (
-        spinner(f"building {request.target}"),
-        user_code(request.target, "loading it", LOADING_EXIT_HINT),
-    ):
-        loaded = load(request.target, size, options, inputs)
-    with (
-        spinner("tracing and counting"),
-        user_code(request.target, "running its forward", FORWARD_EXIT_HINT),
-    ):
+    with spinner(f"building and tracing {request.target}"):
         try:
-            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+            loaded, report = load_and_analyze(
+                request.target, size, options, request.convention, request.device, inputs
+            )
         except AnalysisError as error:
-            raise _with_token_hint(error, loaded.tokens) from error
+            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))

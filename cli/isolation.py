@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from .loading import UsageError
 
+LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
 FORWARD_EXIT_HINT = "a forward must return its outputs"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import contextvars
 import errno
 import importlib
 import os
@@ -31,6 +32,29 @@ DTYPES = (
 
 class UsageError(Exception):
     """Bad input from the user: a one-line message, exit code 2."""
+
+
+# The device models and inputs are built on: "meta" (no weights allocated, the default
+# of the CLI), "cpu" or "cuda". Set by `building_on`, read where models are built.
+_BUILD_DEVICE: contextvars.ContextVar[str] = contextvars.ContextVar("build_device", default="cpu")
+
+
+@contextlib.contextmanager
+def building_on(device: str) -> Iterator[None]:
+    """Build configs, factories and inputs on `device` inside this block."""
+    token = _BUILD_DEVICE.set(device)
+    try:
+        yield
+    finally:
+        _BUILD_DEVICE.reset(token)
+
+
+def _build_context() -> contextlib.AbstractContextManager[Any]:
+    # Factory functions (parameters, torch.rand, ...) then allocate on that device.
+    import torch
+
+    device = _BUILD_DEVICE.get()
+    return contextlib.nullcontext() if device == "cpu" else torch.device(device)
 
 
 @dataclass
@@ -408,7 +432,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     if not hasattr(model_cfg, "get") or "type" not in model_cfg:
         raise UsageError(f"`model` in {path} has no `type`; write model = dict(type=..., ...)")
     try:
-        model = build_model(model_cfg)
+        with _build_context():
+            model = build_model(model_cfg)
     except UnknownModelTypeError as error:
         raise UsageError(_first_line(error)) from None
     except (TypeError, ValueError, KeyError, AssertionError, RuntimeError) as error:
@@ -421,7 +446,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     model.eval()
     height, width = shape or DEFAULT_SHAPE
     # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-    inputs = example_inputs(model, (height, width))
+    with _build_context():
+        inputs = example_inputs(model, (height, width))
     padded = inputs.shape[-2:]
     notes = []
     if tuple(padded) != (height, width):
@@ -439,7 +465,8 @@ def _model_from(value: Any, where: str, arguments: Mapping[str, Any] | None = No
         )
     if not isinstance(value, nn.Module) and callable(value):
         try:
-            value = value(**(arguments or {}))
+            with _build_context():
+                value = value(**(arguments or {}))
         except Exception as error:
             raise UsageError(f"calling {where} failed: {_first_line(error)}") from None
     if not isinstance(value, nn.Module):
@@ -534,7 +561,8 @@ def _from_python_file(
         inputs = namespace["inputs"]
         if callable(inputs):
             try:
-                inputs = inputs()
+                with _build_context():
+                    inputs = inputs()
             except Exception as error:
                 raise UsageError(
                     f"calling `inputs` in {path} failed: {type(error).__name__}: "
@@ -545,7 +573,8 @@ def _from_python_file(
         dtype = str(namespace.get("input_dtype", "float32")).removeprefix("torch.")
         if dtype not in DTYPES:
             raise UsageError(f"`input_dtype` in {path} must be one of {', '.join(DTYPES)}")
-        inputs = _default_inputs(str(path), shape, request, batch_shape, dtype)
+        with _build_context():
+            inputs = _default_inputs(str(path), shape, request, batch_shape, dtype)
     return _loaded(model, inputs)
 
 
@@ -575,7 +604,8 @@ def _from_import_spec(spec: str, shape: tuple[int, int] | None, request: InputRe
     if not hasattr(module, attribute):
         raise UsageError(f"{module_name} has no attribute {attribute!r}; check the spec {spec}")
     model = _model_from(getattr(module, attribute), spec, request.model_args)
-    return _loaded(model, _default_inputs(spec, shape, request))
+    with _build_context():
+        return _loaded(model, _default_inputs(spec, shape, request))
 
 
 def _from_hf_config(path: Path, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:
