@@ -50,6 +50,10 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+DEVICE_HELP = (
+    "auto (build on meta, no weights; real tensors only if the forward needs values), "
+    "meta, cpu or cuda (build there and trace real tensors)."
+)
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
@@ -216,6 +220,7 @@ def compare_command(
         int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
     ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -239,6 +244,7 @@ def compare_command(
         inputs=input_specs,
         seq_len=seq_len,
         batch=batch,
+        device=device,
     )
 
 
@@ -260,6 +266,7 @@ def sweep_command(
         list[str] | None,
         typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
@@ -291,6 +298,7 @@ def sweep_command(
         seq_lens=seq_lens,
         batch=batch,
         model_args=model_args,
+        device=device,
     )
 
 
