@@ -50,6 +50,10 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+DEVICE_HELP = (
+    "auto (build on meta, no weights; real tensors only if the forward needs values), "
+    "meta, cpu or cuda (build there and trace real tensors)."
+)
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
@@ -225,6 +229,7 @@ def compare_command(
         int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
     ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -248,6 +253,7 @@ def compare_command(
         inputs=input_specs,
         seq_len=seq_len,
         batch=batch,
+        device=device,
     )
 
 
@@ -269,6 +275,7 @@ def sweep_command(
         list[str] | None,
         typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
@@ -300,6 +307,7 @@ def sweep_command(
         seq_lens=seq_lens,
         batch=batch,
         model_args=model_args,
+        device=device,
     )
 
 
@@ -350,6 +358,8 @@ def _error(message: str) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
+    from .signals import interrupt_guard
+
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     if not args:  # a bare `complexity`: the help, and no error
         args = ["--help"]
@@ -358,11 +368,15 @@ def run(argv: list[str] | None = None) -> None:
     _name_values_plainly(command)
     code: int = 0
     try:
-        result = command.main(args=args, prog_name="complexity", standalone_mode=False)
+        with interrupt_guard():
+            result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
+            _error("interrupted")
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:
+    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
+        _error("interrupted")
         code = 130
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
         context = getattr(error, "ctx", None)
@@ -374,13 +388,18 @@ def run(argv: list[str] | None = None) -> None:
         _error("interrupted")
         code = 130
     except Exception as error:  # one line for the user; the traceback only with --debug
-        from .command import describe_failure
+        from .signals import interrupted
 
         if debug:
             traceback.print_exc()
-        message, code = describe_failure(error)
-        if not debug and code != 2:
-            message += " (rerun with --debug for the traceback)"
+        if interrupted():  # a Ctrl-C that a library turned into another error
+            message, code = "interrupted", 130
+        else:
+            from .failures import describe_failure
+
+            message, code = describe_failure(error)
+            if not debug and code != 2:
+                message += " (rerun with --debug for the traceback)"
         _error(message)
     sys.stdout.flush()
     sys.exit(code)

@@ -126,6 +126,7 @@ def test_rtmdet_s_page_renders_in_chromium(rtmdet_s_page, tmp_path):
     assert "Model Flops</dt><dd>14.835G" in dom and "Model Parameters</dt><dd>8.887M" in dom
     assert "bbox_head.head_module" in dom and "aten::silu_" in dom
     assert "[[1, 3, 640, 640]]" in dom
+    assert "traced</dt><dd>traced on meta: shapes and dtypes only" in dom  # --device auto
 
 
 # Headless Chromium's virtual time does not always advance requestAnimationFrame, so the
