@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .conventions import CONVENTIONS, get_convention
+from .conventions import CONVENTIONS, FLOPS, get_convention
+from .memory import MemoryWalk
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -40,6 +41,39 @@ def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]
             own[position] += parameter.numel()
             shapes[f"{info.name}.{key}" if info.name else key] = tuple(parameter.shape)
     return own, shapes
+
+
+def _state_bytes(tree: ModuleTree) -> tuple[list[int], int]:
+    """Own parameter bytes per module (dtype-aware, shared ones once) and all buffers' bytes."""
+    seen: set[int] = set()
+    own = [0] * len(tree.modules)
+    buffers = 0
+    for position, module in enumerate(tree.objects):
+        for tensor, is_parameter in [(p, True) for p in module._parameters.values()] + [
+            (b, False) for b in module._buffers.values()
+        ]:
+            if tensor is None or id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            size = tensor.numel() * tensor.element_size()
+            if is_parameter:
+                own[position] += size
+            else:
+                buffers += size
+    return own, buffers
+
+
+def _real_flops(node: torch._C.Node, kind: str) -> int:
+    """The `flops` convention's count for one node (for the roofline), 0 if it has none."""
+    rule = FLOPS.rules.get(kind)
+    if rule is None or rule.flops is None:
+        return 0
+    try:
+        return rule.flops(
+            [_resolve(v) for v in node.inputs()], [_resolve(v) for v in node.outputs()]
+        )
+    except (TypeError, ValueError, IndexError, NotImplementedError):
+        return 0
 
 
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
@@ -85,7 +119,10 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
             scope_position[scope] = position
         return position
 
-    for node in traced.graph.nodes():
+    state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
+    parents = [info.parent for info in tree.modules]
+    memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, _real_flops)
+    for node in memory.nodes(position_of):
         kind = node.kind()
         if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
             kind = f"{kind}.{node.pyname()}"
@@ -112,6 +149,8 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 
     own_params, parameter_shapes = _parameters(tree)
+    own_param_bytes, buffer_bytes = _state_bytes(tree)
+    profile = memory.finish()
     names = [info.name for info in tree.modules]
     return Report(
         convention=rules_of.name,
@@ -135,10 +174,17 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
         self_by_operator={
             "flops": tuple(dict(c) for c in own_flops),
             "activations": tuple(dict(c) for c in own_acts),
+            "activation_bytes": profile.activation_bytes,
         },
         inclusive={
             "flops": _inclusive(tree, [sum(c.values()) for c in own_flops]),
             "activations": _inclusive(tree, [sum(c.values()) for c in own_acts]),
             "params": _inclusive(tree, own_params),
+            "param_bytes": _inclusive(tree, own_param_bytes),
+            "activation_bytes": _inclusive(
+                tree, [sum(c.values()) for c in profile.activation_bytes]
+            ),
         },
+        memory=profile,
+        buffer_bytes=buffer_bytes,
     )
