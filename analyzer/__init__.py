@@ -7,17 +7,27 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 
 from .analysis import analyze
 from .conventions import CONVENTIONS, Convention, get_convention
+from .devices import DEVICES, DeviceSpec, parse_device_spec
+from .memory import MemoryProfile, OpCost
 from .report import METRICS, Report, UncountedOp
+from .roofline import Roofline, roofline
 from .tracing import AnalysisError, ModuleInfo
 
 __all__ = [
     "CONVENTIONS",
+    "DEVICES",
     "METRICS",
     "AnalysisError",
     "Convention",
+    "DeviceSpec",
+    "MemoryProfile",
     "ModuleInfo",
+    "OpCost",
     "Report",
+    "Roofline",
     "UncountedOp",
     "analyze",
     "get_convention",
+    "parse_device_spec",
+    "roofline",
 ]

@@ -217,7 +217,8 @@ class MemoryWalk:
             self._calls.append(_Call(module, index))
 
     def _use(self, storage: int, index: int) -> None:
-        self._death[storage] = max(self._death[storage], index)
+        previous = self._death[storage]  # its latest use so far (its birth if none)
+        self._death[storage] = max(previous, index)
         if not self._activation[storage]:
             return
         birth = self._birth[storage]
@@ -227,9 +228,9 @@ class MemoryWalk:
                 call.held.append(storage)
                 break
             maker = call
-        if maker is not None and maker.last_child_start > birth:
-            # It outlived a whole call made after it in the forward that made it: a local
-            # variable there, held until that forward returns.
+        if maker is not None and maker.last_child_start > previous:
+            # A whole call that did not use it ran between its previous use and this one, in
+            # the forward that made it: a local variable there, held until that returns.
             maker.held.append(storage)
 
     def _visit(self, index: int, node: Node, position: int) -> None:

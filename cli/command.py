@@ -97,10 +97,13 @@ def analyze(
     convention: str,
     json_path: str | None,
     cfg_options: list[str] | None,
+    memory: bool = False,
+    device_spec: str | None = None,
 ) -> None:
-    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer import CONVENTIONS, analyze, parse_device_spec, roofline
+    from complexity.analyzer.roofline import annotate
 
-    from . import render
+    from . import costs, render
     from .rows import arch_lines, table_rows
 
     if depth < 0:
@@ -112,15 +115,24 @@ def analyze(
     size = parse_shape(shape)
     options = parse_cfg_options(cfg_options)
     json_file = check_json_target(json_path)
+    device = None
+    if device_spec is not None:
+        try:
+            device = parse_device_spec(device_spec)
+        except ValueError as error:
+            raise UsageError(f"--device-spec: {error}") from None
 
     with spinner(f"building {target}"):
         loaded = load(target, size, options)
     with spinner("tracing and counting"):
         report = analyze(loaded.model, loaded.inputs, convention=convention)
+    times = roofline(report, device) if device is not None else None
 
     if json_path is not None:
         data = report.to_dict(version=tool_version())
         data["source"] = target
+        if times is not None:
+            annotate(data, times)
         if json_file is None:  # `--json -`: stdout carries the JSON alone
             json.dump(data, sys.stdout, indent=2)
             sys.stdout.write("\n")
@@ -129,7 +141,9 @@ def analyze(
 
     console = output_console()
     if show_table:
-        console.print(render.module_table(table_rows(report, depth)))
+        rows = table_rows(report, depth)
+        extra = costs.extra_columns(report, rows, memory, times)
+        console.print(render.module_table(rows, extra))
     if show_arch:
         console.print("\n".join(arch_lines(report)), markup=False, highlight=False)
     if tree:
@@ -141,6 +155,11 @@ def analyze(
     for note in loaded.notes:
         console.print(render.SPLIT_LINE + "\n" + note, markup=False, highlight=False)
     for line in render.summary_lines(report, loaded.input_label):
+        console.print(line, markup=False, highlight=False)
+    extra_lines = (costs.memory_lines(report) if memory else []) + (
+        costs.roofline_lines(times) if times is not None else []
+    )
+    for line in extra_lines:
         console.print(line, markup=False, highlight=False)
     if json_file is not None:
         console.print(f"JSON report written to {json_file}", style="dim", highlight=False)

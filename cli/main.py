@@ -68,6 +68,22 @@ def analyze(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Add parameter bytes, activation bytes and peak activation memory "
+            "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
+        ),
+    ] = False,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            help="Add a roofline time per module (a lower bound) on a device: "
+            "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
@@ -84,6 +100,8 @@ def analyze(
         convention=convention,
         json_path=json_path,
         cfg_options=cfg_options,
+        memory=memory,
+        device_spec=device_spec,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -28,15 +30,18 @@ def summary_lines(report: Report, input_label: str) -> list[str]:
     ]
 
 
-def module_table(rows: list[TableRow]) -> Table:
+def module_table(rows: list[TableRow], extra: Sequence[tuple[str, list[str]]] = ()) -> Table:
+    """The per-module table; `extra` adds (header, one cell per row) columns at the right."""
     table = Table(box=box.SQUARE, header_style="bold")
     table.add_column("module", no_wrap=True)
     table.add_column(PARAMS, no_wrap=True)
     table.add_column(FLOPS, no_wrap=True)
     table.add_column(ACTS, no_wrap=True, justify="center")
-    for row in rows:
+    for header, _ in extra:
+        table.add_column(header, no_wrap=True, justify="right")
+    for number, row in enumerate(rows):
         name = Text(" " * row.indent + row.name, style="bold" if row.indent == 0 else "")
-        table.add_row(name, *row.cells)
+        table.add_row(name, *row.cells, *(cells[number] for _, cells in extra))
     return table
 
 
