@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import Double
 from torch import nn
 
 from complexity.analyzer import AnalysisError, Report, analyze
@@ -214,16 +215,6 @@ def test_error_in_a_module_called_with_several_inputs() -> None:
 # --------------------------------------------------------------------------- uncounted ops
 
 
-class Scale(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        return x * 2
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        return grad * 2
-
-
 class Head(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -243,33 +234,33 @@ class WithUncounted(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x * torch.sigmoid(self.gate(x))  # aten::mul and aten::sigmoid at the root
-        return self.head(Scale.apply(y))
+        return self.head(Double.apply(y))
 
 
 def test_uncounted_ops_are_named_with_counts_and_modules() -> None:
     report = analyze(WithUncounted(), torch.randn(3, 6))
     by_op = {entry.op: entry for entry in report.uncounted}
-    assert set(by_op) == {"aten::sigmoid", "aten::mul", "aten::topk", "prim::PythonOp.Scale"}
+    assert set(by_op) == {"aten::sigmoid", "aten::mul", "aten::topk", "prim::PythonOp.Double"}
     assert by_op["aten::sigmoid"].count == 3
     assert dict(by_op["aten::sigmoid"].modules) == {"": 1, "head": 2}
     assert by_op["aten::mul"].count == 1
     assert dict(by_op["aten::mul"].modules) == {"": 1}
     assert by_op["aten::topk"].count == 1
     assert dict(by_op["aten::topk"].modules) == {"head": 1}
-    assert by_op["prim::PythonOp.Scale"].count == 1
-    assert dict(by_op["prim::PythonOp.Scale"].modules) == {"": 1}
-    # sigmoid and mul have rules under the `flops` convention, topk and Scale under none
+    assert by_op["prim::PythonOp.Double"].count == 1
+    assert dict(by_op["prim::PythonOp.Double"].modules) == {"": 1}
+    # sigmoid and mul have rules under the `flops` convention, topk and Double under none
     assert {entry.op: entry.reason for entry in report.uncounted} == {
         "aten::sigmoid": "not counted by this convention",
         "aten::mul": "not counted by this convention",
         "aten::topk": "no handler",
-        "prim::PythonOp.Scale": "no handler",
+        "prim::PythonOp.Double": "no handler",
     }
     assert report.unsupported_ops == {
         "aten::sigmoid": 3,
         "aten::mul": 1,
         "aten::topk": 1,
-        "prim::PythonOp.Scale": 1,
+        "prim::PythonOp.Double": 1,
     }
     # the counted part is unaffected: only the two linears
     assert report.by_module("flops") == {

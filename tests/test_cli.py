@@ -10,37 +10,18 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-
-from complexity.cli.main import run
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-RTMDET_S = "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
-SEED_SUMMARY = [
-    "==============================",
-    "Input shape: torch.Size([640, 640])",
-    "Model Flops: 14.835G",
-    "Model Parameters: 8.887M",
-    "==============================",
-]
-
-
-def seed_rows() -> list[tuple[str, ...]]:
-    rows = []
-    for line in (FIXTURES / "seed_rtmdet_s_table.md").read_text(encoding="utf-8").splitlines():
-        cells = tuple(c.strip() for c in line.strip().strip("|").split("|"))
-        if len(cells) == 4 and cells[0] not in ("module",) and not cells[0].startswith(":"):
-            rows.append(cells)
-    return rows
-
-
-def seed_markdown_table() -> list[str]:
-    lines = (FIXTURES / "seed_rtmdet_s_table.md").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.startswith("|")]
+from conftest import (
+    FIXTURES,
+    REPO,
+    RTMDET_S,
+    SEED_SUMMARY,
+    cli,
+    seed_markdown_table,
+    seed_rows,
+)
 
 
 def box_rows(text: str) -> set[tuple[str, ...]]:
@@ -52,16 +33,6 @@ def box_rows(text: str) -> set[tuple[str, ...]]:
             if len(cells) >= 4:
                 rows.add(tuple(cells[:4]))
     return rows
-
-
-def cli(capsys, *args: str, cwd: Path = REPO, monkeypatch=None) -> tuple[int, str, str]:
-    """Run `complexity ARGS` in-process; return (exit code, stdout, stderr)."""
-    if monkeypatch is not None:
-        monkeypatch.chdir(cwd)
-    with pytest.raises(SystemExit) as stop:
-        run(list(args))
-    captured = capsys.readouterr()
-    return stop.value.code, captured.out, captured.err
 
 
 @pytest.fixture(autouse=True)

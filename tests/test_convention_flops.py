@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import Double, Fn
+from conftest import run as run_analysis
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from complexity.analyzer import CONVENTIONS, Report, analyze
+from complexity.analyzer import CONVENTIONS, Report
 from complexity.analyzer import handles_flops as hf
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"
@@ -44,7 +46,8 @@ MATMUL = {
 
 
 def run(model: nn.Module, *inputs: Any, convention: str = "flops") -> Report:
-    return analyze(model, tuple(inputs), convention=convention)
+    """This file's default is the `flops` convention."""
+    return run_analysis(model, *inputs, convention=convention)
 
 
 def torch_flops(fn: Callable[..., Any], *inputs: Any) -> int:
@@ -55,19 +58,6 @@ def torch_flops(fn: Callable[..., Any], *inputs: Any) -> int:
 
 def matmul_part(report: Report) -> int:
     return sum(v for label, v in report.by_operator("flops").items() if label in MATMUL)
-
-
-class Fn(nn.Module):
-    """Wrap a function of the inputs (and of this module's children) as a module."""
-
-    def __init__(self, fn: Callable[..., Any], **children: nn.Module) -> None:
-        super().__init__()
-        self.fn = fn
-        for name, child in children.items():
-            self.add_module(name, child)
-
-    def forward(self, *inputs: Any) -> Any:
-        return self.fn(self, *inputs)
 
 
 # ------------------------------------------------------------- matmul family vs torch
@@ -597,16 +587,6 @@ def test_fvcore_convention_still_matches_fvcore(model: nn.Module, inputs: tuple[
 
 
 # ---------------------------------------------------------------- uncounted census
-
-
-class Double(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        return x * 2
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        return grad * 2
 
 
 def reasons(report: Report) -> dict[str, str]:

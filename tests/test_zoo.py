@@ -8,15 +8,23 @@ or fvcore / mmengine run side by side.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 import torch
-from fvcore.nn import FlopCountAnalysis
+from conftest import (
+    FIXTURES,
+    RTMDET_SIZES,
+    SEED_TABLE,
+    fvcore_flops,
+    load_rtmdet_cfg,
+    mmengine_flops,
+    num_params,
+    seed_rows,
+)
 from fvcore.nn.print_model_statistics import _format_size
 from mmengine import Config
-from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
+from mmengine.analysis import get_model_complexity_info
 from torch import nn
 
 from complexity.zoo import (
@@ -26,61 +34,18 @@ from complexity.zoo import (
     YOLODetector,
     YOLOv5DetDataPreprocessor,
     build_model,
+    example_inputs,
     known_types,
     register_model,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SEED_TABLE = FIXTURES / "seed_rtmdet_s_table.md"
-SIZES = ("tiny", "s", "m", "l", "x")
-
-
-def config_path(size: str) -> Path:
-    return ROOT / "configs" / "rtmdet" / f"rtmdet_{size}_syncbn_fast_8xb32-300e_coco.py"
-
 
 def load_cfg(size: str) -> Config:
-    return Config.fromfile(str(config_path(size)))
+    return load_rtmdet_cfg(size)
 
 
 def build_eval(cfg: Config) -> nn.Module:
     return build_model(cfg.model).eval()
-
-
-def preprocessed_input(model: nn.Module, h: int = 640, w: int = 640) -> torch.Tensor:
-    # Exactly what MMYOLO's get_flops.py feeds the model.
-    data = model.data_preprocessor({"inputs": [torch.rand(3, h, w)], "data_samples": [None]}, False)
-    return data["inputs"]
-
-
-def fvcore_flops(model: nn.Module, inputs: torch.Tensor) -> int:
-    analysis = FlopCountAnalysis(model, inputs)
-    analysis.unsupported_ops_warnings(False)
-    analysis.uncalled_modules_warnings(False)
-    return int(analysis.total())
-
-
-def mmengine_flops(model: nn.Module, inputs: torch.Tensor) -> int:
-    analysis = FlopAnalyzer(model, inputs)
-    analysis.unsupported_ops_warnings(False)
-    analysis.uncalled_modules_warnings(False)
-    return int(analysis.total())
-
-
-def num_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def seed_rows() -> list[tuple[str, str, str, str]]:
-    rows = []
-    for line in SEED_TABLE.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("|"):
-            continue
-        cells = tuple(c.strip() for c in line.strip().strip("|").split("|"))
-        if len(cells) == 4 and cells[0] not in ("module", "") and not cells[0].startswith(":"):
-            rows.append(cells)
-    return rows  # type: ignore[return-value]
 
 
 def seed_summary(field: str) -> str:
@@ -100,16 +65,6 @@ def params_by_prefix(model: nn.Module) -> dict[str, int]:
             prefix = ".".join(parts[:i])
             totals[prefix] = totals.get(prefix, 0) + param.numel()
     return totals
-
-
-@pytest.fixture(scope="module")
-def rtmdet_s() -> nn.Module:
-    return build_eval(load_cfg("s"))
-
-
-@pytest.fixture(scope="module")
-def rtmdet_s_input(rtmdet_s: nn.Module) -> torch.Tensor:
-    return preprocessed_input(rtmdet_s)
 
 
 # 1. parameter counts per module -------------------------------------------------------------
@@ -163,13 +118,13 @@ def test_rtmdet_s_hand_arithmetic(rtmdet_s: nn.Module) -> None:
 
 
 def test_rtmdet_s_mmengine_table_reproduces_seed(
-    rtmdet_s: nn.Module, rtmdet_s_input: torch.Tensor, monkeypatch: pytest.MonkeyPatch
+    rtmdet_s: nn.Module, rtmdet_s_inputs: torch.Tensor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # rich truncates long module names to the console width; widen it like a real terminal.
     monkeypatch.setenv("COLUMNS", "200")
-    assert tuple(rtmdet_s_input.shape) == (1, 3, 640, 640)
+    assert tuple(rtmdet_s_inputs.shape) == (1, 3, 640, 640)
     info = get_model_complexity_info(
-        rtmdet_s, inputs=rtmdet_s_input, show_table=True, show_arch=False
+        rtmdet_s, inputs=rtmdet_s_inputs, show_table=True, show_arch=False
     )
     assert info["flops_str"] == seed_summary("Flops") == "14.835G"
     assert info["params_str"] == seed_summary("Parameters") == "8.887M"
@@ -199,17 +154,19 @@ def _round_like(value: float, published: str) -> str:
 
 
 @pytest.mark.parametrize("size", sorted(PUBLISHED_PARAMS_M))
-def test_published_params(size: str) -> None:
-    params = num_params(build_model(load_cfg(size).model))
+def test_published_params(size: str, rtmdet: Callable[[str], nn.Module]) -> None:
+    params = num_params(rtmdet(size))
     published = PUBLISHED_PARAMS_M[size]
     assert _round_like(params / 1e6, published) == published
 
 
 @pytest.mark.parametrize("size", sorted(PUBLISHED_FLOPS_G))
-def test_published_flops_and_fvcore_equals_mmengine(size: str) -> None:
-    model = build_eval(load_cfg(size))
-    inputs = preprocessed_input(model)
-    flops = fvcore_flops(model, inputs)
+def test_published_flops_and_fvcore_equals_mmengine(
+    size: str, rtmdet: Callable[[str], nn.Module]
+) -> None:
+    model = rtmdet(size)
+    inputs = example_inputs(model)
+    flops = int(fvcore_flops(model, inputs).total())
     if size == "s":
         # mmengine's total for s is already checked against the seed in the table test.
         assert _format_size(flops) == seed_summary("Flops")
@@ -219,16 +176,8 @@ def test_published_flops_and_fvcore_equals_mmengine(size: str) -> None:
     assert _round_like(flops / 1e9, published) == published
 
 
-@pytest.mark.parametrize("size", ["m", "l", "x"])
-def test_fvcore_equals_mmengine_large(size: str) -> None:
-    # 160x160 keeps the test fast; both counters see the same traced graph at any size.
-    model = build_eval(load_cfg(size))
-    inputs = preprocessed_input(model, 160, 160)
-    assert fvcore_flops(model, inputs) == mmengine_flops(model, inputs)
-
-
-def test_sizes_scale_as_configured() -> None:
-    cfgs = {size: load_cfg(size) for size in SIZES}
+def test_sizes_scale_as_configured(rtmdet: Callable[[str], nn.Module]) -> None:
+    cfgs = {size: load_cfg(size) for size in RTMDET_SIZES}
     factors = {
         s: (c.model.backbone.deepen_factor, c.model.backbone.widen_factor) for s, c in cfgs.items()
     }
@@ -246,14 +195,14 @@ def test_sizes_scale_as_configured() -> None:
         assert model.bbox_head.head_module.get("widen_factor", 1.0) == model.backbone.widen_factor
     # The stem's last conv outputs int(64 * widen) channels: a direct read of the width scaling.
     for size, (_, widen) in factors.items():
-        model = build_model(cfgs[size].model)
+        model = rtmdet(size)
         assert model.backbone.stem[2].conv.out_channels == int(64 * widen)
 
 
 # 4. overriding a config like --cfg-options ----------------------------------------------------
 
 
-def test_s_merged_to_m_factors_equals_m_config() -> None:
+def test_s_merged_to_m_factors_equals_m_config(rtmdet: Callable[[str], nn.Module]) -> None:
     cfg = load_cfg("s")
     cfg.merge_from_dict(
         {
@@ -265,17 +214,17 @@ def test_s_merged_to_m_factors_equals_m_config() -> None:
         }
     )
     merged = build_eval(cfg)
-    reference = build_eval(load_cfg("m"))
+    reference = rtmdet("m")
     assert num_params(merged) == num_params(reference)
     assert [n for n, _ in merged.named_modules()] == [n for n, _ in reference.named_modules()]
-    inputs = preprocessed_input(reference, 160, 160)
-    assert fvcore_flops(merged, inputs) == fvcore_flops(reference, inputs)
+    inputs = example_inputs(reference, (160, 160))
+    assert fvcore_flops(merged, inputs).total() == fvcore_flops(reference, inputs).total()
 
 
 # 5. a config written the MMYOLO way ---------------------------------------------------------
 
 
-def test_mmyolo_style_config_builds() -> None:
+def test_mmyolo_style_config_builds(rtmdet: Callable[[str], nn.Module]) -> None:
     path = FIXTURES / "mmyolo_style" / "rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py"
     cfg = Config.fromfile(str(path))
     # Both bases are merged: runtime keys from one, dataset keys from the other.
@@ -289,8 +238,8 @@ def test_mmyolo_style_config_builds() -> None:
     model = build_eval(cfg)
     assert isinstance(model, YOLODetector)
     # Same network as our own tiny config (which shares no text with the fixture).
-    assert num_params(model) == num_params(build_model(load_cfg("tiny").model))
-    cls_scores, bbox_preds = model(preprocessed_input(model, 128, 128))
+    assert num_params(model) == num_params(rtmdet("tiny"))
+    cls_scores, bbox_preds = model(example_inputs(model, (128, 128)))
     assert [tuple(t.shape) for t in cls_scores] == [(1, 80, 16, 16), (1, 80, 8, 8), (1, 80, 4, 4)]
     assert [tuple(t.shape) for t in bbox_preds] == [(1, 4, 16, 16), (1, 4, 8, 8), (1, 4, 4, 4)]
 
@@ -347,7 +296,7 @@ def test_scope_prefixes_and_ignored_keys() -> None:
     assert known_types() == sorted(MODELS)
 
 
-def test_syncbn_builds_batchnorm_named_bn() -> None:
+def test_syncbn_builds_batchnorm_named_bn(rtmdet: Callable[[str], nn.Module]) -> None:
     cfg = load_cfg("tiny")
     sync = {"type": "SyncBN", "requires_grad": True}
     cfg.merge_from_dict(
@@ -359,7 +308,7 @@ def test_syncbn_builds_batchnorm_named_bn() -> None:
     )
     model = build_model(cfg.model)
     assert isinstance(model.backbone.stem[0].bn, nn.BatchNorm2d)
-    assert num_params(model) == num_params(build_model(load_cfg("tiny").model))
+    assert num_params(model) == num_params(rtmdet("tiny"))
 
 
 def test_share_conv_shares_conv_not_bn(rtmdet_s: nn.Module) -> None:

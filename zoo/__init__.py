@@ -7,6 +7,7 @@ names, parameter counts and traced op graph match MMYOLO's, without depending on
 from .backbones import CSPNeXt
 from .detectors import YOLODetector, YOLOv5DetDataPreprocessor
 from .heads import RTMDetHead, RTMDetSepBNHeadModule
+from .inputs import example_inputs
 from .layers import (
     ChannelAttention,
     ConvModule,
@@ -36,6 +37,7 @@ __all__ = [
     "YOLODetector",
     "YOLOv5DetDataPreprocessor",
     "build_model",
+    "example_inputs",
     "known_types",
     "register_model",
 ]
