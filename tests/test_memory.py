@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import weakref
@@ -18,12 +17,20 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import cli
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 
-from complexity.analyzer import DEVICES, DeviceSpec, analyze, parse_device_spec, roofline
+from complexity.analyzer import (
+    DEVICES,
+    DeviceSpec,
+    Report,
+    analyze,
+    parse_device_spec,
+    roofline,
+)
 from complexity.analyzer.roofline import op_time
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,13 +100,12 @@ def eager_peak(model: nn.Module, inputs: tuple[Any, ...]) -> int:
     return tracker.peak
 
 
-def assert_peak_close(model: nn.Module, inputs: tuple[Any, ...]) -> float:
+def assert_peak_close(model: nn.Module, inputs: tuple[Any, ...]) -> None:
     ours = analyze(model, inputs).peak_activation_bytes
     measured = eager_peak(model, inputs)
     ratio = ours / measured
     print(f"peak activation: ours {ours} B, eager tracker {measured} B, ratio {ratio:.3f}")
     assert abs(ratio - 1) <= 0.10
-    return ratio
 
 
 # ------------------------------------------------------------------ parameter bytes
@@ -198,16 +204,13 @@ def test_peak_close_to_eager_tracker_llama_decoder_512() -> None:
 
 
 @pytest.mark.slow
-def test_peak_close_to_eager_tracker_rtmdet_s_640() -> None:
-    from mmengine.config import Config
-
-    from complexity.zoo import build_model
-
-    config = REPO / "configs" / "rtmdet" / "rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
-    model = build_model(Config.fromfile(str(config)).model).eval()
-    batch = {"inputs": [torch.rand(3, 640, 640)], "data_samples": [None]}
-    data = model.data_preprocessor(batch, False)
-    assert_peak_close(model, (data["inputs"],))
+def test_peak_close_to_eager_tracker_rtmdet_s_640(
+    rtmdet_s: nn.Module, rtmdet_s_inputs: torch.Tensor, rtmdet_s_report: Report
+) -> None:
+    measured = eager_peak(rtmdet_s, (rtmdet_s_inputs,))
+    ratio = rtmdet_s_report.peak_activation_bytes / measured
+    print(f"RTMDet-s peak: ours {rtmdet_s_report.peak_activation_bytes} B, tracker {measured} B")
+    assert abs(ratio - 1) <= 0.10
 
 
 # ------------------------------------------------------------------ meta device
@@ -320,32 +323,45 @@ def test_fp16_matmul_uses_tensor_core_peak_and_t4_has_no_bf16() -> None:
     assert DEVICES["T4"].peak(torch.bfloat16, matmul=True) == 8.1e12
 
 
-# ------------------------------------------------------------------ CLI
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "complexity.cli.main", "analyze", "examples/small_cnn.py", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+# ------------------------------------------------------------------ CLI and scripts
 
 
 @pytest.mark.slow
-def test_cli_memory_and_device_spec_columns_and_json(tmp_path: Path) -> None:
-    plain = run_cli()
-    assert plain.returncode == 0, plain.stderr
-    assert "param bytes" not in plain.stdout and "Roofline" not in plain.stdout
+def test_gpu_benchmark_dry_run_prints_our_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gpu_memory_time.py", "--dry-run", "--cases", "llama-block"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Llama-3-8B-shaped block" in result.stdout and "ms" in result.stdout
+
+
+@pytest.mark.slow
+def test_cli_memory_and_device_spec_columns_and_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = cli(capsys, "analyze", "examples/small_cnn.py")
+    assert code == 0
+    assert "param bytes" not in out and "Roofline" not in out
 
     target = tmp_path / "report.json"
-    result = run_cli("--memory", "--device-spec", "H100 SXM", "--json", str(target))
-    assert result.returncode == 0, result.stderr
+    code, out, _ = cli(
+        capsys,
+        "analyze",
+        "examples/small_cnn.py",
+        "--memory",
+        "--device-spec",
+        "H100 SXM",
+        "--json",
+        str(target),
+    )
+    assert code == 0
     for text in ("param bytes", "peak activation", "roofline time", "KiB", "1 KiB = 1024 bytes"):
-        assert text in result.stdout
-    assert "lower bound" in result.stdout
+        assert text in out
+    assert "lower bound" in out
     data = json.loads(target.read_text())
     # small_cnn: conv 3->16 (3x3, no bias), BN 16, conv 16->32, BN 32, linear 32->10
     params = 16 * 3 * 9 + 2 * 16 + 32 * 16 * 9 + 2 * 32 + 32 * 10 + 10
@@ -354,6 +370,6 @@ def test_cli_memory_and_device_spec_columns_and_json(tmp_path: Path) -> None:
     assert data["roofline"]["device"]["bandwidth_bytes_per_s"] == 3.35e12
     assert {"roofline_seconds", "bound", "peak_activation_bytes"} <= data["modules"][0].keys()
 
-    bad = run_cli("--device-spec", "flops=fast")
-    assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and "--device-spec" in bad.stderr
+    code, out, err = cli(capsys, "analyze", "examples/small_cnn.py", "--device-spec", "flops=x")
+    assert code == 2
+    assert err.count("\n") == 1 and "--device-spec" in err and "Traceback" not in err
