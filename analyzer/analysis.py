@@ -63,15 +63,13 @@ def _state_bytes(tree: ModuleTree) -> tuple[list[int], int]:
     return own, buffers
 
 
-def _real_flops(node: torch._C.Node, kind: str) -> int:
+def _real_flops(kind: str, inputs: list[torch._C.Value], outputs: list[torch._C.Value]) -> int:
     """The `flops` convention's count for one node (for the roofline), 0 if it has none."""
     rule = FLOPS.rules.get(kind)
     if rule is None or rule.flops is None:
         return 0
     try:
-        return rule.flops(
-            [_resolve(v) for v in node.inputs()], [_resolve(v) for v in node.outputs()]
-        )
+        return rule.flops([_resolve(v) for v in inputs], [_resolve(v) for v in outputs])
     except (TypeError, ValueError, IndexError, NotImplementedError):
         return 0
 
