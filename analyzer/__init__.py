@@ -9,17 +9,30 @@ from .analysis import analyze
 from .conventions import CONVENTIONS, Convention, get_convention
 from .devices import DEVICES, DeviceSpec, parse_device_spec
 from .memory import MemoryProfile, OpCost
-from .report import METRICS, Report, UncountedOp
+from .registry import Handler, HandlerTable
+from .report import (
+    HANDLER_FAILED,
+    METRICS,
+    NO_HANDLER,
+    NOT_COUNTED_BY_CONVENTION,
+    Report,
+    UncountedOp,
+)
 from .roofline import Roofline, roofline
-from .tracing import AnalysisError, ModuleInfo
+from .tracing import AnalysisError, ModuleInfo, describe_shapes
 
 __all__ = [
     "CONVENTIONS",
     "DEVICES",
+    "HANDLER_FAILED",
     "METRICS",
+    "NOT_COUNTED_BY_CONVENTION",
+    "NO_HANDLER",
     "AnalysisError",
     "Convention",
     "DeviceSpec",
+    "Handler",
+    "HandlerTable",
     "MemoryProfile",
     "ModuleInfo",
     "OpCost",
@@ -27,6 +40,7 @@ __all__ = [
     "Roofline",
     "UncountedOp",
     "analyze",
+    "describe_shapes",
     "get_convention",
     "parse_device_spec",
     "roofline",

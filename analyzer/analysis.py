@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from .conventions import CONVENTIONS, FLOPS, get_convention
+from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .memory import MemoryWalk
+from .registry import Args, Handler
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -26,6 +28,24 @@ def _resolve(value: torch._C.Value) -> Any:
     if kind == "prim::ListConstruct":
         return [_resolve(item) for item in node.inputs()]
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _argument_names(schema: str) -> tuple[str, ...]:
+    """The argument names of an op schema (`aten::add.Tensor(Tensor self, ...)`), or ()."""
+    try:
+        return tuple(argument.name for argument in torch._C.parse_schema(schema).arguments)
+    except RuntimeError:  # "(no schema)": prim ops, autograd Functions
+        return ()
+
+
+def _named(node: torch._C.Node) -> Args:
+    """The node's inputs by the names of its schema's arguments."""
+    names = _argument_names(node.schema())
+    values = [_resolve(v) for v in node.inputs()]
+    return Args(
+        (names[i] if i < len(names) else f"arg{i}", value) for i, value in enumerate(values)
+    )
 
 
 def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]]:
@@ -63,14 +83,16 @@ def _state_bytes(tree: ModuleTree) -> tuple[list[int], int]:
     return own, buffers
 
 
-def _real_flops(kind: str, inputs: list[torch._C.Value], outputs: list[torch._C.Value]) -> int:
+def _real_flops(
+    rules: Mapping[str, Any], kind: str, node: torch._C.Node, outputs: list[torch._C.Value]
+) -> int:
     """The `flops` convention's count for one node (for the roofline), 0 if it has none."""
-    rule = FLOPS.rules.get(kind)
+    rule = rules.get(kind)
     if rule is None or rule.flops is None:
         return 0
     try:
-        return rule.flops([_resolve(v) for v in inputs], [_resolve(v) for v in outputs])
-    except (TypeError, ValueError, IndexError, NotImplementedError):
+        return rule.flops(_named(node), [_resolve(v) for v in outputs])
+    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
         return 0
 
 
@@ -81,14 +103,24 @@ def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     return tuple(totals)
 
 
-def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Report:
+def analyze(
+    model: nn.Module,
+    inputs: Any,
+    *,
+    convention: str | Convention = "fvcore",
+    handlers: Mapping[str, Handler] | None = None,
+) -> Report:
     """Count parameters, flops and activations of `model(*inputs)` per module and operator.
 
     `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
     dicts of tensors); any other value is passed as the single positional input. The model
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
+    `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
+    `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
     """
     rules_of = get_convention(convention)
+    if handlers:
+        rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
     traced = trace(model, args, tree)
@@ -105,7 +137,9 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
 
     @functools.cache
     def reason_uncounted(kind: str) -> str:
-        counted_elsewhere = any(kind in c.rules for c in CONVENTIONS.values())
+        counted_elsewhere = any(
+            kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
+        )
         return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
@@ -119,7 +153,10 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
 
     state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
     parents = [info.parent for info in tree.modules]
-    memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, _real_flops)
+    # Roofline flops are real flops: the flops convention's, with any handlers added to it.
+    real_rules = rules if rules_of.name == FLOPS.name else FLOPS.rules
+    real_flops = functools.partial(_real_flops, real_rules)
+    memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, real_flops)
     for node in memory.nodes(position_of):
         kind = node.kind()
         if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
@@ -135,14 +172,14 @@ def analyze(model: nn.Module, inputs: Any, *, convention: str = "fvcore") -> Rep
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
         operator_calls[rule.label] += 1
-        ins = [_resolve(v) for v in node.inputs()]
         outs = [_resolve(v) for v in node.outputs()]
         try:
+            ins = _named(node)
             if rule.flops is not None:
                 own_flops[position][rule.label] += rule.flops(ins, outs)
             if rule.activations is not None:
                 own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, NotImplementedError):
+        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 

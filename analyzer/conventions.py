@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from . import handles_flops, handles_fvcore
-from .registry import HandlerTable, OpRule, merge_rules
+from . import handles_flops, handles_fvcore, handles_macs
+from .registry import Handler, HandlerTable, OpRule, merge_rules
 
 
 @dataclass(frozen=True)
 class Convention:
-    """A named set of handlers; `summary` is the sentence every output prints with it."""
+    """A named set of handlers; `summary` is the sentence every output prints with it.
+
+    Its tables are live: `rules` is read from them at each analysis. To count an op
+    differently without touching a built-in convention, `extend` it.
+    """
 
     name: str
     summary: str
@@ -21,11 +25,37 @@ class Convention:
     # Ops deliberately free under this convention (views, shape ops, ...): never reported
     # as unsupported, listed apart as "ignored".
     ignored: frozenset[str] = field(repr=False)
-    rules: Mapping[str, OpRule] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        rules = MappingProxyType(merge_rules(self.flops, self.activations))
-        object.__setattr__(self, "rules", rules)
+    @property
+    def rules(self) -> Mapping[str, OpRule]:
+        """Op -> its label and handlers, from the tables as they are now."""
+        return MappingProxyType(merge_rules(self.flops, self.activations))
+
+    def extend(
+        self,
+        name: str | None = None,
+        *,
+        flops: Mapping[str, Handler] | None = None,
+        activations: Mapping[str, Handler] | None = None,
+        ignored: Iterable[str] = (),
+        summary: str | None = None,
+    ) -> Convention:
+        """A new convention: this one with `flops` / `activations` handlers added or replacing
+        its own (op name -> handler), and `ignored` ops made free. This one is unchanged.
+        """
+        flop_table, activation_table = self.flops.copy(), self.activations.copy()
+        for table, handlers in ((flop_table, flops), (activation_table, activations)):
+            for op, handler in (handlers or {}).items():
+                table.override(op, handler)
+        added = sorted({*(flops or {}), *(activations or {})})
+        return Convention(
+            name=name or self.name,
+            summary=summary
+            or (self.summary + (f"; own handlers for {', '.join(added)}" if added else "")),
+            flops=flop_table,
+            activations=activation_table,
+            ignored=(self.ignored | frozenset(ignored)) - frozenset(added),
+        )
 
 
 FVCORE = Convention(
@@ -50,11 +80,27 @@ FLOPS = Convention(
     ignored=handles_flops.IGNORED,
 )
 
-CONVENTIONS: Mapping[str, Convention] = MappingProxyType({FVCORE.name: FVCORE, FLOPS.name: FLOPS})
+MACS = Convention(
+    name="macs",
+    summary=(
+        "macs: 1 multiply-add = 1; counts conv, linear, matmul family, einsum and "
+        "scaled_dot_product_attention (as q·kᵀ and p·v), everything else free (torchvision's "
+        "GFLOPS); activations = conv/matmul/sdpa outputs"
+    ),
+    flops=handles_macs.FLOPS,
+    activations=handles_macs.ACTIVATIONS,
+    ignored=handles_macs.IGNORED,
+)
+
+CONVENTIONS: Mapping[str, Convention] = MappingProxyType(
+    {FVCORE.name: FVCORE, FLOPS.name: FLOPS, MACS.name: MACS}
+)
 
 
-def get_convention(name: str) -> Convention:
-    """The convention called `name`; a ValueError naming the known ones otherwise."""
+def get_convention(name: str | Convention) -> Convention:
+    """The convention called `name` (or `name` itself); a ValueError naming the known ones."""
+    if isinstance(name, Convention):
+        return name
     try:
         return CONVENTIONS[name]
     except KeyError:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import conv_flop_count as torch_conv_flop_count
 
-from .registry import Handler, HandlerTable, simple_op_name
+from .registry import Args, Handler, HandlerTable, simple_op_name
 
 FLOPS = HandlerTable("flops")
 ACTIVATIONS = HandlerTable("activations")
@@ -235,32 +235,31 @@ def _matmul(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 @FLOPS.register("aten::_convolution", "aten::convolution", "aten::_convolution_mode", label="conv")
-def conv_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def conv_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * N * prod(out spatial; in spatial if transposed) * prod(weight): torch's formula."""
-    x, w, out = list(inputs[0]), list(inputs[1]), list(outputs[0])
-    # _convolution / convolution carry `transposed` at 6; _convolution_mode (string
-    # padding) is never transposed and has its int `groups` there.
-    transposed = isinstance(inputs[6], bool) and inputs[6]
+    x, w, out = list(args["input"]), list(args["weight"]), list(outputs[0])
+    transposed = bool(args.get("transposed"))  # _convolution_mode (string padding) has none
     return int(torch_conv_flop_count(x, w, out, transposed=transposed))
 
 
 @FLOPS.register("aten::mm", "aten::bmm", "aten::matmul", "aten::mv", "aten::dot")
-def matmul_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def matmul_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * broadcast batch * n * k * m; a 1-d operand contributes n = 1 or m = 1."""
-    return _matmul(inputs[0], inputs[1])
+    return _matmul(*args.first(2))  # (self, mat2 | other | vec | tensor) by overload
 
 
 @FLOPS.register("aten::addmm", "aten::baddbmm")
-def addmm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def addmm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * (b *) n * k * m of the product; the scaled add of `self` is free."""
-    return _matmul(inputs[1], inputs[2])
+    _, a, b = args.first(3)  # addmm(self, mat1, mat2), baddbmm(self, batch1, batch2)
+    return _matmul(a, b)
 
 
 @FLOPS.register("aten::linear")
-def linear_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def linear_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * numel(input) * out_features; the bias add is free."""
-    weight = inputs[1]
-    return 2 * numel(inputs[0]) * (weight[0] if len(weight) == 2 else 1)
+    weight = args["weight"]
+    return 2 * numel(args["input"]) * (weight[0] if len(weight) == 2 else 1)
 
 
 def _einsum_subscripts(
@@ -297,10 +296,10 @@ def _contraction(indices: set[str], kept: set[str], operands: int, sizes: dict[s
 
 
 @FLOPS.register("aten::einsum")
-def einsum_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def einsum_flops(args: Args, outputs: Sequence[Any]) -> int:
     """Per pairwise step of numpy's optimal path: (2 if an index is summed else 1) * prod(sizes)."""
-    shapes = inputs[1]
-    subscripts, output, sizes = _einsum_subscripts(inputs[0], shapes)
+    shapes = args["tensors"]
+    subscripts, output, sizes = _einsum_subscripts(args["equation"], shapes)
     if len(subscripts) <= 2:
         indices = set("".join(subscripts))
         return _contraction(indices, set(output), len(subscripts), sizes)
@@ -319,9 +318,9 @@ def einsum_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
 
 
 @FLOPS.register("aten::scaled_dot_product_attention")
-def sdpa_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def sdpa_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2*B*H*L*S*E + 2*B*H*L*S*Ev: q @ k^T and attn @ v, causal or not (torch's formula)."""
-    q, k, v, out = inputs[0], inputs[1], inputs[2], outputs[0]
+    q, k, v, out = args["query"], args["key"], args["value"], outputs[0]
     batch_heads_l = numel(out[:-1])  # the output's batch dims: q's heads under GQA
     return 2 * batch_heads_l * k[-2] * q[-1] + 2 * batch_heads_l * k[-2] * v[-1]
 
@@ -330,16 +329,16 @@ def sdpa_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
 
 
 @FLOPS.register("aten::gelu", "aten::gelu_", label="gelu")
-def gelu_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def gelu_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(output) * cost of "gelu", or of "gelu (approximate='tanh')"."""
-    row = "gelu (approximate='tanh')" if inputs[1] == "tanh" else "gelu"
+    row = "gelu (approximate='tanh')" if args["approximate"] == "tanh" else "gelu"
     return _rate(row) * numel(outputs[0])
 
 
 @FLOPS.register(*(f"aten::{op}" for op in COSTS["clamp"].ops), label="clamp")
-def clamp_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def clamp_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(output) * number of bounds given (min, max) * cost of "clamp"."""
-    bounds = sum(bound is not None for bound in inputs[1:3])
+    bounds = sum(args.get(bound) is not None for bound in ("min", "max"))
     return _rate("clamp") * bounds * numel(outputs[0])
 
 
@@ -351,39 +350,42 @@ def _normalisation(x: Sequence[int], weight: Any, bias: Any, statistics: str) ->
 
 
 @FLOPS.register("aten::batch_norm")
-def batch_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def batch_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """Training: numel * (statistics + weight + bias); eval: numel * running-statistics rate."""
-    x, weight, bias, running_mean, training = inputs[0], inputs[1], inputs[2], inputs[3], inputs[5]
+    x, weight, bias = args["input"], args["weight"], args["bias"]
+    running_mean, training = args["running_mean"], args["training"]
     if training or running_mean is None:
         return _normalisation(x, weight, bias, "norm statistics")
     return _rate("norm with running statistics") * numel(x)
 
 
 @FLOPS.register("aten::instance_norm")
-def instance_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def instance_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """Input statistics: numel * (statistics + weight + bias); running ones: numel * 2."""
-    x, weight, bias, use_input_stats = inputs[0], inputs[1], inputs[2], inputs[5]
+    x, weight, bias = args["input"], args["weight"], args["bias"]
+    use_input_stats = args["use_input_stats"]
     if use_input_stats:
         return _normalisation(x, weight, bias, "norm statistics")
     return _rate("norm with running statistics") * numel(x)
 
 
 @FLOPS.register("aten::layer_norm", "aten::group_norm")
-def layer_group_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def layer_group_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(input) * (statistics + weight if given + bias if given)."""
-    return _normalisation(inputs[0], inputs[2], inputs[3], "norm statistics")
+    return _normalisation(args["input"], args["weight"], args["bias"], "norm statistics")
 
 
 @FLOPS.register("aten::rms_norm")
-def rms_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def rms_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(input) * (rms statistics + weight if given)."""
-    return _normalisation(inputs[0], inputs[2], None, "rms_norm statistics")
+    return _normalisation(args["input"], args["weight"], None, "rms_norm statistics")
 
 
 def _window_pool(dims: int) -> Handler:
-    def pool_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+    def pool_flops(args: Args, outputs: Sequence[Any]) -> int:
         """numel(output) * prod(kernel_size) * cost of "pooling"."""
-        kernel = inputs[1] if isinstance(inputs[1], list) else [inputs[1]]
+        kernel = args["kernel_size"]
+        kernel = kernel if isinstance(kernel, list) else [kernel]
         kernel = kernel * dims if len(kernel) == 1 else kernel
         return _rate("pooling") * numel(outputs[0]) * numel(kernel)
 
@@ -405,10 +407,10 @@ def _adaptive_window_elements(size_in: int, size_out: int) -> int:
 @FLOPS.register(
     *(f"aten::adaptive_{kind}_pool{dims}d" for kind in ("avg", "max") for dims in (1, 2, 3))
 )
-def adaptive_pool_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def adaptive_pool_flops(args: Args, outputs: Sequence[Any]) -> int:
     """N * C * prod over dims of the summed window lengths (numel(input) if out divides in)."""
-    x, out = inputs[0], outputs[0]
-    dims = len(inputs[1]) if isinstance(inputs[1], list) else 1
+    x, out, size = args["self"], outputs[0], args["output_size"]
+    dims = len(size) if isinstance(size, list) else 1
     windows = numel(
         _adaptive_window_elements(i, o) for i, o in zip(x[-dims:], out[-dims:], strict=True)
     )
@@ -416,9 +418,9 @@ def adaptive_pool_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
 
 
 @FLOPS.register("aten::grid_sampler")
-def grid_sampler_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def grid_sampler_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(output) * rate of its mode: bilinear (4-d) / trilinear (5-d), nearest, bicubic."""
-    mode, out = inputs[2], outputs[0]
+    mode, out = args["interpolation_mode"], outputs[0]
     if mode == 0:
         row = "bilinear interpolation" if len(out) == 4 else "trilinear interpolation"
     else:
@@ -427,9 +429,9 @@ def grid_sampler_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
 
 
 @FLOPS.register(*(f"aten::{op}" for op in COSTS["dropout (training)"].ops), label="dropout")
-def dropout_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def dropout_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(output) * cost of "dropout (training)" when training with p > 0, else 0."""
-    p, train = inputs[1], inputs[2]
+    p, train = args["p"], args["train"]
     row = "dropout (training)" if train and p else "dropout (eval)"
     return _rate(row) * numel(outputs[0])
 
@@ -460,16 +462,13 @@ def _rnn_unit(activation: str) -> Callable[[bool], int]:
 
 
 def _recurrent(gates: int, unit: Callable[[bool], int]) -> Handler:
-    def recurrent_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+    def recurrent_flops(args: Args, outputs: Sequence[Any]) -> int:
         """steps * batch * sum over layers, directions of 2*numel(weights) + H * unit cost."""
-        # (input, hx, params, has_biases, layers, dropout, train, bidirectional, batch_first)
-        # or, for a PackedSequence, (data, batch_sizes, hx, params, has_biases, layers, ...)
-        at = 2 if isinstance(inputs[3], bool) else 3
-        params, biases, layers = inputs[at], inputs[at + 1], inputs[at + 2]
-        bidirectional = inputs[at + 5]
-        per_group = len(params) // (layers * (2 if bidirectional else 1))
+        # Overloads: (input, hx, params, ...) or, for a PackedSequence, (data, batch_sizes, ...)
+        params, biases, layers = args["params"], args["has_biases"], args["num_layers"]
+        per_group = len(params) // (layers * (2 if args["bidirectional"] else 1))
         projected = per_group - 2 - 2 * biases == 1
-        rows = numel(inputs[0][:-1])
+        rows = numel(args.first()[0][:-1])  # the time steps and batch rows of `input` / `data`
         total = 0
         for start in range(0, len(params), per_group):
             w_ih, w_hh = params[start], params[start + 1]
@@ -493,8 +492,8 @@ FLOPS.add("aten::rnn_relu", _recurrent(1, _rnn_unit("relu")))
 def _per_element(row: str, cost: Cost) -> Handler:
     index = 0 if cost.per == OUTPUT else None
 
-    def per_element_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
-        shape = outputs[0] if index == 0 else inputs[0]
+    def per_element_flops(args: Args, outputs: Sequence[Any]) -> int:
+        shape = outputs[0] if index == 0 else args.first()[0]
         return cost.flops * numel(shape) if len(shape) else 0
 
     per_element_flops.__doc__ = f'numel({cost.per.split()[0]}) * cost of "{row}"; 0-d: 0.'
@@ -513,7 +512,7 @@ for _row, _cost in COSTS.items():
 # ------------------------------------------------------------------ activations
 
 
-def output_elements(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def output_elements(args: Args, outputs: Sequence[Any]) -> int:
     """numel(output): outputs of conv, matmul-family and attention ops."""
     return numel(outputs[0])
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from fvcore.nn.jit_handles import conv_flop_count
 
-from .registry import Handler, HandlerTable
+from .registry import Args, Handler, HandlerTable
 
 FLOPS = HandlerTable("flops")
 ACTIVATIONS = HandlerTable("activations")
@@ -40,36 +40,36 @@ def numel(shape: Sequence[int]) -> int:
 
 
 @FLOPS.register("aten::_convolution", label="conv")
-def conv_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def conv_flops(args: Args, outputs: Sequence[Any]) -> int:
     """batch * prod(weight) * prod(output spatial), input spatial when transposed; no bias."""
-    x, w, out, transposed = inputs[0], inputs[1], outputs[0], bool(inputs[6])
+    x, w, out, transposed = args["input"], args["weight"], outputs[0], bool(args["transposed"])
     return int(conv_flop_count(list(x), list(w), list(out), transposed=transposed))
 
 
 @FLOPS.register("aten::addmm")
-def addmm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def addmm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """n * k * m for mat1 (n, k) @ mat2 (k, m); the bias add is free."""
-    (n, k), (_, m) = inputs[1], inputs[2]
+    (n, k), (_, m) = args["mat1"], args["mat2"]
     return n * k * m
 
 
 @FLOPS.register("aten::linear")
-def linear_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def linear_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(input) * out_features; the bias add is free."""
-    return numel(inputs[0]) * inputs[1][0]
+    return numel(args["input"]) * args["weight"][0]
 
 
 @FLOPS.register("aten::bmm")
-def bmm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def bmm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """b * n * k * m for (b, n, k) @ (b, k, m)."""
-    b, n, k = inputs[0]
-    return b * n * k * inputs[1][-1]
+    b, n, k = args["self"]
+    return b * n * k * args["mat2"][-1]
 
 
 @FLOPS.register("aten::matmul", "aten::mm")
-def matmul_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def matmul_flops(args: Args, outputs: Sequence[Any]) -> int:
     """numel(a) * b[-1] (fvcore's formula); numel of the larger operand when one is 1-d."""
-    a, b = inputs[0], inputs[1]
+    a, b = args.first(2)  # matmul(self, other), mm(self, mat2)
     if len(b) == 1:
         return numel(a)
     if len(a) == 1:
@@ -78,10 +78,10 @@ def matmul_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
 
 
 @FLOPS.register("aten::einsum")
-def einsum_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def einsum_flops(args: Args, outputs: Sequence[Any]) -> int:
     """Two bmm-like equations exactly; otherwise numpy's optimal contraction path flops / 2."""
-    equation = inputs[0].replace(" ", "")
-    shapes = inputs[1]
+    equation = args["equation"].replace(" ", "")
+    shapes = args["tensors"]
     # fvcore renames letters in order of appearance so equivalent equations compare equal.
     letters = OrderedDict((c, 0) for c in equation if c.isalpha()).keys()
     equation = equation.translate({ord(c): 97 + i for i, c in enumerate(letters)})
@@ -103,45 +103,45 @@ def _norm_flops(x: Sequence[int], weight: Any) -> int:
 
 
 @FLOPS.register("aten::batch_norm")
-def batch_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def batch_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """Training: 5 (affine) or 4 per element; eval: 2 (affine) or 1 per element."""
-    x, weight, training = inputs[0], inputs[1], inputs[5]
+    x, weight, training = args["input"], args["weight"], args["training"]
     if training:
         return _norm_flops(x, weight)
     return numel(x) * (2 if weight is not None else 1)
 
 
 @FLOPS.register("aten::group_norm", "aten::layer_norm")
-def group_layer_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def group_layer_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """5 per input element with an affine weight, 4 without."""
-    return _norm_flops(inputs[0], inputs[2])
+    return _norm_flops(args["input"], args["weight"])
 
 
 @FLOPS.register("aten::instance_norm")
-def instance_norm_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def instance_norm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """5 per input element with an affine weight, 4 without."""
-    return _norm_flops(inputs[0], inputs[1])
+    return _norm_flops(args["input"], args["weight"])
 
 
 @FLOPS.register("aten::upsample_nearest2d")
-def upsample_nearest_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def upsample_nearest_flops(args: Args, outputs: Sequence[Any]) -> int:
     """1 per output element."""
     return numel(outputs[0])
 
 
 @FLOPS.register("aten::upsample_bilinear2d", "aten::grid_sampler")
-def bilinear_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def bilinear_flops(args: Args, outputs: Sequence[Any]) -> int:
     """4 per output element (grid_sampler is assumed bilinear, as fvcore does)."""
     return 4 * numel(outputs[0])
 
 
 @FLOPS.register("aten::adaptive_avg_pool2d")
-def adaptive_avg_pool_flops(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def adaptive_avg_pool_flops(args: Args, outputs: Sequence[Any]) -> int:
     """1 per input element."""
-    return numel(inputs[0])
+    return numel(args["self"])
 
 
-def output_elements(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
+def output_elements(args: Args, outputs: Sequence[Any]) -> int:
     """numel(output): fvcore's activation count."""
     return numel(outputs[0])
 

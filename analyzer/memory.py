@@ -154,7 +154,7 @@ class MemoryWalk:
         state_inputs: int,
         parents: Sequence[int],
         called: Collection[int],
-        real_flops: Callable[[str, list[Value], list[Value]], int],
+        real_flops: Callable[[str, Node, list[Value]], int],
     ) -> None:
         module_count = len(parents)
         self._graph = graph
@@ -328,7 +328,9 @@ class MemoryWalk:
         read = sum(
             self._bytes.get(value, 0) for value in inputs if value.node().kind() != "prim::Constant"
         )
-        self._ops.append(OpCost(position, kind, self._real_flops(kind, inputs, outputs), read, written, dtype))
+        self._ops.append(
+            OpCost(position, kind, self._real_flops(kind, node, outputs), read, written, dtype)
+        )
 
     @staticmethod
     def _shares_storage(kind: str, base: Value, value: Value) -> bool:

@@ -42,12 +42,10 @@ def build(name: str):
     if name == "rtmdet_s":
         from mmengine.config import Config
 
-        from complexity.zoo import build_model
+        from complexity.zoo import build_model, example_inputs
 
         model = build_model(Config.fromfile(str(RTMDET_S)).model).eval()
-        batch = {"inputs": [torch.rand(3, 640, 640)], "data_samples": [None]}
-        with torch.no_grad():
-            return model, model.data_preprocessor(batch, False)["inputs"]
+        return model, example_inputs(model, (640, 640))
     if name == "vit":
         sys.path.insert(0, str(REPO))
         from examples.transformer import PatchTransformer
@@ -84,8 +82,7 @@ def contenders(model, inputs) -> dict[str, Callable[[], object]]:
     from rich.console import Console
 
     from complexity.analyzer import analyze
-    from complexity.cli.render import module_table, uncounted_section
-    from complexity.cli.rows import table_rows
+    from complexity.render import RenderOptions, print_sections, report_sections
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     logging.getLogger("mmengine").setLevel(logging.ERROR)
@@ -97,8 +94,7 @@ def contenders(model, inputs) -> dict[str, Callable[[], object]]:
     def ours() -> object:
         report = analyze(model, inputs)
         console = Console(file=io.StringIO(), width=200)
-        console.print(module_table(table_rows(report)))
-        console.print(uncounted_section(report))
+        print_sections(report_sections(report, RenderOptions(), "benchmark"), console)
         return console.file.getvalue()  # type: ignore[attr-defined]
 
     def fvcore() -> object:
@@ -206,10 +202,10 @@ SEED_PATH = """
 import sys, torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
-from complexity.zoo import build_model
+from complexity.zoo import build_model, example_inputs
 model = build_model(Config.fromfile(sys.argv[1]).model).eval()
-data = model.data_preprocessor({'inputs': [torch.rand(3, 640, 640)], 'data_samples': [None]}, False)
-out = get_model_complexity_info(model, inputs=data['inputs'], show_table=True, show_arch=False)
+inputs = example_inputs(model, (640, 640))
+out = get_model_complexity_info(model, inputs=inputs, show_table=True, show_arch=False)
 print(out['out_table']); print(out['flops_str'], out['params_str'])
 """
 

@@ -1,19 +1,45 @@
-"""What `complexity analyze` does, once its options are parsed."""
+"""What `complexity analyze` does once its options are parsed: load, analyse, print, export."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
-from .loading import UsageError, load, parse_cfg_options, parse_shape
+from complexity.render import RenderOptions
+
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_input,
+    parse_model_args,
+    parse_shape,
+)
+
+
+@dataclass(frozen=True)
+class AnalyzeRequest:
+    """Everything `complexity analyze` was asked, as parsed from the command line."""
+
+    target: str  # config, model file or import spec
+    shape: list[str] | None = None  # --shape values as typed
+    cfg_options: list[str] | None = None  # key=value items
+    convention: str = "fvcore"
+    exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
+    render: RenderOptions = field(default_factory=RenderOptions)
+    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    seq_len: int | None = None  # --seq-len
+    batch: int | None = None  # --batch
+    model_args: list[str] | None = None  # --model-arg KEY=VALUE items
+    device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
 
 
 def tool_version() -> str:
@@ -37,27 +63,26 @@ def describe_failure(error: BaseException) -> tuple[str, int]:
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": "), 1
 
 
-def check_json_target(target: str | None) -> Path | None:
-    """Refuse a JSON path we could not write, before any work is done."""
-    if target is None or target == "-":
+def check_export_target(fmt: str, target: str) -> Path | None:
+    """Refuse an export path we could not write, before any work is done; None for stdout."""
+    if target == "-":
         return None
     path = Path(target)
     if path.is_dir():
         raise UsageError(
-            f"--json {target} is a folder; give a file path such as {path / 'report.json'}"
+            f"--{fmt} {target} is a folder; give a file path such as {path / f'report.{fmt}'}"
         )
     if not path.parent.is_dir():
-        raise UsageError(f"--json {target}: folder {path.parent} does not exist; create it first")
+        raise UsageError(f"--{fmt} {target}: folder {path.parent} does not exist; create it first")
     return path
 
 
-def write_json_atomically(path: Path, data: Any) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: never a partial or clobbered file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2)
-            stream.write("\n")
+            stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -78,88 +103,81 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def output_console() -> Console:
-    # Piped output must not be cut to 80 columns: the table is the product.
-    if sys.stdout.isatty():
-        return Console()
-    return Console(width=max(int(os.environ.get("COLUMNS", "0") or 0), 200))
+def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
+    """An embedding fed floats: say how to give it token ids instead."""
+    from complexity.analyzer import AnalysisError
+
+    if tokens is not None or "'indices'" not in str(error):
+        return error
+    return AnalysisError(
+        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
+        module=getattr(error, "module", None),
+        input_shapes=getattr(error, "input_shapes", None),
+    )
 
 
-def analyze(
-    target: str,
-    *,
-    shape: list[str] | None,
-    depth: int,
-    tree: bool,
-    show_table: bool,
-    show_arch: bool,
-    by_operator: bool,
-    convention: str,
-    json_path: str | None,
-    cfg_options: list[str] | None,
-    memory: bool = False,
-    device_spec: str | None = None,
-) -> None:
-    from complexity.analyzer import CONVENTIONS, analyze, parse_device_spec, roofline
-    from complexity.analyzer.roofline import annotate
+def run_analyze(request: AnalyzeRequest) -> None:
+    """Load the target, analyse it once, print the sections and write the exports."""
+    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze, parse_device_spec
+    from complexity.render import (
+        EXPORTERS,
+        ExportContext,
+        print_sections,
+        report_sections,
+        stdout_console,
+    )
 
-    from . import costs, render
-    from .rows import arch_lines, table_rows
-
-    if depth < 0:
-        raise UsageError(f"--depth {depth} is negative; give 0 or more levels")
-    if convention not in CONVENTIONS:
+    if request.render.depth < 0:
+        raise UsageError(f"--depth {request.render.depth} is negative; give 0 or more levels")
+    if request.convention not in CONVENTIONS:
         raise UsageError(
-            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
+            f"unknown --convention {request.convention!r}; use one of: {', '.join(CONVENTIONS)}"
         )
-    size = parse_shape(shape)
-    options = parse_cfg_options(cfg_options)
-    json_file = check_json_target(json_path)
-    device = None
-    if device_spec is not None:
+    size = parse_shape(request.shape)
+    options = parse_cfg_options(request.cfg_options)
+    inputs = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in request.inputs or ()),
+        seq_len=request.seq_len,
+        batch=request.batch,
+        model_args=parse_model_args(request.model_args),
+    )
+    targets = {fmt: check_export_target(fmt, to) for fmt, to in request.exports.items()}
+    render = request.render
+    if request.device_spec is not None:
         try:
-            device = parse_device_spec(device_spec)
+            render = replace(render, device=parse_device_spec(request.device_spec))
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
 
-    with spinner(f"building {target}"):
-        loaded = load(target, size, options)
+    with spinner(f"building {request.target}"):
+        loaded = load(request.target, size, options, inputs)
     with spinner("tracing and counting"):
-        report = analyze(loaded.model, loaded.inputs, convention=convention)
-    times = roofline(report, device) if device is not None else None
+        try:
+            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+        except AnalysisError as error:
+            raise _with_token_hint(error, loaded.tokens) from error
 
-    if json_path is not None:
-        data = report.to_dict(version=tool_version())
-        data["source"] = target
-        if times is not None:
-            annotate(data, times)
-        if json_file is None:  # `--json -`: stdout carries the JSON alone
-            json.dump(data, sys.stdout, indent=2)
-            sys.stdout.write("\n")
+    context = ExportContext(version=tool_version(), source=request.target, device=render.device)
+    for fmt, path in targets.items():
+        text = EXPORTERS[fmt](report, context)
+        if path is None:  # `--json -`: stdout carries the export alone
+            sys.stdout.write(text)
             return
-        write_json_atomically(json_file, data)
+        write_atomically(path, text)
 
-    console = output_console()
-    if show_table:
-        rows = table_rows(report, depth)
-        extra = costs.extra_columns(report, rows, memory, times)
-        console.print(render.module_table(rows, extra))
-    if show_arch:
-        console.print("\n".join(arch_lines(report)), markup=False, highlight=False)
-    if tree:
-        console.print(render.module_tree(report, depth))
-    if by_operator:
-        console.print(render.operator_table(report))
-    console.print(f"convention: {report.convention_summary}", markup=False, highlight=False)
-    console.print(render.uncounted_section(report))
-    for note in loaded.notes:
-        console.print(render.SPLIT_LINE + "\n" + note, markup=False, highlight=False)
-    for line in render.summary_lines(report, loaded.input_label):
-        console.print(line, markup=False, highlight=False)
-    extra_lines = (costs.memory_lines(report) if memory else []) + (
-        costs.roofline_lines(times) if times is not None else []
+    console = stdout_console()
+    print_sections(
+        report_sections(
+            report,
+            render,
+            loaded.input_label,
+            loaded.notes,
+            tokens=loaded.tokens,
+            default_seq_len=loaded.default_seq_len,
+        ),
+        console,
     )
-    for line in extra_lines:
-        console.print(line, markup=False, highlight=False)
-    if json_file is not None:
-        console.print(f"JSON report written to {json_file}", style="dim", highlight=False)
+    for fmt, path in targets.items():
+        console.print(
+            f"{fmt.upper()} report written to {path}", style="dim", highlight=False, markup=False
+        )

@@ -1,8 +1,9 @@
 """Turning what the user names into a model and its inputs.
 
-Three kinds of target: an MMYOLO-format config (built from `complexity.zoo`), a plain Python
-file that defines `model`, and an import spec `package.module:factory`. Every problem is a
-`UsageError` with one line that names it and the fix.
+Four kinds of target: an MMYOLO-format config (built from `complexity.zoo`), a plain Python
+file that defines `model`, an import spec `package.module:factory`, and a Hugging Face
+`config.json` (built on the meta device by transformers). Every problem is a `UsageError`
+with one line that names it and the fix.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import contextlib
 import importlib
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SHAPE = (640, 640)
+DEFAULT_SHAPE = (640, 640)  # MMYOLO configs: what MMYOLO's get_flops feeds
+DEFAULT_IMAGE = (224, 224)  # plain files and import specs: the ImageNet size
+DEFAULT_SEQ_LEN = 512  # config.json models; BERT-style encoders allow no more
+DTYPES = (
+    "float32 float float16 half bfloat16 float64 double int64 long int32 int int16 int8 uint8 bool"
+).split()
 
 
 class UsageError(Exception):
@@ -30,6 +36,120 @@ class Loaded:
     inputs: Any  # what `analyze` feeds to model(*inputs)
     input_label: str  # for the summary block's `Input shape:` line
     notes: list[str] = field(default_factory=list)
+    # (batch, sequence length) when the first input is token ids: flops per token
+    tokens: tuple[int, int] | None = None
+    default_seq_len: bool = False  # the sequence length is DEFAULT_SEQ_LEN, not given
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One `--input SHAPE[:DTYPE]`."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class InputRequest:
+    """The command line's input and factory options (`--shape` and `--cfg-options` apart)."""
+
+    inputs: tuple[TensorSpec, ...] = ()
+    seq_len: int | None = None
+    batch: int | None = None
+    model_args: Mapping[str, Any] = field(default_factory=dict)
+
+
+def parse_input(value: str) -> TensorSpec:
+    """`1x4096:int64` -> TensorSpec((1, 4096), "int64"); the dtype defaults to float32."""
+    text, _, dtype = value.partition(":")
+    dtype = dtype.strip() or "float32"
+    try:
+        shape = tuple(int(part) for part in text.replace(",", "x").split("x"))
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise UsageError(
+            f"--input {value} is not SHAPE[:DTYPE]; write e.g. --input 1x3x224x224 "
+            "or --input 1x4096:int64"
+        )
+    if dtype not in DTYPES:
+        raise UsageError(
+            f"--input {value}: unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}"
+        )
+    return TensorSpec(shape, dtype)
+
+
+def parse_model_args(items: list[str] | None) -> dict[str, Any]:
+    """`num_classes=10 name=tiny` -> {'num_classes': 10, 'name': 'tiny'}: Python literals,
+    or the text itself when it is not one."""
+    arguments: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(
+                f"--model-arg {item!r} is not KEY=VALUE; write e.g. --model-arg num_classes=10"
+            )
+        try:
+            arguments[key] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            arguments[key] = text.strip()
+    return arguments
+
+
+def check_input_options(shape: tuple[int, int] | None, request: InputRequest) -> None:
+    """Refuse options that would contradict each other, before anything is built."""
+    if request.inputs:
+        given = [
+            name
+            for name, value in (
+                ("--shape", shape),
+                ("--seq-len", request.seq_len),
+                ("--batch", request.batch),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"--input gives whole shapes, so {' and '.join(given)} cannot apply too; "
+                "write the size into --input, or drop --input"
+            )
+    if shape is not None and request.seq_len is not None:
+        raise UsageError(
+            "--shape sets an image size and --seq-len a token count; give the one your model takes"
+        )
+    for name, value in (("--seq-len", request.seq_len), ("--batch", request.batch)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{name} {value} is not a positive integer")
+
+
+def _tensor(shape: tuple[int, ...], dtype_name: str, device: str | None = None) -> Any:
+    """Random floats, zeros for integers (a valid token id), True for bools.
+
+    `device=None` is torch's current default device (a `with torch.device(...)` applies).
+    """
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    if dtype.is_floating_point:
+        return torch.rand(shape, dtype=dtype, device=device)
+    if dtype == torch.bool:
+        return torch.ones(shape, dtype=dtype, device=device)
+    return torch.zeros(shape, dtype=dtype, device=device)
+
+
+def _token_ids(batch: int, seq_len: int, device: str | None = None) -> Any:
+    return _tensor((batch, seq_len), "int64", device)
+
+
+def _tokens_of(inputs: Any) -> tuple[int, int] | None:
+    """(batch, sequence length) when the first input is a 2-d integer tensor (token ids)."""
+    import torch
+
+    first = inputs[0] if isinstance(inputs, tuple) and inputs else inputs
+    if isinstance(first, torch.Tensor) and first.dim() == 2 and not first.is_floating_point():
+        return (first.shape[0], first.shape[1])
+    return None
 
 
 def parse_shape(values: list[str] | None) -> tuple[int, int] | None:
@@ -109,33 +229,61 @@ def is_mmyolo_config(path: Path, source: str) -> bool:
     return False
 
 
-def load(target: str, shape: tuple[int, int] | None, cfg_options: dict[str, Any]) -> Loaded:
+def load(
+    target: str,
+    shape: tuple[int, int] | None,
+    cfg_options: dict[str, Any],
+    request: InputRequest | None = None,
+) -> Loaded:
+    request = request or InputRequest()
+    check_input_options(shape, request)
     path = Path(target)
     if not path.exists() and ":" in target and not target.endswith(".py"):
         if cfg_options:
             raise UsageError("--cfg-options applies to config files, not to an import spec")
-        return _from_import_spec(target, shape)
+        return _from_import_spec(target, shape, request)
     if not path.exists():
         raise UsageError(f"config file {target} does not exist; check the path")
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"  # a downloaded Hugging Face model folder
     if path.is_dir():
         raise UsageError(f"{target} is a folder; give a config or model .py file")
+    if path.suffix == ".json":
+        if cfg_options:
+            raise UsageError(
+                "--cfg-options applies to MMYOLO-style configs; set config.json fields "
+                "with --model-arg KEY=VALUE"
+            )
+        return _from_hf_config(path, shape, request)
     source = path.read_text(encoding="utf-8", errors="replace")
     if not source.strip():
         raise UsageError(f"config file {target} is empty; it must define `model`")
     if is_mmyolo_config(path, source):
+        _refuse(request, "an MMYOLO config takes an image size: use --shape (and --cfg-options)")
         return _from_config(path, shape, cfg_options)
     if cfg_options:
         raise UsageError(
             f"--cfg-options applies to MMYOLO-style configs; {target} is a plain model file"
         )
-    return _from_python_file(path, shape)
+    return _from_python_file(path, shape, request)
+
+
+def _refuse(request: InputRequest, why: str, allowed: tuple[str, ...] = ()) -> None:
+    """One line naming the first given option that this kind of target cannot take."""
+    for name, given in (
+        ("--input", bool(request.inputs)),
+        ("--seq-len", request.seq_len is not None),
+        ("--batch", request.batch is not None),
+        ("--model-arg", bool(request.model_args)),
+    ):
+        if given and name not in allowed:
+            raise UsageError(f"{name} does not apply here: {why}")
 
 
 def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
-    import torch
     from mmengine.config import Config
 
-    from complexity.zoo import UnknownModelTypeError, build_model
+    from complexity.zoo import UnknownModelTypeError, build_model, example_inputs
 
     try:
         cfg = Config.fromfile(str(path))
@@ -159,14 +307,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
         raise UsageError(f"cannot build the model of {path}: {_first_line(error)}") from None
     model.eval()
     height, width = shape or DEFAULT_SHAPE
-    image = torch.rand(3, height, width)
-    preprocessor = getattr(model, "data_preprocessor", None)
-    if callable(preprocessor):
-        # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-        with torch.no_grad():
-            inputs = preprocessor({"inputs": [image], "data_samples": [None]}, False)["inputs"]
-    else:
-        inputs = image.unsqueeze(0)
+    # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
+    inputs = example_inputs(model, (height, width))
     padded = inputs.shape[-2:]
     notes = []
     if tuple(padded) != (height, width):
@@ -174,12 +316,17 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     return Loaded(model, inputs, str(padded), notes)
 
 
-def _model_from(value: Any, where: str) -> Any:
+def _model_from(value: Any, where: str, arguments: Mapping[str, Any] | None = None) -> Any:
     from torch import nn
 
+    if arguments and isinstance(value, nn.Module):
+        raise UsageError(
+            f"--model-arg needs {where} to be a function or class that builds the model; "
+            "it is a model already"
+        )
     if not isinstance(value, nn.Module) and callable(value):
         try:
-            value = value()
+            value = value(**(arguments or {}))
         except Exception as error:
             raise UsageError(f"calling {where} failed: {_first_line(error)}") from None
     if not isinstance(value, nn.Module):
@@ -187,27 +334,58 @@ def _model_from(value: Any, where: str) -> Any:
     return value.eval()
 
 
-def _image_input(shape: tuple[int, int] | None, batch_shape: tuple[int, ...] | None) -> Any:
-    import torch
+def _default_inputs(
+    where: str,
+    shape: tuple[int, int] | None,
+    request: InputRequest,
+    batch_shape: tuple[int, ...] | None = None,
+    dtype: str = "float32",
+) -> Any:
+    """The inputs of a model file or import spec from the command line and its defaults.
 
+    `batch_shape`/`dtype` are the file's `input_shape`/`input_dtype`, if it defines them.
+    """
+    if request.inputs:
+        tensors = tuple(_tensor(spec.shape, spec.dtype) for spec in request.inputs)
+        return tensors[0] if len(tensors) == 1 else tensors
+    if request.seq_len is not None:
+        if batch_shape is not None and len(batch_shape) != 2:
+            raise UsageError(
+                f"--seq-len makes (batch, N) token ids, but `input_shape` in {where} is "
+                f"{batch_shape}; give the inputs with --input SHAPE[:DTYPE]"
+            )
+        batch = request.batch or (batch_shape[0] if batch_shape else 1)
+        return _token_ids(batch, request.seq_len)
     if batch_shape is None:
-        batch_shape = (1, 3, *(shape or DEFAULT_SHAPE))
+        batch_shape = (1, 3, *(shape or DEFAULT_IMAGE))
     elif shape is not None:
+        if len(batch_shape) != 4:
+            raise UsageError(
+                f"--shape sets an image's height and width, but `input_shape` in {where} is "
+                f"{batch_shape}, not (N, C, H, W); use --seq-len N or --input SHAPE[:DTYPE]"
+            )
         batch_shape = (*batch_shape[:-2], *shape)
-    return torch.rand(*batch_shape)
+    if request.batch is not None:
+        batch_shape = (request.batch, *batch_shape[1:])
+    return _tensor(tuple(batch_shape), dtype)
 
 
 def _label(inputs: Any) -> str:
     import torch
 
-    from complexity.analyzer.tracing import describe_shapes
+    from complexity.analyzer import describe_shapes
 
     if isinstance(inputs, torch.Tensor):
-        return str(inputs.shape)
+        dtype = str(inputs.dtype).removeprefix("torch.")
+        return str(inputs.shape) + ("" if dtype == "float32" else f" {dtype}")
     return str(describe_shapes(inputs))
 
 
-def _from_python_file(path: Path, shape: tuple[int, int] | None) -> Loaded:
+def _loaded(model: Any, inputs: Any, notes: list[str] | None = None) -> Loaded:
+    return Loaded(model, inputs, _label(inputs), notes or [], tokens=_tokens_of(inputs))
+
+
+def _from_python_file(path: Path, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:
     try:
         with _on_sys_path(path.resolve().parent):
             namespace = runpy.run_path(str(path), run_name="__complexity_model__")
@@ -222,12 +400,13 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None) -> Loaded:
             f"{path} defines no `model`; define model = MyNet() (or a function returning one), "
             "or model = dict(type=...) for a zoo config"
         )
-    model = _model_from(namespace["model"], f"`model` in {path}")
+    model = _model_from(namespace["model"], f"`model` in {path}", request.model_args)
     if "inputs" in namespace:
         if shape is not None:
             raise UsageError(
                 f"--shape cannot resize the `inputs` that {path} defines; drop --shape"
             )
+        _refuse(request, f"{path} defines its own `inputs`", allowed=("--model-arg",))
         inputs = namespace["inputs"]
         if callable(inputs):
             inputs = inputs()
@@ -238,11 +417,14 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None) -> Loaded:
                 batch_shape = tuple(int(d) for d in batch_shape)
             except (TypeError, ValueError):
                 raise UsageError(f"`input_shape` in {path} must be a tuple of integers") from None
-        inputs = _image_input(shape, batch_shape)
-    return Loaded(model, inputs, _label(inputs))
+        dtype = str(namespace.get("input_dtype", "float32")).removeprefix("torch.")
+        if dtype not in DTYPES:
+            raise UsageError(f"`input_dtype` in {path} must be one of {', '.join(DTYPES)}")
+        inputs = _default_inputs(str(path), shape, request, batch_shape, dtype)
+    return _loaded(model, inputs)
 
 
-def _from_import_spec(spec: str, shape: tuple[int, int] | None) -> Loaded:
+def _from_import_spec(spec: str, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:
     module_name, _, attribute = spec.partition(":")
     try:
         with _on_sys_path(Path.cwd()):
@@ -251,6 +433,21 @@ def _from_import_spec(spec: str, shape: tuple[int, int] | None) -> Loaded:
         raise UsageError(f"cannot import {module_name}: {_first_line(error)}") from None
     if not hasattr(module, attribute):
         raise UsageError(f"{module_name} has no attribute {attribute!r}; check the spec {spec}")
-    model = _model_from(getattr(module, attribute), spec)
-    inputs = _image_input(shape, None)
-    return Loaded(model, inputs, _label(inputs))
+    model = _model_from(getattr(module, attribute), spec, request.model_args)
+    return _loaded(model, _default_inputs(spec, shape, request))
+
+
+def _from_hf_config(path: Path, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:
+    from .huggingface import load_config_json
+
+    if shape is not None:
+        raise UsageError(
+            f"--shape sets an image size, but {path} is a token model; use --seq-len N "
+            "(and --batch N)"
+        )
+    _refuse(
+        request,
+        f"{path} is a token model: use --seq-len and --batch",
+        ("--seq-len", "--batch", "--model-arg"),
+    )
+    return load_config_json(path, request)

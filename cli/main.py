@@ -29,8 +29,8 @@ def main() -> None:
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
 
 
-@app.command()
-def analyze(
+@app.command("analyze")
+def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
@@ -40,7 +40,36 @@ def analyze(
     ],
     shape: Annotated[
         list[str] | None,
-        typer.Option(help="Input H W (or one size for both), e.g. 640 or 640 480. Default 640."),
+        typer.Option(
+            help="Image size H W (or one size for both), e.g. 640 or 640 480. Default 640 "
+            "for MMYOLO configs, 224 for model files and import specs."
+        ),
+    ] = None,
+    input_specs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+            "repeat for each input.",
+        ),
+    ] = None,
+    seq_len: Annotated[
+        int | None,
+        typer.Option(
+            "--seq-len",
+            help="Token model: sequence length of the input_ids (config.json default 512).",
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="Batch size of the default input (default 1).")
+    ] = None,
+    model_args: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-arg",
+            help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
+            "VALUE is a Python literal. Repeatable.",
+        ),
     ] = None,
     depth: Annotated[int, typer.Option(help="Rows and tree levels to show below the model.")] = 3,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree.")] = False,
@@ -56,8 +85,9 @@ def analyze(
     convention: Annotated[
         str,
         typer.Option(
-            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop) or flops "
-            "(real floating-point operations, elementwise ops and attention included)."
+            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop), flops "
+            "(real floating-point operations, elementwise ops and attention included) or "
+            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS)."
         ),
     ] = "fvcore",
     json_path: Annotated[
@@ -68,6 +98,10 @@ def analyze(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    all_uncounted: Annotated[
+        bool,
+        typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
+    ] = False,
     memory: Annotated[
         bool,
         typer.Option(
@@ -86,22 +120,33 @@ def analyze(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    """Analyse a model: the seed's summary and table, optionally tree, operators and JSON."""
-    from . import command
+    """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
+    from complexity.render import RenderOptions
 
-    command.analyze(
-        config,
-        shape=shape,
-        depth=depth,
-        tree=tree,
-        show_table=not not_show_table,
-        show_arch=show_arch,
-        by_operator=by_operator,
-        convention=convention,
-        json_path=json_path,
-        cfg_options=cfg_options,
-        memory=memory,
-        device_spec=device_spec,
+    from .command import AnalyzeRequest, run_analyze
+
+    run_analyze(
+        AnalyzeRequest(
+            target=config,
+            shape=shape,
+            cfg_options=cfg_options,
+            convention=convention,
+            exports={"json": json_path} if json_path is not None else {},
+            inputs=input_specs,
+            seq_len=seq_len,
+            batch=batch,
+            model_args=model_args,
+            device_spec=device_spec,
+            render=RenderOptions(
+                depth=depth,
+                table=not not_show_table,
+                arch=show_arch,
+                tree=tree,
+                by_operator=by_operator,
+                all_uncounted=all_uncounted,
+                memory=memory,
+            ),
+        )
     )
 
 

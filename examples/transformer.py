@@ -1,4 +1,7 @@
-"""An import-spec target: `complexity analyze examples.transformer:build`."""
+"""An import-spec target: `complexity analyze examples.transformer:build`.
+
+`build` takes keyword arguments: `--model-arg depth=2 --model-arg dim=96`.
+"""
 
 from __future__ import annotations
 
@@ -38,5 +41,5 @@ class PatchTransformer(nn.Module):
         return self.norm(self.blocks(tokens))
 
 
-def build() -> nn.Module:
-    return PatchTransformer()
+def build(dim: int = 192, depth: int = 4) -> nn.Module:
+    return PatchTransformer(dim=dim, depth=depth)

@@ -79,7 +79,7 @@ def test_rows_and_printout_match_mmengine_side_by_side(monkeypatch):
     from mmengine.config import Config
 
     from complexity.analyzer import analyze
-    from complexity.cli.rows import arch_lines, table_rows
+    from complexity.render import arch_lines, table_rows
     from complexity.zoo import build_model
 
     torch.manual_seed(0)
@@ -350,7 +350,9 @@ def test_uncounted_operators_are_listed_as_fvcore_finds_them(capsys):
 
     from complexity.zoo import build_model
 
-    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--shape", "128", "--not-show-table")
+    code, out, _ = cli(
+        capsys, "analyze", RTMDET_S, "--shape", "128", "--not-show-table", "--all-uncounted"
+    )
     assert code == 0
     model = build_model(Config.fromfile(str(REPO / RTMDET_S)).model).eval()
     inputs = model.data_preprocessor({"inputs": [torch.rand(3, 128, 128)]}, False)["inputs"]

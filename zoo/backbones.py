@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .layers import ConvModule, CSPLayer, DepthwiseSeparableConvModule, SPPFBottleneck
-from .registry import register_model
+from .layers import (
+    _BN,
+    _SILU_INPLACE,
+    ConvModule,
+    CSPLayer,
+    DepthwiseSeparableConvModule,
+    SPPFBottleneck,
+)
+from .registry import Cfg, register_model
 
 __all__ = ["CSPNeXt"]
-
-Cfg = Mapping[str, Any]
-_BN: dict[str, Any] = {"type": "BN"}
-_SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 
 
 @register_model

@@ -10,11 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .registry import build_child, register_model
+from .registry import Cfg, build_child, register_model
 
 __all__ = ["YOLODetector", "YOLOv5DetDataPreprocessor"]
-
-Cfg = Mapping[str, Any]
 
 
 @register_model

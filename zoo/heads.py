@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from .layers import ConvModule
-from .registry import build_child, register_model
+from .layers import _BN, _SILU_INPLACE, ConvModule
+from .registry import Cfg, build_child, register_model
 
 __all__ = ["RTMDetHead", "RTMDetSepBNHeadModule"]
-
-Cfg = Mapping[str, Any]
-_BN: dict[str, Any] = {"type": "BN"}
-_SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 
 
 @register_model

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .registry import register_model
+from .registry import Cfg, register_model
 
 __all__ = [
     "CSPLayer",
@@ -32,8 +32,6 @@ __all__ = [
     "build_norm_layer",
 ]
 
-Cfg = Mapping[str, Any]
-
 # mmdet's defaults for its CSP blocks (YOLOX heritage); MMYOLO configs always override them.
 _MMDET_NORM: dict[str, Any] = {"type": "BN", "momentum": 0.03, "eps": 0.001}
 _MMDET_ACT: dict[str, Any] = {"type": "Swish"}
@@ -41,6 +39,7 @@ _MMDET_ACT: dict[str, Any] = {"type": "Swish"}
 _RELU: dict[str, Any] = {"type": "ReLU"}
 _SILU: dict[str, Any] = {"type": "SiLU"}
 _SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
+_BN: dict[str, Any] = {"type": "BN"}  # MMYOLO's default norm_cfg
 
 
 class Swish(nn.Module):

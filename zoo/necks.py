@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .layers import ConvModule, CSPLayer, DepthwiseSeparableConvModule
-from .registry import register_model
+from .layers import _BN, _SILU_INPLACE, ConvModule, CSPLayer, DepthwiseSeparableConvModule
+from .registry import Cfg, register_model
 
 __all__ = ["CSPNeXtPAFPN"]
 
-Cfg = Mapping[str, Any]
-_BN: dict[str, Any] = {"type": "BN"}
-_SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 _UPSAMPLE: dict[str, Any] = {"scale_factor": 2, "mode": "nearest"}
 
 

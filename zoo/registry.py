@@ -16,6 +16,9 @@ from typing import Any, TypeVar, overload
 
 from torch import nn
 
+# A model config as written in MMYOLO configs: a mapping with `type` and keyword arguments.
+Cfg = Mapping[str, Any]
+
 __all__ = [
     "MODELS",
     "SCOPE_PREFIXES",

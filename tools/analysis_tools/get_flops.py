@@ -4,8 +4,9 @@
         [--not-show-table] [--cfg-options key=value ...]
 
 Prints the per-module markdown table, with --show-arch the model printout with
-`#params, #flops, #acts` under each module, the convention the numbers follow, then the
-summary block.
+`#params, #flops, #acts` under each module, the convention the numbers follow, the
+operators that ran uncounted, then the summary block: the sections of `complexity analyze`,
+from the same library functions (complexity.render).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="override some settings in the used config, the key-value pair in xxx=yyy format will be merged into config file",
     )
+    parser.add_argument(
+        "--all-uncounted",
+        action="store_true",
+        help="list every uncounted operator and where it ran",
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
     return parser.parse_args(argv)
 
@@ -43,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from complexity.analyzer import analyze
     from complexity.cli.command import describe_failure
     from complexity.cli.loading import load, parse_cfg_options, parse_shape
-    from complexity.cli.render import markdown_table, summary_lines
-    from complexity.cli.rows import arch_lines, table_rows
+    from complexity.render import RenderOptions, print_sections, report_sections
 
     try:
         shape = parse_shape([str(n) for n in args.shape])
@@ -58,14 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         message, code = describe_failure(error)
         print(f"error: {message}", file=sys.stderr)
         return code
-    if not args.not_show_table:
-        print("\n" + markdown_table(table_rows(report)))
-    if args.show_arch:
-        print("\n" + "\n".join(arch_lines(report)))
-    print(f"convention: {report.convention_summary}")
-    for note in loaded.notes:
-        print(f"{'=' * 30}\n{note}")
-    print("\n".join(summary_lines(report, loaded.input_label)))
+    options = RenderOptions(
+        table=not args.not_show_table,
+        markdown=True,
+        arch=args.show_arch,
+        all_uncounted=args.all_uncounted,
+    )
+    print_sections(report_sections(report, options, loaded.input_label, loaded.notes))
     return 0
 
 

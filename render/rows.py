@@ -6,11 +6,12 @@ zero are dropped (unless a descendant is kept), a module whose single remaining 
 same numbers is merged into that child's row ("fast-forward"), rows stop at `max_depth`
 levels of indentation, and sibling order is that of the statistics (modules holding
 parameters first, in parameter order, then the others in module order).
-Unlike their helpers, which rescan every name for every module, this works on the tree.
+Unlike their helpers, which rebuild the tree from dotted names, this walks `Report.modules`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from complexity.analyzer import Report
@@ -28,35 +29,44 @@ class TableRow:
     cells: tuple[str, str, str]  # params (or a parameter's shape), flops, activations
 
 
-def _parent(key: str) -> str:
-    return key.rsplit(".", 1)[0] if "." in key else ""
-
-
-def _statistics(report: Report) -> dict[str, dict[str, int]]:
-    """Module (and parameter) name -> raw statistics, in fvcore's key order."""
+def _statistics(report: Report) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """Module (and parameter) name -> raw statistics in fvcore's key order, and each name's
+    children in that order. The tree is `report.modules`; a parameter hangs under its module.
+    """
     stats: dict[str, dict[str, int]] = {}
-    module_params = report.by_module("params")
+    parent_of: dict[str, str] = {}
+    params = report.inclusive["params"]
+    modules = report.modules
+
+    def add_module_path(position: int) -> None:
+        # fvcore keys a module by each prefix of a parameter name: the root first.
+        chain = []
+        while position >= 0 and modules[position].name not in stats:
+            chain.append(position)
+            position = modules[position].parent
+        for index in reversed(chain):
+            info = modules[index]
+            stats[info.name] = {PARAMS: params[index]}
+            if index:
+                parent_of[info.name] = modules[info.parent].name
+
     for name, shape in report.parameter_shapes.items():
-        parts = name.split(".")
-        for k in range(len(parts)):
-            prefix = ".".join(parts[:k])
-            stats.setdefault(prefix, {PARAMS: module_params[prefix]})
-        size = 1
-        for dim in shape:
-            size *= dim
-        stats[name] = {PARAMS: size}
+        owner_name, _, _ = name.rpartition(".")
+        owner = report.aliases[owner_name]
+        add_module_path(owner)
+        stats[name] = {PARAMS: math.prod(shape)}
+        parent_of[name] = modules[owner].name
     for column, metric in ((FLOPS, "flops"), (ACTS, "activations")):
-        for name, value in report.by_module(metric).items():
-            stats.setdefault(name, {})[column] = value
-    return stats
-
-
-def _children(keys: list[str]) -> dict[str, list[str]]:
-    children: dict[str, list[str]] = {key: [] for key in keys}
-    for key in keys:
+        for position, value in enumerate(report.inclusive[metric]):
+            info = modules[position]
+            stats.setdefault(info.name, {})[column] = value
+            if position:
+                parent_of.setdefault(info.name, modules[info.parent].name)
+    children: dict[str, list[str]] = {key: [] for key in stats}
+    for key in stats:
         if key:
-            children.setdefault(_parent(key), []).append(key)
-    return children
+            children[parent_of[key]].append(key)
+    return stats, children
 
 
 def _prune_zeros(
@@ -84,8 +94,7 @@ def _prune_zeros(
 
 def table_rows(report: Report, max_depth: int = 3) -> list[TableRow]:
     """The rows of the per-module table, exactly as mmengine's `complexity_stats_table`."""
-    raw = _statistics(report)
-    children = _children(list(raw))
+    raw, children = _statistics(report)
     kept = _prune_zeros(raw, children, {""}, keep_parents_of_kept=True)
     uncalled = report.uncalled_modules
     cells: dict[str, dict[str, str]] = {}
@@ -135,13 +144,13 @@ def table_rows(report: Report, max_depth: int = 3) -> list[TableRow]:
 
 def arch_lines(report: Report) -> list[str]:
     """mmengine's `complexity_stats_str`: `str(model)` with `#params, #flops, #acts` lines."""
-    raw = _statistics(report)
+    raw, children = _statistics(report)
     for info in report.modules:  # mmengine fills every module's missing statistics with 0
         entry = raw.setdefault(info.name, {})
         for column in COLUMNS:
             entry.setdefault(column, 0)
     uncalled = report.uncalled_modules
-    kept = _prune_zeros(raw, _children(list(raw)), set(uncalled) | {""}, False)
+    kept = _prune_zeros(raw, children, set(uncalled) | {""}, False)
     labels = {PARAMS: "#params", FLOPS: "#flops", ACTS: "#acts"}
     printed: dict[str, str] = {}
     for name in raw:

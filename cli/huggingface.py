@@ -1,0 +1,157 @@
+"""A Hugging Face `config.json` as a target: the model built on meta, token ids as input.
+
+Built with transformers' Auto classes from the config alone: no weights, no hub access,
+on the meta device (shapes only, so a 70B model costs no memory). Needs the optional
+extra `hf` (`pip install -e ".[hf]"`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from .loading import (
+    DEFAULT_SEQ_LEN,
+    InputRequest,
+    Loaded,
+    UsageError,
+    _first_line,
+    _token_ids,
+)
+
+CAUSAL_SUFFIX = "ForCausalLM"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot parse {path} as JSON: {_first_line(error)}") from None
+    if not isinstance(data, dict) or "model_type" not in data:
+        raise UsageError(
+            f"{path} has no `model_type`; a .json target must be a Hugging Face config.json"
+        )
+    if "auto_map" in data:
+        raise UsageError(
+            f"{path} needs the model's own Python code (`auto_map`), which complexity does "
+            "not download or run; analyse a .py file that builds the model instead"
+        )
+    return data
+
+
+def _config(path: Path, data: dict[str, Any], overrides: dict[str, Any]) -> Any:
+    from transformers import AutoConfig
+
+    model_type = data.pop("model_type")
+    try:
+        defaults = AutoConfig.for_model(model_type)
+    except ValueError:
+        import transformers
+
+        raise UsageError(
+            f"transformers {transformers.__version__} does not know model_type "
+            f"{model_type!r} of {path}; upgrade transformers"
+        ) from None
+    for key in overrides:
+        if key not in data and not hasattr(defaults, key):
+            raise UsageError(
+                f"--model-arg {key}: a {model_type} config has no field {key!r}; "
+                f"see the fields in {path}"
+            )
+    try:
+        config = AutoConfig.for_model(model_type, **{**data, **overrides})
+    except Exception as error:
+        raise UsageError(
+            f"cannot read {path} as a {model_type} config: {_first_line(error)}"
+        ) from None
+    config.use_cache = False  # one forward over the whole sequence, no KV cache
+    return config
+
+
+def is_causal_lm(config: Any) -> bool:
+    """`architectures` names a causal LM: *ForCausalLM, or the class AutoModelForCausalLM
+    maps this model_type to (GPT-2's GPT2LMHeadModel)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    causal_class = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(config.model_type)
+    return any(
+        name.endswith(CAUSAL_SUFFIX) or name == causal_class
+        for name in (config.architectures or [])
+    )
+
+
+def _tokens_forward(model: Any, names: list[str]) -> None:
+    """Let model(*tensors) call HF's forward with keywords, without a cache, returning tuples.
+
+    Set on the instance (not a wrapper module), so the table keeps HF's module names.
+    """
+    forward = model.forward
+    parameters = inspect.signature(forward).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    options = {key: False for key in ("use_cache", "return_dict") if key in parameters or takes_any}
+
+    def tokens_forward(*tensors: Any) -> Any:
+        return forward(**dict(zip(names, tensors, strict=True)), **options)
+
+    model.forward = tokens_forward
+
+
+def load_config_json(path: Path, request: InputRequest) -> Loaded:
+    try:
+        import transformers
+        from transformers import AutoModel, AutoModelForCausalLM
+    except ImportError:
+        raise UsageError(
+            f"{path} is a Hugging Face config; reading it needs transformers: "
+            'pip install -e ".[hf]"'
+        ) from None
+    import torch
+
+    config = _config(path, _read(path), dict(request.model_args))
+    limit = getattr(config, "max_position_embeddings", None)
+    seq_len = request.seq_len or (min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN)
+    if limit and seq_len > limit:
+        raise UsageError(
+            f"--seq-len {seq_len} is longer than the {limit} positions this {config.model_type} "
+            f"model has; give --seq-len {limit} or less, or lengthen the model with "
+            f"--model-arg max_position_embeddings={seq_len}"
+        )
+    auto = AutoModelForCausalLM if is_causal_lm(config) else AutoModel
+    try:
+        with torch.device("meta"):
+            model = auto.from_config(config)
+    except Exception as error:
+        raise UsageError(
+            f"transformers could not build {config.model_type} from {path}: {_first_line(error)}"
+        ) from None
+    model.eval()
+
+    batch = request.batch or 1
+    parameters = inspect.signature(model.forward).parameters
+    names = ["input_ids"]
+    if "attention_mask" in parameters:  # as a tokenizer returns it: every position real
+        names.append("attention_mask")
+    if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in parameters:
+        names.append("decoder_input_ids")
+    tensors = tuple(
+        torch.ones((batch, seq_len), dtype=torch.int64, device="meta")
+        if name == "attention_mask"
+        else _token_ids(batch, seq_len, device="meta")
+        for name in names
+    )
+    _tokens_forward(model, names)
+    label = ", ".join(f"{name} [{batch}, {seq_len}] int64" for name in names)
+    note = (
+        f"{type(model).__name__} built by transformers {transformers.__version__} "
+        f"{auto.__name__}.from_config({path}) on the meta device: no weights, shapes only"
+    )
+    return Loaded(
+        model,
+        tensors,
+        label,
+        [note],
+        tokens=(batch, seq_len),
+        default_seq_len=request.seq_len is None,
+    )

@@ -1,0 +1,22 @@
+"""What to render: one object from the command line (or a script) to the renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from complexity.analyzer import DeviceSpec
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """The sections to print and how; the defaults print what MMYOLO's get_flops prints."""
+
+    depth: int = 3  # table rows and tree levels below the model
+    table: bool = True  # the per-module table
+    markdown: bool = False  # that table as MMYOLO's markdown (get_flops.py), not a box table
+    arch: bool = False  # the model printout with `#params, #flops, #acts` (--show-arch)
+    tree: bool = False  # the module tree with each node's statistics
+    by_operator: bool = False  # flops per operator type
+    all_uncounted: bool = False  # every uncounted operator with where it ran, not a summary
+    memory: bool = False  # param/activation bytes and peak activation columns (--memory)
+    device: DeviceSpec | None = None  # roofline time columns on this device (--device-spec)

@@ -1,0 +1,350 @@
+"""Rich renderings of a Report: the seed's table and summary block, the tree, the census.
+
+`report_sections` is the one sequence of sections that `complexity analyze` and
+tools/analysis_tools/get_flops.py print; `print_sections` writes them to a console.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
+
+from .costs import extra_columns, memory_lines, roofline_lines
+from .formatting import format_arch_stat, format_size
+from .options import RenderOptions
+from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
+
+SPLIT_LINE = "=" * 30
+SDPA = "aten::scaled_dot_product_attention"
+
+
+def summary_lines(
+    report: Report,
+    input_label: str,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
+) -> list[str]:
+    """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`.
+
+    For a token model (`tokens` = batch, sequence length) also the sequence length and the
+    flops per token.
+    """
+    lines = [SPLIT_LINE, f"Input shape: {input_label}"]
+    if tokens is not None:
+        batch, seq_len = tokens
+        how = " (the default; set it with --seq-len)" if default_seq_len else ""
+        lines.append(f"Sequence length: {seq_len}{how}")
+    lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    if tokens is not None:
+        per_token = report.total("flops") / (batch * seq_len)
+        lines.append(f"Flops per token: {format_size(round(per_token))}")
+    lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
+    return lines
+
+
+SHORTENED = "…"  # marks a module name cut to fit the terminal; numbers are never cut
+
+
+def shorten(name: str, width: int) -> str:
+    """`name` in `width` characters: its head and tail kept, the middle replaced by `…`."""
+    if len(name) <= width:
+        return name
+    if width <= 1:
+        return SHORTENED[:width]
+    tail = (width - 1) * 2 // 3  # the tail tells sibling rows apart (`cls_convs.0` / `.1`)
+    return name[: width - 1 - tail] + SHORTENED + name[len(name) - tail :]
+
+
+class ModuleTable:
+    """The per-module table, laid out for the console's width when it is printed.
+
+    Every number stays whole: when the table is too wide, headers wrap at spaces and module
+    names are shortened in the middle (marked with `…`), never the numeric cells.
+    """
+
+    def __init__(
+        self, rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+    ) -> None:
+        self.rows = list(rows)
+        self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
+
+    def _names(self) -> list[str]:
+        return [" " * row.indent + row.name for row in self.rows]
+
+    def table(self, width: int | None = None) -> Table:
+        names = self._names()
+        headers = [*COLUMNS, *(header for header, _ in self.extra)]
+        cells = [
+            [*row.cells, *(column[i] for _, column in self.extra)]
+            for i, row in enumerate(self.rows)
+        ]
+        numbers = [max(len(line[i]) for line in cells) for i in range(len(headers))]
+        natural = [max(len("module"), *map(len, names))] + [
+            max(n, len(h)) for n, h in zip(numbers, headers, strict=True)
+        ]
+        frame = 3 * len(natural) + 1  # `│ ` before, ` ` after every cell, a closing `│`
+        fixed: list[int | None] = [None] * len(natural)
+        if width is not None and sum(natural) + frame > width:
+            # Numeric columns as narrow as their widest number (or longest header word).
+            fixed[1:] = [
+                max(n, *map(len, h.split())) for n, h in zip(numbers, headers, strict=True)
+            ]
+            fixed[0] = max(len("module"), width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
+            names = [
+                " " * row.indent + shorten(row.name, fixed[0] - row.indent)  # type: ignore[operator]
+                for row in self.rows
+            ]
+        table = Table(box=box.SQUARE, header_style="bold")
+        table.add_column("module", no_wrap=True, width=fixed[0])
+        for number, (header, column_width) in enumerate(zip(headers, fixed[1:], strict=True)):
+            justify = "center" if header == ACTS else "left" if number < 3 else "right"
+            table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
+        for row, name, line in zip(self.rows, names, cells, strict=True):
+            table.add_row(Text(name, style="bold" if row.indent == 0 else ""), *line)
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width)
+
+
+def module_table(
+    rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+) -> ModuleTable:
+    """The per-module table as a rich renderable that fits the width it is printed at."""
+    return ModuleTable(rows, extra)
+
+
+def markdown_table(rows: list[TableRow]) -> str:
+    """The seed's markdown table: padded pipes, `:---` (left) and `:---:` (centred) rules."""
+    header = ("module", *COLUMNS)
+    body = [(row.name, *row.cells) for row in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
+
+    def line(cells: tuple[str, ...], centre_last: bool) -> str:
+        padded = [cell.ljust(width) for cell, width in zip(cells[:3], widths, strict=False)]
+        last = cells[3].center(widths[3]) if centre_last else cells[3].ljust(widths[3])
+        return "| " + " | ".join([*padded, last]) + " |"
+
+    rule = [":" + "-" * (w - 1) for w in widths[:3]] + [":" + "-" * (widths[3] - 2) + ":"]
+    lines = [line(header, centre_last=False), "| " + " | ".join(rule) + " |"]
+    lines += [line(cells, centre_last=True) for cells in body]
+    return "\n".join(lines)
+
+
+def stat_line(report: Report, name: str) -> str:
+    """`#params: 1.55K, #flops: 4.3M, #acts: 33.6K`, mmengine's printout format."""
+    return ", ".join(
+        f"{label}: {format_arch_stat(report.total(metric, name))}"
+        for label, metric in (("#params", "params"), ("#flops", "flops"), ("#acts", "activations"))
+    )
+
+
+def module_tree(report: Report, max_depth: int) -> Tree:
+    """The module tree to `max_depth` levels, each node with its stat line."""
+    uncalled = report.uncalled_modules
+
+    def label(key: str, position: int, path: str) -> Text:
+        info = report.modules[position]
+        text = Text.assemble((key, "bold"), " ", (info.type, "cyan"))
+        if path != info.name:
+            text.append(f"  shared with {info.name}, counted there", style="dim italic")
+        elif info.name in uncalled:
+            text.append("  never called", style="yellow")
+            text.append(f"\n#params: {format_arch_stat(report.total('params', info.name))}")
+        else:
+            text.append("\n" + stat_line(report, info.name), style="green")
+        return text
+
+    def grow(node: Tree, position: int, path: str, depth: int) -> None:
+        if depth >= max_depth:
+            return
+        for key, child in report.modules[position].children:
+            child_path = f"{path}.{key}" if path else key
+            branch = node.add(label(key, child, child_path))
+            if child_path == report.modules[child].name:  # do not expand an alias again
+                grow(branch, child, child_path, depth + 1)
+
+    tree = Tree(label("model", 0, ""), guide_style="dim")
+    grow(tree, 0, "", 0)
+    return tree
+
+
+def _where(modules: dict[str, int], limit: int = 3) -> str:
+    names = [f"{name or 'model'} ×{count}" for name, count in modules.items()]
+    more = f", +{len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+COMPACT_UNCOUNTED = 5  # operators listed by default; the flag lists all, with modules
+
+
+def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
+    """Operators that ran but were not counted, and the free ones.
+
+    Compact by default: a count, then the most-called operators (name, calls, why); with
+    `show_all`, every operator and the modules that ran it.
+    """
+    parts: list[RenderableType] = []
+    entries = sorted(report.uncounted, key=lambda e: (-e.count, e.op))
+    if entries:
+        calls = sum(e.count for e in entries)
+        title = (
+            f"Operators not counted ({report.convention} convention): "
+            f"{len(entries)} operator{'s' if len(entries) > 1 else ''}, {calls} calls"
+        )
+        shown = entries if show_all else entries[:COMPACT_UNCOUNTED]
+        parts.append(Text(title))
+        table = Table(box=box.SIMPLE_HEAD)
+        table.add_column("operator", overflow="fold")
+        table.add_column("calls", justify="right", no_wrap=True)
+        table.add_column("why")
+        if show_all:
+            table.add_column("where (module ×calls)")
+        for entry in shown:
+            where = [_where(dict(entry.modules))] if show_all else []
+            table.add_row(entry.op, str(entry.count), entry.reason, *where)
+        parts.append(table)
+        if len(shown) < len(entries):
+            hidden = len(entries) - len(shown)
+            parts.append(
+                Text(f"(+{hidden} more; --all-uncounted lists every one and where it ran)")
+            )
+        marked = {e.op for e in entries if e.reason == NOT_COUNTED_BY_CONVENTION}
+        # Name only the conventions that count every marked op.
+        other = [
+            name
+            for name, convention in CONVENTIONS.items()
+            if name != report.convention and marked and marked <= convention.rules.keys()
+        ]
+        if other:
+            names = " or ".join(f"--convention {c}" for c in other)
+            parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
+        if SDPA in marked and "macs" in CONVENTIONS:
+            parts.append(
+                Text(
+                    "(--convention macs counts attention as matmuls: q·kᵀ and p·v, "
+                    "as torchvision's GFLOPS do)"
+                )
+            )
+    else:
+        parts.append(Text(f"No operator went uncounted under the {report.convention} convention."))
+    if report.ignored_ops:
+        calls = sum(report.ignored_ops.values())
+        names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
+        free = f"Free under the {report.convention} convention: {calls} calls ({names})"
+        parts.append(Text(free, style="dim"))
+    return Group(*parts)
+
+
+def operator_table(report: Report, metric: str = "flops") -> Table:
+    """Per operator: calls, the metric and its share of the total."""
+    calls = report.operator_calls
+    values = report.by_operator(metric)
+    total = report.total(metric) or 1
+    table = Table(title=f"{metric} by operator", title_justify="left", box=box.SQUARE)
+    table.add_column("operator", no_wrap=True)
+    table.add_column("calls", justify="right")
+    table.add_column(metric, justify="right")
+    table.add_column("share", justify="right")
+    for label, value in sorted(values.items(), key=lambda item: -item[1]):
+        if not value:  # ops of the convention that ran but cost nothing here (0-d, eval)
+            continue
+        share = f"{100 * value / total:.1f}%"
+        table.add_row(label, str(calls.get(label, "")), format_size(value), share)
+    return table
+
+
+def plain(text: str) -> Text:
+    """Text printed as is: no markup, no highlighting (paths, op names, brackets)."""
+    return Text(text)
+
+
+def report_sections(
+    report: Report,
+    options: RenderOptions,
+    input_label: str,
+    notes: Iterable[str] = (),
+    *,
+    tokens: tuple[int, int] | None = None,
+    default_seq_len: bool = False,
+) -> list[RenderableType]:
+    """Every section `complexity analyze` and get_flops.py print, in their order.
+
+    `tokens` (batch, sequence length) for a token model adds its sequence length and flops
+    per token to the summary block.
+    """
+    sections: list[RenderableType] = []
+    times = roofline(report, options.device) if options.device is not None else None
+    if options.table:
+        rows = table_rows(report, options.depth)
+        if options.markdown:
+            sections.append(plain("\n" + markdown_table(rows)))
+        else:
+            extra = extra_columns(report, rows, options.memory, times)
+            sections.append(module_table(rows, extra))
+    if options.arch:
+        arch = "\n".join(arch_lines(report))
+        sections.append(plain("\n" + arch if options.markdown else arch))
+    if options.tree:
+        sections.append(module_tree(report, options.depth))
+    if options.by_operator:
+        sections.append(operator_table(report))
+    sections.append(plain(f"convention: {report.convention_summary}"))
+    sections.append(uncounted_section(report, options.all_uncounted))
+    sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
+    summary = summary_lines(report, input_label, tokens, default_seq_len)
+    sections.append(plain("\n".join(summary)))
+    costs = (memory_lines(report) if options.memory else []) + (
+        roofline_lines(times) if times is not None else []
+    )
+    if costs:
+        sections.append(plain("\n".join(costs)))
+    return sections
+
+
+def print_sections(sections: Iterable[RenderableType], console: Console | None = None) -> None:
+    """Print to `console` (stdout by default); off a terminal, without trailing spaces."""
+    console = console or stdout_console()
+    if console.is_terminal:
+        for section in sections:
+            console.print(section)
+        return
+    with console.capture() as captured:
+        for section in sections:
+            console.print(section)
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    console.file.write(text + "\n")
+    console.file.flush()
+
+
+def stdout_console() -> Console:
+    """A terminal's own width; piped output is not cut to 80 columns: the table is the product."""
+    import os
+
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    width = max(int(os.environ.get("COLUMNS", "0") or 0), 200)
+    return Console(width=width, highlight=False)
+
+
+__all__ = [
+    "ModuleTable",
+    "markdown_table",
+    "module_table",
+    "module_tree",
+    "operator_table",
+    "print_sections",
+    "report_sections",
+    "stat_line",
+    "stdout_console",
+    "summary_lines",
+    "uncounted_section",
+]
