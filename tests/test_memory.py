@@ -373,3 +373,13 @@ def test_cli_memory_and_device_spec_columns_and_json(
     code, out, err = cli(capsys, "analyze", "examples/small_cnn.py", "--device-spec", "flops=x")
     assert code == 2
     assert err.count("\n") == 1 and "--device-spec" in err and "Traceback" not in err
+
+
+def test_binary_sizes_and_times() -> None:
+    from complexity.render import format_bytes, format_seconds
+
+    assert format_bytes(100) == "100 B"
+    assert format_bytes(1536) == "1.50 KiB"
+    assert format_bytes(3 * 2**30) == "3.00 GiB"
+    assert format_seconds(0.0123) == "12.3 ms"
+    assert format_seconds(4.5e-6) == "4.5 µs"
