@@ -2,10 +2,13 @@
 
 A value of the graph is live from the node that produces it to its last use. Values that
 share storage (views, in-place results, tensors packed into lists and tuples) are one
-storage, freed after the last use of any of them. Graph inputs are live from the start,
-graph outputs until the end; parameters, buffers and constants are not activations. The
-peak is the largest total of live storage at any node: an inference forward (no autograd),
-without the allocator's caching and rounding or kernels' scratch space (docs/memory.md).
+storage, freed after the last use of any of them. Graph inputs are live from the start (and,
+held by the caller, to the end), graph outputs until the end; parameters, buffers and
+constants are not activations. Eager mode's Python references that the graph shows are
+kept too: a module's arguments live until it returns, and so does a value its forward keeps
+across a call that does not use it (a local variable). The peak is the largest total of
+live storage at any node: an inference forward (no autograd), without the allocator's
+caching and rounding or kernels' scratch space (docs/memory.md).
 
 The same walk records, per kernel that ran, the bytes it read and wrote and its real flops,
 for the roofline (`roofline.py`).
