@@ -6,8 +6,10 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 """
 
 from .analysis import analyze
+from .budget import BudgetBreach, check_budgets, parse_quantity
 from .conventions import CONVENTIONS, Convention, get_convention
 from .devices import DEVICES, DeviceSpec, parse_device_spec
+from .diff import Change, ModuleChange, ReportDiff, compare_reports
 from .memory import MemoryProfile, OpCost
 from .registry import Handler, HandlerTable
 from .report import (
@@ -19,6 +21,7 @@ from .report import (
     UncountedOp,
 )
 from .roofline import Roofline, roofline
+from .sweep import growth_exponents
 from .tracing import AnalysisError, ModuleInfo, describe_shapes
 
 __all__ = [
@@ -29,19 +32,27 @@ __all__ = [
     "NOT_COUNTED_BY_CONVENTION",
     "NO_HANDLER",
     "AnalysisError",
+    "BudgetBreach",
+    "Change",
     "Convention",
     "DeviceSpec",
     "Handler",
     "HandlerTable",
     "MemoryProfile",
+    "ModuleChange",
     "ModuleInfo",
     "OpCost",
     "Report",
+    "ReportDiff",
     "Roofline",
     "UncountedOp",
     "analyze",
+    "check_budgets",
+    "compare_reports",
     "describe_shapes",
     "get_convention",
+    "growth_exponents",
     "parse_device_spec",
+    "parse_quantity",
     "roofline",
 ]

@@ -35,6 +35,7 @@ class AnalyzeRequest:
     convention: str = "fvcore"
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
+    budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
     inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
@@ -103,6 +104,19 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
+def check_exports(exports: Mapping[str, str]) -> dict[str, Path | None]:
+    """Each export's path (None for stdout), refused before any work if it cannot be written."""
+    targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
+    if "html" in targets:
+        from complexity.render.html import PLOTLY_MISSING, plotly_available
+
+        if not plotly_available():
+            raise UsageError(PLOTLY_MISSING)
+    if sum(path is None for path in targets.values()) > 1:
+        raise UsageError("only one export can go to stdout (-); give the others a file path")
+    return targets
+
+
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
     """An embedding fed floats: say how to give it token ids instead."""
     from complexity.analyzer import AnalysisError
@@ -116,9 +130,18 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
     )
 
 
-def run_analyze(request: AnalyzeRequest) -> None:
-    """Load the target, analyse it once, print the sections and write the exports."""
-    from complexity.analyzer import CONVENTIONS, AnalysisError, analyze, parse_device_spec
+def run_analyze(request: AnalyzeRequest) -> int:
+    """Load the target, analyse it once, print the sections and write the exports.
+
+    Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
+    """
+    from complexity.analyzer import (
+        CONVENTIONS,
+        AnalysisError,
+        analyze,
+        check_budgets,
+        parse_device_spec,
+    )
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -126,6 +149,8 @@ def run_analyze(request: AnalyzeRequest) -> None:
         report_sections,
         stdout_console,
     )
+
+    from .budgets import BUDGET_EXCEEDED_EXIT, budget_lines, parse_budgets
 
     if request.render.depth < 0:
         raise UsageError(f"--depth {request.render.depth} is negative; give 0 or more levels")
@@ -141,7 +166,8 @@ def run_analyze(request: AnalyzeRequest) -> None:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    targets = {fmt: check_export_target(fmt, to) for fmt, to in request.exports.items()}
+    targets = check_exports(request.exports)
+    limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
         try:
@@ -157,13 +183,28 @@ def run_analyze(request: AnalyzeRequest) -> None:
         except AnalysisError as error:
             raise _with_token_hint(error, loaded.tokens) from error
 
-    context = ExportContext(version=tool_version(), source=request.target, device=render.device)
+    broken = budget_lines(check_budgets(report, limits))
+    exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
+    context = ExportContext(
+        version=tool_version(),
+        source=request.target,
+        input_label=loaded.input_label,
+        notes=tuple(loaded.notes),
+        depth=request.render.depth,
+        device=render.device,
+    )
+    to_stdout = None
     for fmt, path in targets.items():
         text = EXPORTERS[fmt](report, context)
-        if path is None:  # `--json -`: stdout carries the export alone
-            sys.stdout.write(text)
-            return
-        write_atomically(path, text)
+        if path is None:
+            to_stdout = text
+        else:
+            write_atomically(path, text)
+    if to_stdout is not None:  # `--json -`: stdout carries the export alone
+        sys.stdout.write(to_stdout)
+        for line in broken:
+            print(line, file=sys.stderr)
+        return exit_code
 
     console = stdout_console()
     print_sections(
@@ -181,3 +222,6 @@ def run_analyze(request: AnalyzeRequest) -> None:
         console.print(
             f"{fmt.upper()} report written to {path}", style="dim", highlight=False, markup=False
         )
+    for line in broken:
+        console.print(line, highlight=False, markup=False)
+    return exit_code

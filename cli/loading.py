@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
+import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -147,24 +148,32 @@ def _tokens_of(inputs: Any) -> tuple[int, int] | None:
     import torch
 
     first = inputs[0] if isinstance(inputs, tuple) and inputs else inputs
-    if isinstance(first, torch.Tensor) and first.dim() == 2 and not first.is_floating_point():
+    if (
+        isinstance(first, torch.Tensor)
+        and first.dim() == 2
+        and not (first.is_floating_point() or first.is_complex() or first.dtype == torch.bool)
+    ):
         return (first.shape[0], first.shape[1])
     return None
+
+
+_SHAPE = re.compile(r"\s*(\d+)\s*(?:[x, ]\s*(\d+)\s*)?")
 
 
 def parse_shape(values: list[str] | None) -> tuple[int, int] | None:
     """`640` -> (640, 640); `640 480`, `640x480`, `640,480` -> (640, 480)."""
     if not values:
         return None
-    parts = [p for v in values for p in v.replace("x", " ").replace(",", " ").split()]
-    try:
-        numbers = [int(p) for p in parts]
-    except ValueError:
-        numbers = []
-    if len(numbers) not in (1, 2) or any(n <= 0 for n in numbers):
-        shown = " ".join(values)
+    if len(values) > 1:
         raise UsageError(
-            f"--shape {shown!s} is not one or two positive integers; write e.g. "
+            f"--shape is given {len(values)} times ({' and '.join(values)}); give it once: "
+            "--shape 640 or --shape 640 480"
+        )
+    match = _SHAPE.fullmatch(values[0])
+    numbers = [int(n) for n in match.groups() if n is not None] if match else []
+    if not numbers or any(n <= 0 for n in numbers):
+        raise UsageError(
+            f"--shape {values[0]} is not one or two positive integers; write e.g. "
             "--shape 640 or --shape 640 480"
         )
     return (numbers[0], numbers[-1])
@@ -229,6 +238,9 @@ def is_mmyolo_config(path: Path, source: str) -> bool:
     return False
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
 def load(
     target: str,
     shape: tuple[int, int] | None,
@@ -242,6 +254,12 @@ def load(
         if cfg_options:
             raise UsageError("--cfg-options applies to config files, not to an import spec")
         return _from_import_spec(target, shape, request)
+    if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
+        module, _, factory = target.rpartition(".")
+        raise UsageError(
+            f"{target} is not a file; to build a model from an import, name the factory after "
+            f"a colon: {module}:{factory}"
+        )
     if not path.exists():
         raise UsageError(f"config file {target} does not exist; check the path")
     if path.is_dir() and (path / "config.json").is_file():

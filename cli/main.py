@@ -12,6 +12,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: `--tree`, not `--tree <bool>`
     help="Parameters, FLOPs and activations of a PyTorch model, per module, from one trace.",
 )
 
@@ -24,9 +25,32 @@ class CLIError(Exception):
         self.code = code
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .command import tool_version
+
+        print(f"complexity {tool_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
+
+
+HTML_OPTION = typer.Option(
+    "--html",
+    help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
+    'needs pip install "complexity[html]".',
+)
+CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
 @app.command("analyze")
@@ -34,21 +58,25 @@ def analyze_command(
     config: Annotated[
         str,
         typer.Argument(
-            help="MMYOLO-style config, a .py file defining `model`, or package.module:factory.",
+            help="MMYOLO-style config, a .py file defining `model`, package.module:factory, "
+            "or a Hugging Face config.json.",
             show_default=False,
+            metavar="CONFIG",
         ),
     ],
     shape: Annotated[
         list[str] | None,
         typer.Option(
-            help="Image size H W (or one size for both), e.g. 640 or 640 480. Default 640 "
-            "for MMYOLO configs, 224 for model files and import specs."
+            metavar="H [W]",
+            help="Image size H W (or one size for both), e.g. 640, 640 480 or 640x480. Default "
+            "640 for MMYOLO configs, 224 for model files and import specs.",
         ),
     ] = None,
     input_specs: Annotated[
         list[str] | None,
         typer.Option(
             "--input",
+            metavar="SHAPE[:DTYPE]",
             help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
             "repeat for each input.",
         ),
@@ -57,21 +85,26 @@ def analyze_command(
         int | None,
         typer.Option(
             "--seq-len",
+            metavar="N",
             help="Token model: sequence length of the input_ids (config.json default 512).",
         ),
     ] = None,
     batch: Annotated[
-        int | None, typer.Option("--batch", help="Batch size of the default input (default 1).")
+        int | None,
+        typer.Option("--batch", metavar="N", help="Batch size of the default input (default 1)."),
     ] = None,
     model_args: Annotated[
         list[str] | None,
         typer.Option(
             "--model-arg",
+            metavar="KEY=VALUE",
             help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
             "VALUE is a Python literal. Repeatable.",
         ),
     ] = None,
-    depth: Annotated[int, typer.Option(help="Rows and tree levels to show below the model.")] = 3,
+    depth: Annotated[
+        int, typer.Option(metavar="N", help="Rows and tree levels to show below the model.")
+    ] = 3,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree.")] = False,
     not_show_table: Annotated[
         bool, typer.Option("--not-show-table", help="Do not print the per-module table.")
@@ -85,18 +118,27 @@ def analyze_command(
     convention: Annotated[
         str,
         typer.Option(
-            help="fvcore (the seed's numbers, 1 multiply-add = 1 flop), flops "
+            metavar="NAME",
+            help="fvcore (MMYOLO's get_flops numbers, 1 multiply-add = 1 flop), flops "
             "(real floating-point operations, elementwise ops and attention included) or "
-            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS)."
+            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS).",
         ),
     ] = "fvcore",
     json_path: Annotated[
         str | None,
-        typer.Option("--json", help="Also write the full report as JSON to PATH (- for stdout)."),
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help="Also write the full report as JSON to PATH (- for stdout).",
+        ),
     ] = None,
     cfg_options: Annotated[
         list[str] | None,
-        typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
+        typer.Option(
+            "--cfg-options",
+            metavar="KEY=VALUE",
+            help="Override config keys: key=value (mmengine syntax).",
+        ),
     ] = None,
     all_uncounted: Annotated[
         bool,
@@ -118,6 +160,16 @@ def analyze_command(
             "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
         ),
     ] = None,
+    max_flops: Annotated[
+        str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
+    ] = None,
+    max_params: Annotated[
+        str | None, typer.Option(help="Budget: exit 3 if parameters exceed it, e.g. 9M.")
+    ] = None,
+    max_activations: Annotated[
+        str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
+    ] = None,
+    html: Annotated[str | None, HTML_OPTION] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -125,13 +177,16 @@ def analyze_command(
 
     from .command import AnalyzeRequest, run_analyze
 
-    run_analyze(
+    exports = {"json": json_path, "html": html}
+    budgets = {"flops": max_flops, "params": max_params, "activations": max_activations}
+    code = run_analyze(
         AnalyzeRequest(
             target=config,
             shape=shape,
             cfg_options=cfg_options,
             convention=convention,
-            exports={"json": json_path} if json_path is not None else {},
+            exports={fmt: to for fmt, to in exports.items() if to is not None},
+            budgets={metric: limit for metric, limit in budgets.items() if limit is not None},
             inputs=input_specs,
             seq_len=seq_len,
             batch=batch,
@@ -147,6 +202,101 @@ def analyze_command(
                 memory=memory,
             ),
         )
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("compare")
+def compare_command(
+    a: Annotated[str, typer.Argument(help="First model (A): any target analyze accepts.")],
+    b: Annotated[str, typer.Argument(help="Second model (B), compared against A.")],
+    shape: Annotated[
+        list[str] | None, typer.Option(help="Input H W for both models. Default 640.")
+    ] = None,
+    input_specs: Annotated[
+        list[str] | None,
+        typer.Option("--input", help="SHAPE[:DTYPE] of one positional input, for both models."),
+    ] = None,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
+    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
+    depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
+    convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).'),
+    ] = None,
+    html: Annotated[str | None, HTML_OPTION] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
+    from .compare import run_compare
+
+    exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
+    run_compare(
+        a,
+        b,
+        shape=shape,
+        depth=depth,
+        convention=convention,
+        exports=exports,
+        inputs=input_specs,
+        seq_len=seq_len,
+        batch=batch,
+    )
+
+
+@app.command("sweep")
+def sweep_command(
+    target: Annotated[str, typer.Argument(help="Any target analyze accepts.", show_default=False)],
+    shapes: Annotated[
+        list[str] | None,
+        typer.Option(help="Input sizes to analyse: 320,640,960 (640x480 for H≠W)."),
+    ] = None,
+    seq_lens: Annotated[
+        list[str] | None,
+        typer.Option(help="Token models: sequence lengths to analyse, e.g. 512,1024,2048."),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="Batch size of each input (default 1).")
+    ] = None,
+    model_args: Annotated[
+        list[str] | None,
+        typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
+    ] = None,
+    convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
+    by_operator: Annotated[
+        bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
+    ] = False,
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help='Write {"points": [...]} as JSON to PATH (- for stdout).'),
+    ] = None,
+    html: Annotated[
+        str | None, typer.Option("--html", help="Write a log-log plot of the totals to PATH.")
+    ] = None,
+    cfg_options: Annotated[
+        list[str] | None,
+        typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Analyse one model at several input sizes: totals per size and their growth exponent."""
+    from .sweep import run_sweep
+
+    exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
+    run_sweep(
+        target,
+        shapes=shapes,
+        convention=convention,
+        by_operator=by_operator,
+        exports=exports,
+        cfg_options=cfg_options,
+        seq_lens=seq_lens,
+        batch=batch,
+        model_args=model_args,
     )
 
 
@@ -179,6 +329,8 @@ def _error(message: str) -> None:
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    if not args:  # a bare `complexity`: the help, and no error
+        args = ["--help"]
     debug = "--debug" in args
     command = typer.main.get_command(app)
     code: int = 0

@@ -19,6 +19,9 @@ class ExportContext:
 
     version: str | None = None
     source: str | None = None
+    input_label: str | None = None  # the summary block's `Input shape:`
+    notes: tuple[str, ...] = ()  # what loading changed (e.g. a padded input size)
+    depth: int = 3  # rows of the per-module table, in formats that carry one (HTML)
     device: DeviceSpec | None = None  # adds the roofline time (--device-spec)
 
 
@@ -31,5 +34,12 @@ def json_text(report: Report, context: ExportContext) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+def html_text(report: Report, context: ExportContext) -> str:
+    """A self-contained HTML page: flops icicle, tables, notes (needs plotly, the html extra)."""
+    from .html import html_text as render
+
+    return render(report, context)
+
+
 Exporter = Callable[[Report, ExportContext], str]
-EXPORTERS: dict[str, Exporter] = {"json": json_text}
+EXPORTERS: dict[str, Exporter] = {"json": json_text, "html": html_text}

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -50,24 +51,12 @@ def summary_lines(
     return lines
 
 
-SHORTENED = "…"  # marks a module name cut to fit the terminal; numbers are never cut
-
-
-def shorten(name: str, width: int) -> str:
-    """`name` in `width` characters: its head and tail kept, the middle replaced by `…`."""
-    if len(name) <= width:
-        return name
-    if width <= 1:
-        return SHORTENED[:width]
-    tail = (width - 1) * 2 // 3  # the tail tells sibling rows apart (`cls_convs.0` / `.1`)
-    return name[: width - 1 - tail] + SHORTENED + name[len(name) - tail :]
-
-
 class ModuleTable:
     """The per-module table, laid out for the console's width when it is printed.
 
-    Every number stays whole: when the table is too wide, headers wrap at spaces and module
-    names are shortened in the middle (marked with `…`), never the numeric cells.
+    Every number stays whole: when the table is too wide, the numeric columns shrink to
+    their widest number (headers wrap at spaces) and long module names fold onto the next
+    line, indented under themselves; no cell is ever cut.
     """
 
     def __init__(
@@ -97,18 +86,16 @@ class ModuleTable:
             fixed[1:] = [
                 max(n, *map(len, h.split())) for n, h in zip(numbers, headers, strict=True)
             ]
-            fixed[0] = max(len("module"), width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
-            names = [
-                " " * row.indent + shorten(row.name, fixed[0] - row.indent)  # type: ignore[operator]
-                for row in self.rows
-            ]
+            fixed[0] = max(12, width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
         table = Table(box=box.SQUARE, header_style="bold")
-        table.add_column("module", no_wrap=True, width=fixed[0])
+        # A name too long for its column folds onto the next line, all of it kept.
+        table.add_column("module", overflow="fold", width=fixed[0])
         for number, (header, column_width) in enumerate(zip(headers, fixed[1:], strict=True)):
             justify = "center" if header == ACTS else "left" if number < 3 else "right"
             table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
-        for row, name, line in zip(self.rows, names, cells, strict=True):
-            table.add_row(Text(name, style="bold" if row.indent == 0 else ""), *line)
+        for row, line in zip(self.rows, cells, strict=True):
+            name = Text(row.name, style="bold" if row.indent == 0 else "")
+            table.add_row(Padding(name, (0, 0, 0, row.indent)), *line)
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

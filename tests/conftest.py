@@ -82,6 +82,16 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return stop.value.code, captured.out, captured.err  # type: ignore[return-value]
 
 
+def assert_one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> None:
+    """The CLI's bad-input contract: the exit code, one line on stderr, no traceback."""
+    assert code == expected_code
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
 # ----------------------------------------------------------------- the oracles
 
 

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_run_prints_ratios():
     result = subprocess.run(
         [
@@ -17,7 +20,7 @@ def test_benchmark_smoke_run_prints_ratios():
             "--runs",
             "1",
             "--cases",
-            "vit",
+            "vit-small",
             "--skip-commands",
         ],
         cwd=REPO,

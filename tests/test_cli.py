@@ -18,7 +18,9 @@ from conftest import (
     REPO,
     RTMDET_S,
     SEED_SUMMARY,
+    assert_one_line_error,
     cli,
+    fvcore_flops,
     seed_markdown_table,
     seed_rows,
 )
@@ -43,6 +45,7 @@ def _repo_cwd(monkeypatch):
 # --- the seed -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_analyze_reproduces_seed_table_and_summary(capsys):
     code, out, err = cli(capsys, "analyze", RTMDET_S)
     assert code == 0, err
@@ -55,6 +58,7 @@ def test_analyze_reproduces_seed_table_and_summary(capsys):
     assert "convention: fvcore" in out
 
 
+@pytest.mark.slow
 def test_get_flops_script_prints_the_seed_markdown_table_byte_for_byte():
     result = subprocess.run(
         [sys.executable, "tools/analysis_tools/get_flops.py", RTMDET_S, "--show-arch"],
@@ -73,19 +77,17 @@ def test_get_flops_script_prints_the_seed_markdown_table_byte_for_byte():
     assert lines[first + 1 : first + len(excerpt)] == excerpt[1:]
 
 
-def test_rows_and_printout_match_mmengine_side_by_side(monkeypatch):
+@pytest.mark.slow
+def test_rows_and_printout_match_mmengine_side_by_side(monkeypatch, rtmdet_s):
     monkeypatch.setenv("COLUMNS", "200")  # mmengine's rich table crops cells at 80 columns
     from mmengine.analysis import get_model_complexity_info
-    from mmengine.config import Config
 
     from complexity.analyzer import analyze
     from complexity.render import arch_lines, table_rows
-    from complexity.zoo import build_model
+    from complexity.zoo import example_inputs
 
-    torch.manual_seed(0)
-    model = build_model(Config.fromfile(str(REPO / RTMDET_S)).model).eval()
-    image = {"inputs": [torch.rand(3, 320, 256)], "data_samples": [None]}
-    inputs = model.data_preprocessor(image, False)["inputs"]
+    model = rtmdet_s
+    inputs = example_inputs(model, (320, 256))
     theirs = get_model_complexity_info(model, inputs=inputs, show_table=True, show_arch=True)
     report = analyze(model, inputs)
     assert report.total("flops") == theirs["flops"]
@@ -114,6 +116,7 @@ def test_rows_and_printout_match_mmengine_side_by_side(monkeypatch):
 # --- options ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tree_carries_the_seed_stat_line(capsys):
     code, out, _ = cli(capsys, "analyze", RTMDET_S, "--tree", "--not-show-table", "--depth", "4")
     assert code == 0
@@ -124,7 +127,7 @@ def test_tree_carries_the_seed_stat_line(capsys):
 
 
 def test_depth_truncates_table_and_tree(capsys):
-    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--depth", "1", "--tree")
+    code, out, _ = cli(capsys, "analyze", RTMDET_S, "--depth", "1", "--tree", "--shape", "128")
     assert code == 0
     names = {row[0] for row in box_rows(out)}
     assert {"model", "backbone", "neck", "bbox_head.head_module"} <= names
@@ -133,6 +136,7 @@ def test_depth_truncates_table_and_tree(capsys):
     assert "stem Sequential" not in out  # the tree stops at the first level too
 
 
+@pytest.mark.slow
 def test_shape_two_numbers_as_in_the_seed(capsys):
     code, out, _ = cli(capsys, "analyze", RTMDET_S, "--shape", "640", "480", "--not-show-table")
     assert code == 0
@@ -151,6 +155,8 @@ def test_cfg_options_in_the_seed_form_change_the_model(capsys):
         "analyze",
         RTMDET_S,
         "--not-show-table",
+        "--shape",
+        "64",  # parameters do not depend on the input size
         "--cfg-options",
         "model.bbox_head.head_module.num_classes=1",
     )
@@ -197,6 +203,7 @@ def test_plain_file_and_import_spec(capsys):
     assert "Input shape: torch.Size([1, 3, 32, 32])" in out
 
 
+@pytest.mark.slow
 def test_help_is_available():
     result = subprocess.run(
         [sys.executable, "-m", "complexity.cli.main", "analyze", "--help"],
@@ -208,15 +215,6 @@ def test_help_is_available():
 
 
 # --- bad input: one line, exit code, no traceback, nothing clobbered --------------------
-
-
-def assert_one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> None:
-    assert code == expected_code
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(
@@ -302,6 +300,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
     assert "Traceback" in err
 
 
+@pytest.mark.slow
 def test_get_flops_bad_config_is_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "tools/analysis_tools/get_flops.py", str(tmp_path / "none.py")],
@@ -314,6 +313,7 @@ def test_get_flops_bad_config_is_one_line(tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
 
 
+@pytest.mark.slow
 def test_s_with_cfg_options_equals_the_m_config(capsys):
     """MMYOLO's m config is the s config with deepen 0.67 / widen 0.75: same numbers."""
     widen = "0.75"
@@ -344,19 +344,14 @@ def test_s_with_cfg_options_equals_the_m_config(capsys):
     assert f"{m['totals']['params'] / 1e6:.2f}M" == "24.71M"
 
 
-def test_uncounted_operators_are_listed_as_fvcore_finds_them(capsys):
-    from fvcore.nn import FlopCountAnalysis
-    from mmengine.config import Config
-
-    from complexity.zoo import build_model
+def test_uncounted_operators_are_listed_as_fvcore_finds_them(capsys, rtmdet_s):
+    from complexity.zoo import example_inputs
 
     code, out, _ = cli(
         capsys, "analyze", RTMDET_S, "--shape", "128", "--not-show-table", "--all-uncounted"
     )
     assert code == 0
-    model = build_model(Config.fromfile(str(REPO / RTMDET_S)).model).eval()
-    inputs = model.data_preprocessor({"inputs": [torch.rand(3, 128, 128)]}, False)["inputs"]
-    fvcore = FlopCountAnalysis(model, inputs)
+    fvcore = fvcore_flops(rtmdet_s, example_inputs(rtmdet_s, (128, 128)))
     fvcore.total()  # fvcore analyses lazily
     expected = fvcore.unsupported_ops()
     assert expected  # silu_, add, mul, hardsigmoid_, max_pool2d

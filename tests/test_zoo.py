@@ -117,6 +117,7 @@ def test_rtmdet_s_hand_arithmetic(rtmdet_s: nn.Module) -> None:
 # 2. the full mmengine table -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rtmdet_s_mmengine_table_reproduces_seed(
     rtmdet_s: nn.Module, rtmdet_s_inputs: torch.Tensor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,6 +154,7 @@ def _round_like(value: float, published: str) -> str:
     return f"{value:.{decimals}f}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", sorted(PUBLISHED_PARAMS_M))
 def test_published_params(size: str, rtmdet: Callable[[str], nn.Module]) -> None:
     params = num_params(rtmdet(size))
@@ -160,6 +162,7 @@ def test_published_params(size: str, rtmdet: Callable[[str], nn.Module]) -> None
     assert _round_like(params / 1e6, published) == published
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", sorted(PUBLISHED_FLOPS_G))
 def test_published_flops_and_fvcore_equals_mmengine(
     size: str, rtmdet: Callable[[str], nn.Module]
@@ -176,6 +179,7 @@ def test_published_flops_and_fvcore_equals_mmengine(
     assert _round_like(flops / 1e9, published) == published
 
 
+@pytest.mark.slow
 def test_sizes_scale_as_configured(rtmdet: Callable[[str], nn.Module]) -> None:
     cfgs = {size: load_cfg(size) for size in RTMDET_SIZES}
     factors = {
@@ -202,6 +206,7 @@ def test_sizes_scale_as_configured(rtmdet: Callable[[str], nn.Module]) -> None:
 # 4. overriding a config like --cfg-options ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_s_merged_to_m_factors_equals_m_config(rtmdet: Callable[[str], nn.Module]) -> None:
     cfg = load_cfg("s")
     cfg.merge_from_dict(

@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from complexity.render import RenderOptions, print_sections, report_sections
 
     try:
-        shape = parse_shape([str(n) for n in args.shape])
-        if len(args.shape) > 2:
-            raise ValueError("invalid input shape")
+        shape = parse_shape(["x".join(str(n) for n in args.shape)])
         loaded = load(args.config, shape, parse_cfg_options(args.cfg_options))
         report = analyze(loaded.model, loaded.inputs)
     except Exception as error:

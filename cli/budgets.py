@@ -1,0 +1,34 @@
+"""`--max-flops 15G`, `--max-params 9M`, `--max-activations 40M`: fail a CI job, exit 3."""
+
+from __future__ import annotations
+
+from complexity.analyzer.budget import BudgetBreach, parse_quantity
+from complexity.render import format_size
+
+from .loading import UsageError
+
+BUDGET_EXCEEDED_EXIT = 3
+
+
+def parse_budgets(limits: dict[str, str | None]) -> dict[str, int]:
+    """{'flops': '15G', 'params': None} -> {'flops': 15_000_000_000}; a bad one is a UsageError."""
+    parsed = {}
+    for metric, text in limits.items():
+        if text is None:
+            continue
+        try:
+            parsed[metric] = parse_quantity(text)
+        except ValueError:
+            raise UsageError(
+                f"--max-{metric} {text!r} is not a number; write e.g. --max-{metric} 15G "
+                "(suffixes K, M, G, T, P as printed)"
+            ) from None
+    return parsed
+
+
+def budget_lines(breaches: list[BudgetBreach]) -> list[str]:
+    """`budget exceeded: flops 14.835G > 10G`, one line per budget broken."""
+    return [
+        f"budget exceeded: {b.metric} {format_size(b.value)} > {format_size(b.limit)}"
+        for b in breaches
+    ]

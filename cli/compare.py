@@ -1,0 +1,95 @@
+"""`complexity compare A B`: two analyses under one convention, modules matched by name."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from .command import check_exports, spinner, tool_version, write_atomically
+from .loading import InputRequest, UsageError, load, parse_input, parse_shape
+
+
+def run_compare(
+    target_a: str,
+    target_b: str,
+    *,
+    shape: list[str] | None,
+    depth: int,
+    convention: str,
+    exports: dict[str, str],
+    inputs: list[str] | None = None,
+    seq_len: int | None = None,
+    batch: int | None = None,
+) -> None:
+    """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
+    from complexity.analyzer import CONVENTIONS, analyze, compare_reports
+    from complexity.render import print_sections, stdout_console, uncounted_section
+    from complexity.render.compare import diff_tables, summary_lines
+
+    if depth < 0:
+        raise UsageError(f"--depth {depth} is negative; give 0 or more levels")
+    if convention not in CONVENTIONS:
+        raise UsageError(
+            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
+        )
+    size = parse_shape(shape)
+    request = InputRequest(
+        inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
+    )
+    targets = check_exports(exports)
+
+    reports, labels, notes = [], [], []
+    for target in (target_a, target_b):
+        with spinner(f"building {target}"):
+            loaded = load(target, size, {}, request)
+        with spinner(f"tracing and counting {target}"):
+            reports.append(analyze(loaded.model, loaded.inputs, convention=convention))
+        labels.append(loaded.input_label)
+        notes.append(loaded.notes)
+        del loaded  # free A's model before building B
+    report_a, report_b = reports
+    diff = compare_reports(report_a, report_b)
+    sources = (target_a, target_b)
+
+    texts: dict[str, str] = {}
+    if "json" in targets:
+        data: dict[str, Any] = {}
+        for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
+            data[key] = report.to_dict(version=tool_version())
+            data[key]["source"] = source
+        data["delta"] = diff.to_dict()
+        texts["json"] = json.dumps(data, indent=2) + "\n"
+    if "html" in targets:
+        from complexity.render.html import compare_html
+
+        texts["html"] = compare_html(
+            report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
+            depth=depth,
+        )  # fmt: skip
+    to_stdout = None
+    for fmt, path in targets.items():
+        if path is None:
+            to_stdout = texts[fmt]
+        else:
+            write_atomically(path, texts[fmt])
+    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
+        sys.stdout.write(to_stdout)
+        return
+
+    console = stdout_console()
+    sections: list[Any] = list(diff_tables(diff, depth, console))
+    sections.append(f"convention: {report_a.convention_summary}")
+    for title, report in ((f"A ({target_a})", report_a), (f"B ({target_b})", report_b)):
+        sections += [f"{title}:", uncounted_section(report)]
+    for title, side_notes in zip("AB", notes, strict=True):
+        sections += [f"{title}: {note}" for note in side_notes]
+    sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
+    sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
+    print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
+
+
+def _plain(text: str) -> Any:
+    from rich.text import Text
+
+    return Text(text)  # paths and brackets printed as they are

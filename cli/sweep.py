@@ -1,0 +1,159 @@
+"""`complexity sweep TARGET --shapes 320,640,960` (or `--seq-lens 512,1024,2048`): totals per
+input size and how they grow."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from .command import check_exports, spinner, tool_version, write_atomically
+from .loading import (
+    InputRequest,
+    UsageError,
+    load,
+    parse_cfg_options,
+    parse_model_args,
+    parse_shape,
+)
+
+
+def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
+    """`320,640,960` (or repeated --shapes) -> [(320, 320), ...]; `640x480` for H≠W."""
+    items = [item for value in values or [] for item in value.split(",") if item.strip()]
+    if not items:
+        raise UsageError("give the sizes to sweep, e.g. --shapes 320,640,960")
+    sizes = []
+    for item in items:
+        try:
+            size = parse_shape([item.strip()])
+        except UsageError:
+            raise UsageError(
+                f"--shapes item {item.strip()!r} is not a size; write e.g. --shapes 320,640,960 "
+                "or --shapes 640x480,1280x960"
+            ) from None
+        assert size is not None
+        sizes.append(size)
+    if len(set(sizes)) != len(sizes):
+        raise UsageError("--shapes lists a size twice; give each size once")
+    return sizes
+
+
+def parse_seq_lens(values: list[str]) -> list[int]:
+    """`512,1024,2048` (or repeated --seq-lens) -> [512, 1024, 2048]."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    lengths = []
+    for item in items:
+        if not item.isdigit() or int(item) <= 0:
+            raise UsageError(
+                f"--seq-lens item {item!r} is not a positive integer; write e.g. "
+                "--seq-lens 512,1024,2048"
+            )
+        lengths.append(int(item))
+    if len(set(lengths)) != len(lengths):
+        raise UsageError("--seq-lens lists a length twice; give each length once")
+    return lengths
+
+
+def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
+    # The preprocessor may pad (e.g. to a multiple of 32): take the size actually fed.
+    dims = getattr(inputs, "shape", None)
+    return (int(dims[-2]), int(dims[-1])) if dims is not None and len(dims) == 4 else shape
+
+
+def run_sweep(
+    target: str,
+    *,
+    shapes: list[str] | None,
+    convention: str,
+    by_operator: bool,
+    exports: dict[str, str],
+    cfg_options: list[str] | None,
+    seq_lens: list[str] | None = None,
+    batch: int | None = None,
+    model_args: list[str] | None = None,
+) -> None:
+    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports."""
+    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer.sweep import SweepPoint, sweep_growth
+    from complexity.render import print_sections, stdout_console
+    from complexity.render.sweep import growth_note, operator_table, totals_table
+
+    if convention not in CONVENTIONS:
+        raise UsageError(
+            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
+        )
+    if shapes and seq_lens:
+        raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
+    lengths = parse_seq_lens(seq_lens) if seq_lens else []
+    sizes = [] if lengths else parse_sizes(shapes)
+    options = parse_cfg_options(cfg_options)
+    arguments = parse_model_args(model_args)
+    targets = check_exports(exports)
+
+    points = []
+    for shape in sizes:
+        label = "x".join(map(str, shape))
+        request = InputRequest(batch=batch, model_args=arguments)
+        with spinner(f"building {target} at {label}"):
+            loaded = load(target, shape, options, request)
+        with spinner(f"tracing and counting at {label}"):
+            report = analyze(loaded.model, loaded.inputs, convention=convention)
+        fed = _fed_size(shape, loaded.inputs)
+        size = math.sqrt(fed[0] * fed[1])
+        points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
+    for length in lengths:
+        request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
+        with spinner(f"building {target} at {length} tokens"):
+            loaded = load(target, None, options, request)
+        with spinner(f"tracing and counting at {length} tokens"):
+            report = analyze(loaded.model, loaded.inputs, convention=convention)
+        tokens = loaded.tokens or (batch or 1, length)
+        points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
+
+    texts: dict[str, str] = {}
+    if "json" in targets:
+        data = {
+            "schema": 1,
+            "tool": {"name": "complexity", "version": tool_version()},
+            "source": target,
+            "convention": {
+                "name": points[0].report.convention,
+                "summary": points[0].report.convention_summary,
+            },
+            "points": [point.to_dict() for point in points],
+            "growth": {metric: sweep_growth(points, metric) for metric in ("flops", "activations")},
+        }
+        texts["json"] = json.dumps(data, indent=2) + "\n"
+    if "html" in targets:
+        from complexity.render.html import sweep_html
+
+        texts["html"] = sweep_html(points, target)
+    to_stdout = None
+    for fmt, path in targets.items():
+        if path is None:
+            to_stdout = texts[fmt]
+        else:
+            write_atomically(path, texts[fmt])
+    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
+        sys.stdout.write(to_stdout)
+        return
+
+    from rich.text import Text
+
+    sections: list[Any] = [totals_table(points), Text(growth_note(points))]
+    if by_operator:
+        sections.append(operator_table(points))
+    sections.append(Text(f"convention: {points[0].report.convention_summary}"))
+    uncounted = sorted({entry.op for p in points for entry in p.report.uncounted})
+    if uncounted:
+        sections.append(
+            Text(
+                f"Operators not counted at some size ({points[0].report.convention} convention): "
+                + ", ".join(uncounted)
+                + " (complexity analyze lists calls, where and why)"
+            )
+        )
+    sections += [Text(f"{fmt.upper()} report written to {path}") for fmt, path in targets.items()]
+    print_sections(sections, stdout_console())

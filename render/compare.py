@@ -1,0 +1,77 @@
+"""Rich tables of `complexity compare`: modules matched by name, A, B, B − A, B / A."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
+
+from .formatting import format_size
+
+METRIC_LABELS = (("params", "params"), ("flops", "flops"), ("activations", "acts"))
+METRICS_SHOWN = tuple(metric for metric, _ in METRIC_LABELS)
+MISSING = "—"
+
+
+def _signed(value: int) -> str:
+    return ("+" if value > 0 else "") + format_size(value)
+
+
+def change_cells(change: Change) -> list[str]:
+    """A, B, B − A and B / A as printed: missing sides as '—', an undefined ratio blank."""
+    return [
+        MISSING if change.a is None else format_size(change.a),
+        MISSING if change.b is None else format_size(change.b),
+        "" if change.delta is None else _signed(change.delta),
+        "" if change.ratio is None else f"{change.ratio:.3f}",
+    ]
+
+
+def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] = METRICS_SHOWN) -> Table:
+    """Modules matched by name with A, B, B − A and B / A of each metric, then the totals."""
+    labels = dict(METRIC_LABELS)
+    title = None if len(metrics) > 1 else metrics[0]
+    table = Table(box=box.SQUARE, header_style="bold", title=title, title_justify="left")
+    table.add_column("module", no_wrap=True)
+    for metric in metrics:
+        for suffix in ("A", "B", "B−A", "B/A"):
+            header = suffix if title else f"{labels[metric]} {suffix}"
+            table.add_column(header, justify="right", no_wrap=True)
+    for module in diff.shown(depth):
+        name = Text(" " * module.depth + (module.name or "model"))
+        if module.present != BOTH:
+            name.append(" (only in A)" if module.present == ONLY_A else " (only in B)", "yellow")
+        cells = [cell for metric in metrics for cell in change_cells(module.metrics[metric])]
+        table.add_row(name, *cells)
+    table.add_section()
+    totals = [cell for metric in metrics for cell in change_cells(diff.totals[metric])]
+    table.add_row(Text("total", style="bold"), *totals)
+    return table
+
+
+def diff_tables(diff: ReportDiff, depth: int, console: Console) -> list[Table]:
+    """One side-by-side table; one table per metric where the console is too narrow for it."""
+    wide = diff_table(diff, depth)
+    unbounded = console.options.update_width(10**6)  # measure() is capped at the width
+    if console.measure(wide, options=unbounded).maximum <= console.width:
+        return [wide]
+    return [diff_table(diff, depth, (metric,)) for metric in METRICS_SHOWN]
+
+
+def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str, str]) -> list[str]:
+    def line(title: str, change: Change) -> str:
+        a, b, delta, ratio = change_cells(change)
+        return f"{title}: {a} -> {b} ({delta or '0'}, x{ratio or 'n/a'})"
+
+    return [
+        "=" * 30,
+        f"A: {sources[0]}, Input shape: {labels[0]}",
+        f"B: {sources[1]}, Input shape: {labels[1]}",
+        line("Model Flops", diff.totals["flops"]),
+        line("Model Parameters", diff.totals["params"]),
+        line("Model Activations", diff.totals["activations"]),
+        "=" * 30,
+    ]

@@ -1,0 +1,83 @@
+"""Rich tables of a sweep: totals per input size with their growth, and flops by operator."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from rich import box
+from rich.table import Table
+
+from complexity.analyzer import growth_exponents
+from complexity.analyzer.sweep import SweepPoint, sweep_growth
+
+from .formatting import format_size
+
+GROWTH_NOTES = {
+    "side": "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
+    "side = √(H·W) of the input fed",
+    "seq_len": "growth: k with value ∝ seq_len^k from the row above, log(v2/v1) / log(s2/s1)",
+}
+
+
+def growth_note(points: Sequence[SweepPoint]) -> str:
+    return GROWTH_NOTES[points[0].axis]
+
+
+def size_label(point: SweepPoint) -> str:
+    """`640x640`, `300x300 (fed 320x320)` where a preprocessor padded it; tokens `1x512`."""
+    asked = "x".join(map(str, point.shape))
+    fed = "x".join(map(str, point.fed))
+    return asked if asked == fed else f"{asked} (fed {fed})"
+
+
+def short_label(point: SweepPoint) -> str:
+    """The swept size alone: `640` (square), `640x480`, or the sequence length `512`."""
+    if point.axis == "seq_len":
+        return str(round(point.size))
+    height, width = point.shape[-2:]
+    return str(height) if height == width else f"{height}x{width}"
+
+
+def exponent_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def totals_table(points: Sequence[SweepPoint]) -> Table:
+    """params, flops and activations per size, with the flops and activations growth."""
+    table = Table(box=box.SQUARE, header_style="bold")
+    for column in ("input", "params", "flops", "activations", "flops growth", "acts growth"):
+        table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
+    growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
+    for i, point in enumerate(points):
+        table.add_row(
+            size_label(point),
+            format_size(point.report.total("params")),
+            format_size(point.report.total("flops")),
+            format_size(point.report.total("activations")),
+            exponent_cell(growth["flops"][i]),
+            exponent_cell(growth["activations"][i]),
+        )
+    return table
+
+
+def operator_table(points: Sequence[SweepPoint]) -> Table:
+    """Flops of each operator label per size, and its growth: which term dominates where."""
+    per_point = [point.report.by_operator("flops") for point in points]
+    labels = sorted(
+        {label for counts in per_point for label, value in counts.items() if value},
+        key=lambda label: -per_point[-1].get(label, 0),
+    )
+    sizes = [point.size for point in points]
+    table = Table(title="flops by operator", title_justify="left", box=box.SQUARE)
+    table.add_column("operator", no_wrap=True)
+    for point in points:
+        table.add_column(short_label(point), justify="right", no_wrap=True)
+    for before, after in itertools.pairwise(points):
+        table.add_column(f"growth {short_label(before)}→{short_label(after)}", justify="right")
+    for label in labels:
+        values = [counts.get(label, 0) for counts in per_point]
+        cells = [format_size(v) for v in values]
+        cells += [exponent_cell(k) for k in growth_exponents(sizes, values)]
+        table.add_row(label, *cells)
+    return table
