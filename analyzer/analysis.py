@@ -17,6 +17,18 @@ from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Repor
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
 
+def _reaching_output(graph: torch._C.Graph) -> set[torch._C.Node]:
+    """Nodes whose results flow into a graph output (the rest is work nobody used)."""
+    live: set[torch._C.Node] = set()
+    pending = [value.node() for value in graph.outputs()]
+    while pending:
+        node = pending.pop()
+        if node not in live:
+            live.add(node)
+            pending.extend(value.node() for value in node.inputs())
+    return live
+
+
 def _resolve(value: torch._C.Value) -> Any:
     """A graph value as handler data: shape tuple, constant, list of those, or None."""
     if value.isCompleteTensor():
@@ -109,6 +121,7 @@ def analyze(
     *,
     convention: str | Convention = "fvcore",
     handlers: Mapping[str, Handler] | None = None,
+    meta: bool | None = None,
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs)` per module and operator.
 
@@ -117,13 +130,19 @@ def analyze(
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
     `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
     `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
+
+    `meta=None` (default) traces on the meta device (shapes only, no arithmetic) and falls
+    back to the tensors as given when the forward needs values; `meta=True` insists on
+    meta, `meta=False` traces the real tensors. `Report.traced_on` says which ran.
     """
     rules_of = get_convention(convention)
     if handlers:
         rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
-    traced = trace(model, args, tree)
+    traced = trace(model, args, tree, meta=meta)
+    reaching_output = _reaching_output(traced.graph)
+    unreached: Counter[int] = Counter()
 
     rules = rules_of.rules
     ignored = rules_of.ignored
@@ -146,8 +165,9 @@ def analyze(
         scope = node.scopeName()
         position = scope_position.get(scope)
         if position is None:
-            # The innermost pushed scope is the module that ran the node.
-            position = tree.index.get(scope.rsplit("/", 1)[-1], 0)
+            # Scopes are module indices joined by "/"; the innermost ran the node.
+            innermost = scope.rsplit("/", 1)[-1]
+            position = int(innermost) if innermost.isdigit() else 0
             scope_position[scope] = position
         return position
 
@@ -172,6 +192,8 @@ def analyze(
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
         operator_calls[rule.label] += 1
+        if node not in reaching_output:
+            unreached[position] += 1
         outs = [_resolve(v) for v in node.outputs()]
         try:
             ins = _named(node)
@@ -206,6 +228,10 @@ def analyze(
         ignored_ops=dict(sorted(ignored_calls.items())),
         operator_calls=dict(operator_calls),
         called=frozenset(traced.called),
+        traced_on=traced.traced_on,
+        fallback_reason=traced.fallback_reason,
+        unreached={names[p]: n for p, n in sorted(unreached.items())},
+        notes=tuple(traced.notes),
         self_by_operator={
             "flops": tuple(dict(c) for c in own_flops),
             "activations": tuple(dict(c) for c in own_acts),

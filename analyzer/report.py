@@ -55,6 +55,36 @@ class Report:
     # Liveness of the forward's tensors (peak activation memory) and per-kernel costs.
     memory: MemoryProfile | None = field(default=None, repr=False)
     buffer_bytes: int = 0  # all buffers (BN statistics...), shared ones once: not activations
+    # "meta" (shapes only, no weights) or the real device that ran: "cpu", "cuda:0"
+    traced_on: str = "cpu"
+    fallback_reason: str | None = None  # why a meta trace gave way to a real one
+    # Module -> counted operator calls whose results reached no model output (a result
+    # stored on `self` or dropped): counted, and named here because a plain trace drops them.
+    unreached: Mapping[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # e.g. the model returned no tensor
+
+    @property
+    def provenance(self) -> str:
+        """One line: what was traced, and why on real tensors when meta was given up."""
+        if self.traced_on == "meta":
+            return "traced on meta: shapes and dtypes only, no weights allocated"
+        line = f"traced on {self.traced_on}: real tensors"
+        if self.fallback_reason:
+            line += f" (the meta trace needed values: {self.fallback_reason})"
+        return line
+
+    def footer_lines(self, limit: int = 3) -> list[str]:
+        """What every rendering states under the numbers: how it was traced, and caveats."""
+        lines = [self.provenance]
+        if self.unreached:
+            shown = [f"{name or 'the model itself'} ×{n}" for name, n in self.unreached.items()]
+            more = f", +{len(shown) - limit} more" if len(shown) > limit else ""
+            lines.append(
+                "counted, though their results reach no output: "
+                f"{sum(self.unreached.values())} operator calls in {', '.join(shown[:limit])}{more}"
+            )
+        lines.extend(f"note: {note}" for note in self.notes)
+        return lines
 
     def _check(self, metric: str) -> str:
         if metric not in METRICS:
@@ -165,6 +195,7 @@ class Report:
             "tool": {"name": "complexity", "version": version},
             "convention": {"name": self.convention, "summary": self.convention_summary},
             "input_shapes": self.input_shapes,
+            "traced_on": {"device": self.traced_on, "fallback_reason": self.fallback_reason},
             "totals": {
                 **{metric: self.total(metric) for metric in METRICS},
                 "peak_activation_bytes": self.peak_activation_bytes,
@@ -199,4 +230,6 @@ class Report:
             ],
             "ignored_ops": dict(self.ignored_ops),
             "operator_calls": dict(self.operator_calls),
+            "unreached_output": dict(self.unreached),
+            "notes": list(self.notes),
         }

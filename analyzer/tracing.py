@@ -2,22 +2,40 @@
 
 Every module gets one canonical name: the first under which `named_modules` reaches it, as
 fvcore does. A module reused or reachable under a second attribute name keeps that first
-name; its other names are aliases. Forward pre/post hooks push and pop that name on the
-tracer's scope stack so each graph node knows the module that ran it; the hooks are removed
-in `finally`, whatever the forward does.
+name; its other names are aliases. Forward pre/post hooks push and pop the module's index on
+the tracer's scope stack so each graph node knows the module that ran it (an index, not the
+name: names may contain the "/" that joins scopes); the hooks are removed in `finally`,
+whatever the forward does.
+
+A trace runs on the meta device by default (`meta.py`): shapes and dtypes, no weights, no
+arithmetic. Traces are serialized by one lock: the tracer's scope stack, our hooks and the
+global flags we switch (MHA fast path, the convolution reroute, the recursion limit) are
+process-wide.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 from torch import nn
 from torch.jit import TracerWarning, _get_trace_graph
+
+from .meta import ModelState, conv_meta_reroute, to_meta
+
+# One trace at a time in this process: see the module docstring.
+_TRACE_LOCK = threading.RLock()
+
+# Python frames a module call costs under the tracer beyond a plain forward (hooks,
+# `_slow_forward`); the recursion limit is raised by this much per nesting level.
+_EXTRA_FRAMES_PER_LEVEL = 3
 
 
 class AnalysisError(RuntimeError):
@@ -27,6 +45,16 @@ class AnalysisError(RuntimeError):
         super().__init__(message)
         self.module = module
         self.input_shapes = input_shapes
+        self.value_needed = False  # a meta trace failed for lack of tensor values
+        self.reason = message  # short form, for a fallback note
+
+
+def short_name(name: str, limit: int = 60) -> str:
+    """A module name cut in the middle for messages: `0.0.0.0…(180 chars)….0.conv`."""
+    if len(name) <= limit:
+        return name
+    keep = (limit - 16) // 2
+    return f"{name[:keep]}…({len(name)} chars)…{name[-keep:]}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,10 @@ class ModuleTree:
     modules: tuple[ModuleInfo, ...]
     objects: tuple[nn.Module, ...]
     index: dict[str, int]  # every name, canonical or alias -> index of the canonical entry
+
+    @property
+    def max_depth(self) -> int:
+        return max(info.depth for info in self.modules)
 
 
 def index_modules(model: nn.Module) -> ModuleTree:
@@ -108,11 +140,12 @@ def describe_shapes(value: Any) -> Any:
 class Trace:
     graph: torch._C.Graph
     called: set[int]  # indices of modules whose forward ran
-
-
-def _buffers_snapshot(model: nn.Module) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    for buffer in model.buffers():
-        yield buffer, buffer.detach().clone()
+    traced_on: str  # "meta", or the real device: "cpu", "cuda:0"
+    fallback_reason: str | None = None  # why a meta trace gave way to a real one
+    # Graph outputs that carry the model's own output; the rest of the graph's nodes reach
+    # no output (work kept only because a module returned it).
+    output_count: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -125,70 +158,251 @@ def _mha_fastpath_disabled() -> Iterator[None]:
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
-def trace(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree) -> Trace:
+@contextlib.contextmanager
+def _recursion_room(levels: int) -> Iterator[None]:
+    # The tracer costs a few frames per module level more than a plain forward; give them
+    # back so a model traces as deep as it runs.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + _EXTRA_FRAMES_PER_LEVEL * levels + 50)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+class _Outputs(nn.Module):
+    """Runs the model and returns its tensors plus every module's output tensors.
+
+    The tracer drops work that reaches no graph output; a submodule's result stored on
+    `self` or thrown away would count 0. Module outputs as extra graph outputs keep it.
+    """
+
+    def __init__(self, model: nn.Module, extras: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.model = model
+        self.extras = extras
+        self.output: Any = None
+
+    def forward(self, *args: Any) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        self.output = self.model(*args)
+        tensors = tuple(t for t in pytree.tree_leaves(self.output) if isinstance(t, torch.Tensor))
+        return tensors, tuple(self.extras)
+
+
+def real_device(model: nn.Module, args: tuple[Any, ...]) -> torch.device:
+    for tensor in (*model.parameters(), *model.buffers(), *_tensors(args)):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    return [t for t in pytree.tree_leaves(value) if isinstance(t, torch.Tensor)]
+
+
+def _device_label(device: torch.device) -> str:
+    if device.type == "cuda" and device.index is None:
+        return f"cuda:{torch.cuda.current_device()}"
+    return str(device)
+
+
+def is_on_meta(model: nn.Module) -> bool:
+    """Whether the model has no values to compute with: a parameter or buffer on meta."""
+    return any(t.is_meta for t in (*model.parameters(), *model.buffers()))
+
+
+def _reject_scripted(tree: ModuleTree) -> None:
+    for info, module in zip(tree.modules, tree.objects, strict=True):
+        if isinstance(module, torch.jit.ScriptModule):
+            where = f"submodule {short_name(info.name)}" if info.name else "the model"
+            raise AnalysisError(
+                f"{where} is a TorchScript module ({info.type}), which the tracer cannot "
+                "enter; analyse the eager nn.Module it was scripted from",
+                module=info.name,
+            )
+
+
+def trace(
+    model: nn.Module, args: tuple[Any, ...], tree: ModuleTree, meta: bool | None = None
+) -> Trace:
     """Trace `model(*args)` once, under no_grad, with every node scoped to its module.
+
+    `meta=True` traces shapes only: parameters, buffers and inputs are swapped for meta
+    tensors for the duration. `meta=False` traces the tensors as given. `meta=None` tries
+    meta and falls back to a real trace when the forward needs values (`nonzero`,
+    `.item()`, masks, value-dependent branches), recording why. A model that is already on
+    meta is always traced on meta.
 
     no_grad keeps memory at that of an inference forward (no autograd graph). Under it,
     nn.MultiheadAttention and nn.TransformerEncoderLayer would take their fused fast path
     (aten::_native_multi_head_attention), hiding their linear and bmm ops, so that fast
     path is switched off for the duration of the trace: the graph is the one fvcore sees.
 
-    The model is left as it was: hooks removed, buffers (BN running stats of a model in
-    training mode, counters) restored.
+    The model is left as it was: hooks removed; parameters, buffers and attributes the
+    forward re-assigned put back; values changed in place restored.
     """
+    _reject_scripted(tree)
+    already_meta = is_on_meta(model) or any(t.is_meta for t in _tensors(args))
+    if meta is False and already_meta:
+        raise AnalysisError(
+            "meta=False asks for a real trace, but the model or its inputs are on the meta "
+            "device (no values); build them on cpu, or analyse with meta=True"
+        )
+    with _TRACE_LOCK:
+        if meta is False:
+            return _trace_once(model, args, tree, on_meta=False)
+        try:
+            return _trace_once(model, args, tree, on_meta=True)
+        except AnalysisError as error:
+            if meta is True or already_meta:
+                if already_meta and error.value_needed and meta is None:
+                    explained = AnalysisError(
+                        f"{error}; the model is on the meta device, so it has no values to "
+                        "give: build it on cpu to analyse it",
+                        module=error.module,
+                        input_shapes=error.input_shapes,
+                    )
+                    explained.value_needed, explained.reason = True, error.reason
+                    raise explained from error
+                raise
+            reason = error.reason
+        traced = _trace_once(model, args, tree, on_meta=False)
+        traced.fallback_reason = reason
+        return traced
+
+
+def _trace_once(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree, on_meta: bool) -> Trace:
     called: set[int] = set()
     stack: list[tuple[int, tuple[Any, ...]]] = []  # the modules whose forward is running
+    extras: list[torch.Tensor] = []
 
-    def push(position: int, name: str):
+    def push(position: int):
+        scope = str(position)
+
         def hook(module: nn.Module, inputs: tuple[Any, ...]) -> None:
             called.add(position)
             stack.append((position, inputs))
             state = torch._C._get_tracing_state()
             if state:
-                state.push_scope(name)
+                state.push_scope(scope)
 
         return hook
 
     def pop(module: nn.Module, inputs: Any, outputs: Any) -> None:
         stack.pop()
+        extras.extend(t for t in pytree.tree_leaves(outputs) if isinstance(t, torch.Tensor))
         state = torch._C._get_tracing_state()
         if state:
             state.pop_scope()
 
+    device = "meta" if on_meta else _device_label(real_device(model, args))
     handles = []
-    saved = list(_buffers_snapshot(model))
+    state = ModelState(tree.objects, keep_values=not on_meta)
+    wrapper = _Outputs(model, extras)
     try:
-        for position, module in enumerate(tree.objects):
-            name = tree.modules[position].name
-            handles.append(module.register_forward_pre_hook(push(position, name)))
-            handles.append(module.register_forward_hook(pop))
-        with warnings.catch_warnings(), torch.no_grad(), _mha_fastpath_disabled():
+        with contextlib.ExitStack() as scope:
+            if on_meta:
+                scope.enter_context(conv_meta_reroute())
+                scope.enter_context(torch.device("meta"))
+                state.swap_to_meta()
+                args = to_meta(args)
+            for position, module in enumerate(tree.objects):
+                handles.append(module.register_forward_pre_hook(push(position)))
+                handles.append(module.register_forward_hook(pop))
+            scope.enter_context(warnings.catch_warnings())
+            scope.enter_context(torch.no_grad())
+            scope.enter_context(_mha_fastpath_disabled())
+            scope.enter_context(_recursion_room(tree.max_depth))
             warnings.filterwarnings("ignore", category=TracerWarning)
-            graph, _ = _get_trace_graph(model, args)
+            graph, _ = _get_trace_graph(wrapper, args)
     except Exception as error:
-        raise _forward_error(error, tree, stack) from error
+        raise _forward_error(error, tree, stack, on_meta) from error
     finally:
         for handle in handles:
             handle.remove()
-        with torch.no_grad():
-            for buffer, value in saved:
-                buffer.copy_(value)
-    return Trace(graph=graph, called=called)
+        state.restore()
+    output_count = len(_tensors(wrapper.output))
+    _keep_model_outputs(graph, output_count)
+    notes = []
+    if output_count == 0:
+        notes.append(
+            f"the model returned {type(wrapper.output).__name__}, no tensor: only work inside "
+            "submodules (their outputs) is counted"
+        )
+    return Trace(graph, called, device, output_count=output_count, notes=notes)
+
+
+def _keep_model_outputs(graph: torch._C.Graph, count: int) -> None:
+    """Make the graph return the model's `count` output tensors only.
+
+    The extra outputs did their job (their nodes are in the graph); without them, the
+    nodes that feed no model output are exactly the work nobody used.
+    """
+    outputs = list(graph.outputs())
+    if len(outputs) == 1 and outputs[0].node().kind() == "prim::TupleConstruct":
+        packed = outputs[0].node()
+        values = list(packed.inputs())
+        graph.eraseOutput(0)
+        packed.destroy()
+        outputs = values
+    else:
+        for position in reversed(range(len(outputs))):
+            graph.eraseOutput(position)
+    for value in outputs[:count]:
+        graph.registerOutput(value)
+
+
+# What a meta tensor cannot give, recognised from torch's messages -> what to call it.
+_VALUE_NEEDED = (
+    ("torch.nonzero()", "torch.nonzero (also boolean-mask indexing, torch.where(cond))"),
+    (
+        "Tensor.item() cannot be called on meta",
+        "Tensor.item() (also bool(), int(), float() of a tensor)",
+    ),
+    ("Cannot copy out of meta tensor", "reading tensor values (tolist, numpy, printing)"),
+    (
+        "with Meta tensors, but there was no fake impl or Meta kernel",
+        "an operator with no meta kernel",
+    ),
+    ("data-dependent", "a data-dependent shape"),
+)
+
+
+def _value_needed(error: BaseException) -> str | None:
+    text = str(error)
+    for marker, label in _VALUE_NEEDED:
+        if marker in text:
+            if label == "an operator with no meta kernel":
+                return f"{text.split(':', 1)[0]} (no meta kernel)"
+            return label
+    return None
 
 
 def _forward_error(
-    error: Exception, tree: ModuleTree, stack: list[tuple[int, tuple[Any, ...]]]
+    error: Exception, tree: ModuleTree, stack: list[tuple[int, tuple[Any, ...]]], on_meta: bool
 ) -> AnalysisError:
+    if isinstance(error, AnalysisError):
+        return error
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, RecursionError):
+        detail = "the model is nested too deeply for Python's recursion limit"
+    needed = _value_needed(error) if on_meta else None
     if not stack:
-        return AnalysisError(f"tracing the model failed: {type(error).__name__}: {detail}")
-    position, inputs = stack[-1]
-    info = tree.modules[position]
-    shapes = describe_shapes(list(inputs))
-    where = info.name or "the model itself"
-    return AnalysisError(
-        f"forward failed in {where} ({info.type}) with input shapes {shapes}: "
-        f"{type(error).__name__}: {detail}",
-        module=info.name,
-        input_shapes=shapes,
-    )
+        message = f"tracing the model failed: {type(error).__name__}: {detail}"
+        result = AnalysisError(message)
+        where = "the model itself"
+    else:
+        position, inputs = stack[-1]
+        info = tree.modules[position]
+        shapes = describe_shapes(list(inputs))
+        where = short_name(info.name) or "the model itself"
+        if needed:
+            detail = f"{needed} needs tensor values, which a meta trace does not have"
+        result = AnalysisError(
+            f"forward failed in {where} ({info.type}) with input shapes {shapes}: "
+            f"{type(error).__name__}: {detail}",
+            module=info.name,
+            input_shapes=shapes,
+        )
+    result.value_needed = needed is not None
+    result.reason = f"{needed or detail} in {where}"
+    return result

@@ -1,18 +1,23 @@
 """How long and how much memory an analysis costs, against a forward pass and the peers.
 
-    python benchmarks/bench_analyze.py            # RTMDet-s at 640 and a ViT-style encoder
+    python benchmarks/bench_analyze.py            # RTMDet-s at 640, Llama-2-7B shapes, a ViT
     python benchmarks/bench_analyze.py --runs 7   # more runs per median
     python benchmarks/bench_analyze.py --runs 1 --cases vit-small --skip-commands  # smoke run
 
 Everything is measured in this one run on this machine: medians of `--runs` timings of
-  forward      one plain forward under no_grad
-  complexity   our full analysis: trace, counts, by-module rows, table rendered to text
-  fvcore       FlopCountAnalysis + ActivationCountAnalysis + flop_count_table
-  mmengine     mmengine.analysis.get_model_complexity_info (what MMYOLO's get_flops runs)
+  forward          one plain forward under no_grad, on CPU
+  complexity       our default analysis (traced on meta): trace, counts, table rendered
+  complexity real  the same on the real tensors (`analyze(..., meta=False)`)
+  fvcore           FlopCountAnalysis + ActivationCountAnalysis + flop_count_table
+  mmengine         mmengine.analysis.get_model_complexity_info (what MMYOLO's get_flops runs)
   ptflops / thop / FlopCounterMode, when installed (hook/dispatch based, other numbers)
-then peak extra memory (RSS above the built model, each in a fresh process) of a forward
-and of our analysis, whole-command times, and `complexity --help`. Prints only; asserts
-nothing.
+Cases: `rtmdet_s` (640x640, the seed's), `llama7b` (the whole Llama-2-7B shape at 4096
+tokens, built on meta: 27 GB of fp32 weights, so only the meta path can run it),
+`llama7b_2l` (the 7B widths, 2 layers, 128 tokens: small enough for every contender) and
+`vit`. Then peak extra memory (RSS, each in a fresh process), whole-command times with
+their peak RSS (RTMDet-s on both paths, the seed's mmengine path, the Llama-2 7B and 70B
+example files, `--help`) and the time to build RTMDet-x on meta and on cpu. Prints only;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RTMDET_S = REPO / "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
+RTMDET_X = REPO / "configs/rtmdet/rtmdet_x_syncbn_fast_8xb32-300e_coco.py"
+META_ONLY = {"llama7b"}  # too big for this machine's RAM: meta path only
 
 
 def build(name: str):
@@ -46,6 +53,17 @@ def build(name: str):
 
         model = build_model(Config.fromfile(str(RTMDET_S)).model).eval()
         return model, example_inputs(model, (640, 640))
+    if name in ("llama7b", "llama7b_2l"):
+        sys.path.insert(0, str(REPO / "examples"))
+        import dataclasses
+
+        from llama import LLAMA2_7B, SEQUENCE, Llama
+
+        if name == "llama7b":
+            with torch.device("meta"):
+                return Llama(LLAMA2_7B).eval(), torch.randint(0, LLAMA2_7B.vocab, (1, SEQUENCE))
+        shape = dataclasses.replace(LLAMA2_7B, layers=2)
+        return Llama(shape).eval(), torch.randint(0, shape.vocab, (1, 128))
     if name == "vit":
         sys.path.insert(0, str(REPO))
         from examples.transformer import PatchTransformer
@@ -59,14 +77,20 @@ def build(name: str):
     raise ValueError(name)
 
 
-def median_time(function: Callable[[], object], runs: int) -> float:
+def median_time(function: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds (all threads of this process) of `runs`.
+
+    CPU seconds are the work done, whatever else shares the machine; wall seconds include
+    waiting for a core when the machine is busy.
+    """
     function()  # warm-up: first-call allocations and lazy imports
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def quiet(function: Callable[[], object]) -> Callable[[], object]:
@@ -80,7 +104,9 @@ def quiet(function: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
-def contenders(model, inputs) -> dict[str, Callable[[], object]]:
+def contenders(
+    model, inputs, meta_only: bool = False, hook_peers: bool = True
+) -> dict[str, Callable[[], object]]:
     import logging
 
     import torch
@@ -96,11 +122,14 @@ def contenders(model, inputs) -> dict[str, Callable[[], object]]:
         with torch.no_grad():
             return model(inputs)
 
-    def ours() -> object:
-        report = analyze(model, inputs)
+    def ours(meta: bool | None = None) -> object:
+        report = analyze(model, inputs, meta=meta)
         console = Console(file=io.StringIO(), width=200)
         print_sections(report_sections(report, RenderOptions(), "benchmark"), console)
         return console.file.getvalue()  # type: ignore[attr-defined]
+
+    if meta_only:
+        return {"complexity": ours}
 
     def fvcore() -> object:
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, flop_count_table
@@ -114,15 +143,19 @@ def contenders(model, inputs) -> dict[str, Callable[[], object]]:
 
         return get_model_complexity_info(model, inputs=inputs, show_table=True, show_arch=False)
 
-    runners = {"forward": forward, "complexity": ours, "fvcore": quiet(fvcore)}
+    runners = {"forward": forward, "complexity": ours, "complexity real": lambda: ours(False)}
+    runners["fvcore"] = quiet(fvcore)
     runners["mmengine"] = quiet(mmengine)
+    if not hook_peers:
+        return runners
     with contextlib.suppress(ImportError):
         from ptflops import get_model_complexity_info as ptflops_info
 
-        shape = tuple(inputs.shape[1:])
-        runners["ptflops"] = quiet(
-            lambda: ptflops_info(model, shape, as_strings=False, print_per_layer_stat=False)
-        )
+        if inputs.is_floating_point():  # ptflops builds a float input from the shape
+            shape = tuple(inputs.shape[1:])
+            runners["ptflops"] = quiet(
+                lambda: ptflops_info(model, shape, as_strings=False, print_per_layer_stat=False)
+            )
     with contextlib.suppress(ImportError):
         import copy
 
@@ -161,8 +194,9 @@ def memory_child(case: str, what: str) -> None:
     from complexity.analyzer import analyze
 
     model, inputs = build(case)
-    with torch.no_grad():
-        model(inputs)  # warm-up, so both measurements start from the same state
+    if case not in META_ONLY:
+        with torch.no_grad():
+            model(inputs)  # warm-up, so both measurements start from the same state
     peak = [0]
     done = threading.Event()
 
@@ -194,13 +228,54 @@ def peak_extra(case: str, what: str) -> float:
     return json.loads(result.stdout.strip().splitlines()[-1])["extra_bytes"] / 2**20
 
 
-def command_time(argv: list[str], runs: int) -> float:
-    times = []
+def command_time(argv: list[str], runs: int) -> tuple[float, float, float]:
+    """Median wall and CPU seconds, and the largest peak RSS (MiB), of a whole command."""
+    times, cpus, peaks = [], [], []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, cwd=REPO, capture_output=True, check=True)
+        process = subprocess.Popen(
+            argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(process.pid, 0)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {process.stderr.read().decode()}")
+        process.stderr.close()
+        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    return statistics.median(times), statistics.median(cpus), max(peaks)
+
+
+def build_time(config: Path, device: str, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds to build a config's model on `device` (meta: no initialisation)."""
+    import torch
+    from mmengine.config import Config
+
+    from complexity.zoo import build_model
+
+    model_cfg = Config.fromfile(str(config)).model
+
+    def build_once() -> object:
+        with torch.device(device):
+            return build_model(model_cfg).eval()
+
+    return median_time(build_once, runs)
+
+
+def identical_numbers(model, inputs) -> str:
+    """Totals on the meta path against the real path and fvcore: the seed's numbers."""
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    from complexity.analyzer import analyze
+
+    on_meta, real = analyze(model, inputs), analyze(model, inputs, meta=False)
+    flops = quiet(lambda: FlopCountAnalysis(model, inputs).total())()
+    same = on_meta.by_module("flops") == real.by_module("flops")
+    return (
+        f"meta {on_meta.total('flops'):,} flops / {on_meta.total('params'):,} params, "
+        f"real {real.total('flops'):,}, fvcore {flops:,} / {parameter_count(model)['']:,}; "
+        f"every module equal on both paths: {same}"
+    )
 
 
 SEED_PATH = """
@@ -218,7 +293,15 @@ print(out['out_table']); print(out['flops_str'], out['params_str'])
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timings per median (>= 5)")
-    parser.add_argument("--cases", nargs="+", default=["rtmdet_s", "vit"])
+    parser.add_argument(
+        "--cases",
+        nargs="*",
+        default=["rtmdet_s", "llama7b", "llama7b_2l", "vit"],
+        help="in-process cases (none: whole commands only)",
+    )
+    parser.add_argument(
+        "--no-hook-peers", action="store_true", help="skip ptflops, thop and FlopCounterMode"
+    )
     parser.add_argument(
         "--skip-commands", action="store_true", help="skip the whole-command timings"
     )
@@ -231,32 +314,68 @@ def main() -> None:
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
-    print(f"medians of {args.runs} runs, seconds\n")
+    with open("/proc/loadavg") as stream:
+        load = stream.read().split()[0]
+    print(f"medians of {args.runs} runs; load average {load} at start\n")
     for case in args.cases:
         model, inputs = build(case)
-        times = {name: median_time(f, args.runs) for name, f in contenders(model, inputs).items()}
-        forward, ours = times["forward"], times["complexity"]
-        print(f"== {case}, input {list(inputs.shape)}")
-        for name, seconds in times.items():
-            print(f"  {name:<16} {seconds:8.3f} s  {seconds / forward:6.2f}x forward")
-        print(f"  complexity / fvcore   = {ours / times['fvcore']:.2f}")
-        print(f"  complexity / mmengine = {ours / times['mmengine']:.2f}")
-        print(f"  complexity / forward  = {ours / forward:.2f}")
+        runners = contenders(
+            model, inputs, meta_only=case in META_ONLY, hook_peers=not args.no_hook_peers
+        )
+        measured = {name: median_time(f, args.runs) for name, f in runners.items()}
+        times = {name: wall for name, (wall, _) in measured.items()}
+        ours = times["complexity"]
+        print(f"== {case}, input {list(inputs.shape)} {inputs.dtype}")
+        if case in META_ONLY:
+            wall, cpu = measured["complexity"]
+            print(f"  complexity (meta)  {wall:8.3f} s wall  {cpu:8.3f} s CPU")
+            print("  (forward, real path and peers: the weights do not fit in this machine's RAM)")
+            print(f"  peak extra RSS: complexity {peak_extra(case, 'analyze'):.0f} MiB\n")
+            continue
+        forward, forward_cpu = measured["forward"]
+        print(f"  {'':<16} {'wall s':>8}  {'x fwd':>6}  {'CPU s':>8}  {'x fwd':>6}")
+        for name, (wall, cpu) in measured.items():
+            print(
+                f"  {name:<16} {wall:8.3f}  {wall / forward:6.2f}  {cpu:8.3f}  "
+                f"{cpu / forward_cpu:6.2f}"
+            )
+        ours_cpu, fvcore_cpu = measured["complexity"][1], measured["fvcore"][1]
+        print(
+            f"  complexity / fvcore   = {ours / times['fvcore']:.3f} wall, "
+            f"{ours_cpu / fvcore_cpu:.3f} CPU"
+        )
+        print(f"  complexity / mmengine = {ours / times['mmengine']:.3f} wall")
+        print(
+            f"  complexity / forward  = {ours / forward:.3f} wall, {ours_cpu / forward_cpu:.3f} CPU"
+        )
+        print(f"  complexity real / forward = {times['complexity real'] / forward:.2f} wall")
+        if case == "rtmdet_s":
+            print(f"  numbers: {identical_numbers(model, inputs)}")
         forward_mb, ours_mb = peak_extra(case, "forward"), peak_extra(case, "analyze")
         print(f"  peak extra RSS: forward {forward_mb:.0f} MiB, complexity {ours_mb:.0f} MiB\n")
 
     if args.skip_commands:
         return
     runs = max(3, args.runs // 2)
-    ours_cli = command_time(
-        [sys.executable, "-m", "complexity.cli.main", "analyze", str(RTMDET_S)], runs
-    )
-    seed_cli = command_time([sys.executable, "-c", SEED_PATH, str(RTMDET_S)], runs)
-    help_time = command_time([sys.executable, "-m", "complexity.cli.main", "--help"], runs)
+    print(f"== building RTMDet-x for analysis, medians of {runs}")
+    for device in ("meta", "cpu"):
+        wall, cpu = build_time(RTMDET_X, device, runs)
+        print(f"  on {device:<5} {wall:6.3f} s wall  {cpu:6.3f} s CPU")
+    print()
+    cli = [sys.executable, "-m", "complexity.cli.main", "analyze"]
+    commands = {
+        "complexity analyze rtmdet_s": [*cli, str(RTMDET_S)],
+        "  ... --device cpu": [*cli, str(RTMDET_S), "--device", "cpu"],
+        "seed path (mmengine get_flops)": [sys.executable, "-c", SEED_PATH, str(RTMDET_S)],
+        "complexity analyze examples/llama.py": [*cli, "examples/llama.py"],
+        "complexity analyze examples/llama_70b.py": [*cli, "examples/llama_70b.py"],
+        "complexity --help": [sys.executable, "-m", "complexity.cli.main", "--help"],
+    }
     print(f"== whole commands (process start to exit), medians of {runs}")
-    print(f"  complexity analyze rtmdet_s      {ours_cli:6.2f} s")
-    print(f"  seed path (mmengine get_flops)   {seed_cli:6.2f} s  ratio {ours_cli / seed_cli:.2f}")
-    print(f"  complexity --help                {help_time:6.2f} s")
+    print(f"  {'':<42} {'wall s':>7} {'CPU s':>7} {'peak RSS':>9}")
+    for label, argv in commands.items():
+        wall, cpu, peak = command_time(argv, runs)
+        print(f"  {label:<42} {wall:7.2f} {cpu:7.2f} {peak:5.0f} MiB")
 
 
 if __name__ == "__main__":

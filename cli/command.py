@@ -14,10 +14,10 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 
+from .devices import check_device, load_and_analyze
 from .loading import (
     InputRequest,
     UsageError,
-    load,
     parse_cfg_options,
     parse_input,
     parse_model_args,
@@ -41,6 +41,7 @@ class AnalyzeRequest:
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
 
 
 def tool_version() -> str:
@@ -135,13 +136,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import (
-        CONVENTIONS,
-        AnalysisError,
-        analyze,
-        check_budgets,
-        parse_device_spec,
-    )
+    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -174,14 +169,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
             render = replace(render, device=parse_device_spec(request.device_spec))
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
+    check_device(request.device)
 
-    with spinner(f"building {request.target}"):
-        loaded = load(request.target, size, options, inputs)
-    with spinner("tracing and counting"):
+    with spinner(f"building and tracing {request.target}"):
         try:
-            report = analyze(loaded.model, loaded.inputs, convention=request.convention)
+            loaded, report = load_and_analyze(
+                request.target, size, options, request.convention, request.device, inputs
+            )
         except AnalysisError as error:
-            raise _with_token_hint(error, loaded.tokens) from error
+            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0

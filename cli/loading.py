@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import contextvars
 import importlib
 import re
 import runpy
@@ -29,6 +30,29 @@ DTYPES = (
 
 class UsageError(Exception):
     """Bad input from the user: a one-line message, exit code 2."""
+
+
+# The device models and inputs are built on: "meta" (no weights allocated, the default
+# of the CLI), "cpu" or "cuda". Set by `building_on`, read where models are built.
+_BUILD_DEVICE: contextvars.ContextVar[str] = contextvars.ContextVar("build_device", default="cpu")
+
+
+@contextlib.contextmanager
+def building_on(device: str) -> Iterator[None]:
+    """Build configs, factories and inputs on `device` inside this block."""
+    token = _BUILD_DEVICE.set(device)
+    try:
+        yield
+    finally:
+        _BUILD_DEVICE.reset(token)
+
+
+def _build_context() -> contextlib.AbstractContextManager[Any]:
+    # Factory functions (parameters, torch.rand, ...) then allocate on that device.
+    import torch
+
+    device = _BUILD_DEVICE.get()
+    return contextlib.nullcontext() if device == "cpu" else torch.device(device)
 
 
 @dataclass
@@ -318,7 +342,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     if not hasattr(model_cfg, "get") or "type" not in model_cfg:
         raise UsageError(f"`model` in {path} has no `type`; write model = dict(type=..., ...)")
     try:
-        model = build_model(model_cfg)
+        with _build_context():
+            model = build_model(model_cfg)
     except UnknownModelTypeError as error:
         raise UsageError(_first_line(error)) from None
     except (TypeError, ValueError, KeyError, AssertionError) as error:
@@ -326,7 +351,8 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
     model.eval()
     height, width = shape or DEFAULT_SHAPE
     # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-    inputs = example_inputs(model, (height, width))
+    with _build_context():
+        inputs = example_inputs(model, (height, width))
     padded = inputs.shape[-2:]
     notes = []
     if tuple(padded) != (height, width):
@@ -344,7 +370,8 @@ def _model_from(value: Any, where: str, arguments: Mapping[str, Any] | None = No
         )
     if not isinstance(value, nn.Module) and callable(value):
         try:
-            value = value(**(arguments or {}))
+            with _build_context():
+                value = value(**(arguments or {}))
         except Exception as error:
             raise UsageError(f"calling {where} failed: {_first_line(error)}") from None
     if not isinstance(value, nn.Module):
@@ -427,7 +454,8 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None, request: InputR
         _refuse(request, f"{path} defines its own `inputs`", allowed=("--model-arg",))
         inputs = namespace["inputs"]
         if callable(inputs):
-            inputs = inputs()
+            with _build_context():
+                inputs = inputs()
     else:
         batch_shape = namespace.get("input_shape")
         if batch_shape is not None:
@@ -438,7 +466,8 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None, request: InputR
         dtype = str(namespace.get("input_dtype", "float32")).removeprefix("torch.")
         if dtype not in DTYPES:
             raise UsageError(f"`input_dtype` in {path} must be one of {', '.join(DTYPES)}")
-        inputs = _default_inputs(str(path), shape, request, batch_shape, dtype)
+        with _build_context():
+            inputs = _default_inputs(str(path), shape, request, batch_shape, dtype)
     return _loaded(model, inputs)
 
 
@@ -452,7 +481,8 @@ def _from_import_spec(spec: str, shape: tuple[int, int] | None, request: InputRe
     if not hasattr(module, attribute):
         raise UsageError(f"{module_name} has no attribute {attribute!r}; check the spec {spec}")
     model = _model_from(getattr(module, attribute), spec, request.model_args)
-    return _loaded(model, _default_inputs(spec, shape, request))
+    with _build_context():
+        return _loaded(model, _default_inputs(spec, shape, request))
 
 
 def _from_hf_config(path: Path, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:

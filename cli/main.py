@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -50,10 +50,18 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+DEVICE_HELP = (
+    "auto (build on meta, no weights; real tensors only if the forward needs values), "
+    "meta, cpu or cuda (build there and trace real tensors)."
+)
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
+    "3 a --max-* budget exceeded (everything is printed first)."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
-@app.command("analyze")
+@app.command("analyze", epilog=EXIT_CODES)
 def analyze_command(
     config: Annotated[
         str,
@@ -170,6 +178,13 @@ def analyze_command(
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="auto (build on meta, no weights; real tensors only if the forward needs "
+            "values), meta, cpu or cuda (build there and trace real tensors)."
+        ),
+    ] = "auto",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -192,6 +207,7 @@ def analyze_command(
             batch=batch,
             model_args=model_args,
             device_spec=device_spec,
+            device=device,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -222,6 +238,7 @@ def compare_command(
         int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
     ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -245,6 +262,7 @@ def compare_command(
         inputs=input_specs,
         seq_len=seq_len,
         batch=batch,
+        device=device,
     )
 
 
@@ -266,6 +284,7 @@ def sweep_command(
         list[str] | None,
         typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
@@ -297,6 +316,7 @@ def sweep_command(
         seq_lens=seq_lens,
         batch=batch,
         model_args=model_args,
+        device=device,
     )
 
 
@@ -322,6 +342,17 @@ def normalize_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _name_values_plainly(command: Any) -> None:
+    """Help shows `--depth N` / `--html HTML`, not typer's Python types (`<int>`, `<str>`)."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = lambda ctx: None  # its metavar alone names it
+        elif param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = (param.name or "value").upper()
+    for subcommand in getattr(command, "commands", {}).values():
+        _name_values_plainly(subcommand)
+
+
 def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
@@ -333,6 +364,7 @@ def run(argv: list[str] | None = None) -> None:
         args = ["--help"]
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    _name_values_plainly(command)
     code: int = 0
     try:
         result = command.main(args=args, prog_name="complexity", standalone_mode=False)

@@ -285,6 +285,7 @@ def report_sections(
     if options.by_operator:
         sections.append(operator_table(report))
     sections.append(plain(f"convention: {report.convention_summary}"))
+    sections.append(plain("\n".join(report.footer_lines())))  # meta or real; caveats
     sections.append(uncounted_section(report, options.all_uncounted))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len)

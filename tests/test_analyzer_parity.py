@@ -217,9 +217,11 @@ class AttentionNet(nn.Module):
         self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
         self.layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.attn(x, x, x)
-        return self.layer(y)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # The averaged attention weights are returned: dropped, they would reach no output,
+        # and fvcore's trace drops such work while ours counts it (test_tracing_robustness).
+        y, weights = self.attn(x, x, x)
+        return self.layer(y), weights
 
 
 class ContainerNet(nn.Module):

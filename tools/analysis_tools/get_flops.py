@@ -46,15 +46,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from complexity.analyzer import analyze
     from complexity.cli.command import describe_failure
-    from complexity.cli.loading import load, parse_cfg_options, parse_shape
+    from complexity.cli.devices import load_and_analyze
+    from complexity.cli.loading import parse_cfg_options, parse_shape
     from complexity.render import RenderOptions, print_sections, report_sections
 
     try:
         shape = parse_shape(["x".join(str(n) for n in args.shape)])
-        loaded = load(args.config, shape, parse_cfg_options(args.cfg_options))
-        report = analyze(loaded.model, loaded.inputs)
+        options = parse_cfg_options(args.cfg_options)
+        loaded, report = load_and_analyze(args.config, shape, options, "fvcore")
     except Exception as error:
         if args.debug:
             raise

@@ -1,0 +1,155 @@
+"""The meta device: shapes and dtypes without values, so analysis allocates no weights.
+
+Two pieces. `ModelState` swaps a model's parameters, buffers and tensor attributes for meta
+tensors (and puts everything back afterwards, on either path). `conv_meta_reroute` makes
+convolutions traceable on meta: `aten::convolution` is one of the ops the jit tracer does
+not record itself (torchgen's DONT_RECORD_TRACE); on CPU its kernel calls
+`aten::_convolution` and that call is what the graph gets. torch's Python meta kernel for
+`aten::convolution` computes the shape itself instead, so on meta the convolution vanishes
+from the graph (and its size checks receive traced values). While a trace runs we register
+a Meta kernel that makes the CPU kernel's call, with the same 13 arguments.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.utils._pytree as pytree
+from torch import nn
+
+_REROUTE_LOCK = threading.Lock()
+_reroute_users = 0
+_reroute_library: torch.library.Library | None = None
+
+
+def _convolution_as_on_cpu(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: list[int],
+    padding: list[int],
+    dilation: list[int],
+    transposed: bool,
+    output_padding: list[int],
+    groups: int,
+) -> torch.Tensor:
+    """`aten::convolution` as its C++ kernel runs it: a call to `aten::_convolution`."""
+    cudnn = torch.backends.cudnn
+    return torch.ops.aten._convolution(
+        input, weight, bias, stride, padding, dilation, transposed, output_padding, groups,
+        cudnn.benchmark, cudnn.deterministic, cudnn.enabled, cudnn.allow_tf32,
+    )  # fmt: skip
+
+
+@contextmanager
+def conv_meta_reroute() -> Iterator[None]:
+    """Reroute `aten::convolution` on the Meta key for the duration; nested/threads share it.
+
+    Removing our registration restores the kernel that was there before (the dispatcher
+    keeps registrations as a stack), so torch's own meta kernel is back afterwards.
+    """
+    global _reroute_users, _reroute_library
+    with _REROUTE_LOCK:
+        if _reroute_users == 0:
+            library = torch.library.Library("aten", "IMPL", "Meta")
+            library.impl("convolution", _convolution_as_on_cpu)
+            _reroute_library = library
+        _reroute_users += 1
+    try:
+        yield
+    finally:
+        with _REROUTE_LOCK:
+            _reroute_users -= 1
+            if _reroute_users == 0 and _reroute_library is not None:
+                _reroute_library._destroy()
+                _reroute_library = None
+
+
+def _as_meta(tensor: torch.Tensor) -> torch.Tensor:
+    return torch.empty_like(tensor, device="meta")
+
+
+def to_meta(value: Any) -> Any:
+    """Every tensor in a (nested) structure replaced by a meta tensor of its shape and dtype."""
+    return pytree.tree_map(
+        lambda leaf: _as_meta(leaf) if isinstance(leaf, torch.Tensor) else leaf, value
+    )
+
+
+class ModelState:
+    """What a forward could change on a model, saved, so that `restore` puts it back.
+
+    Saved per module: the `_parameters`, `_buffers` and `_modules` entries and the plain
+    attributes (a forward that re-assigns `self.count = self.count + 1` or stores
+    `self.cache = ...`). With `keep_values` (a real trace), a copy of every parameter and
+    buffer too, written back if the forward changed it in place (`weight.mul_(0.5)`).
+    """
+
+    def __init__(self, modules: Sequence[nn.Module], keep_values: bool) -> None:
+        self._saved = [
+            (
+                module,
+                dict(module.__dict__),
+                dict(module._parameters),
+                dict(module._buffers),
+                dict(module._modules),
+            )
+            for module in modules
+        ]
+        self._values: list[tuple[torch.Tensor, torch.Tensor]] = []
+        if keep_values:
+            seen: set[int] = set()
+            for module in modules:
+                for tensor in (*module._parameters.values(), *module._buffers.values()):
+                    if tensor is not None and id(tensor) not in seen and not tensor.is_meta:
+                        seen.add(id(tensor))
+                        self._values.append((tensor, tensor.detach().clone()))
+
+    def swap_to_meta(self) -> None:
+        """Parameters, buffers and tensor attributes -> meta tensors; sharing is kept."""
+        replacement: dict[int, torch.Tensor] = {}
+
+        def meta_of(tensor: torch.Tensor) -> torch.Tensor:
+            if id(tensor) not in replacement:
+                if isinstance(tensor, nn.Parameter):
+                    replacement[id(tensor)] = nn.Parameter(
+                        _as_meta(tensor), requires_grad=tensor.requires_grad
+                    )
+                else:
+                    replacement[id(tensor)] = _as_meta(tensor)
+            return replacement[id(tensor)]
+
+        for module, attributes, parameters, buffers, _ in self._saved:
+            for key, parameter in parameters.items():
+                if parameter is not None:
+                    module._parameters[key] = meta_of(parameter)  # type: ignore[assignment]
+            for key, buffer in buffers.items():
+                if buffer is not None:
+                    module._buffers[key] = meta_of(buffer)
+            for key, value in attributes.items():
+                if isinstance(value, torch.Tensor):
+                    module.__dict__[key] = meta_of(value)
+
+    def restore(self) -> None:
+        for module, attributes, parameters, buffers, modules in self._saved:
+            for current, saved in (
+                (module._parameters, parameters),
+                (module._buffers, buffers),
+                (module._modules, modules),
+            ):
+                current.clear()
+                current.update(saved)
+            for key in [k for k in module.__dict__ if k not in attributes]:
+                del module.__dict__[key]
+            for key, value in attributes.items():
+                if module.__dict__.get(key) is not value:
+                    module.__dict__[key] = value
+        with torch.no_grad():
+            # Unconditionally: kernels such as batch_norm update running stats without
+            # bumping the version counter.
+            for tensor, value in self._values:
+                tensor.copy_(value)

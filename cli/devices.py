@@ -1,0 +1,71 @@
+"""`--device`: where the model is built and traced, and the rebuild when meta is not enough.
+
+`auto` (default) and `meta` build configs, factories and `inputs()` under
+`torch.device("meta")`: no weights are allocated and nothing is initialised. The trace then
+needs shapes only. If the forward needs values (`nonzero`, `.item()`, masks), `auto`
+rebuilds on cpu and traces real tensors, and the report says so; `meta` stops with the
+analysis error. `cpu` and `cuda` build there and trace real tensors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .loading import InputRequest, Loaded, UsageError, building_on, load
+
+DEVICES = ("auto", "meta", "cpu", "cuda")
+
+
+def check_device(device: str) -> str:
+    if device not in DEVICES:
+        raise UsageError(f"unknown --device {device!r}; use one of: {', '.join(DEVICES)}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(
+                "--device cuda: torch sees no CUDA device here; use --device cpu or auto"
+            )
+    return device
+
+
+def load_and_analyze(
+    target: str,
+    shape: tuple[int, int] | None,
+    options: dict[str, Any],
+    convention: str,
+    device: str = "auto",
+    request: InputRequest | None = None,
+) -> tuple[Loaded, Any]:
+    """Build `target` for `device` and analyse it once: (what was loaded, the Report).
+
+    An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
+    """
+    from complexity.analyzer import AnalysisError, analyze
+
+    check_device(device)
+
+    def traced(loaded: Loaded, meta: bool) -> Any:
+        try:
+            return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
+        except AnalysisError as error:
+            error.tokens = loaded.tokens
+            raise
+
+    if device in ("cpu", "cuda"):
+        with building_on(device):
+            loaded = load(target, shape, options, request)
+        return loaded, traced(loaded, meta=False)
+    with building_on("meta"):
+        loaded = load(target, shape, options, request)
+    try:
+        return loaded, traced(loaded, meta=True)
+    except AnalysisError as error:
+        if device == "meta" or not error.value_needed:
+            raise
+        reason = error.reason
+    # The forward needs values that a model built on meta does not have: build it for real.
+    loaded = load(target, shape, options, request)
+    report = traced(loaded, meta=False)
+    return loaded, dataclasses.replace(report, fallback_reason=reason)
