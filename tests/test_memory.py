@@ -223,7 +223,7 @@ def test_meta_gives_the_memory_of_real_tensors() -> None:
     with torch.device("meta"):
         meta = models.LlamaDecoder(shape).to(torch.float16).eval()
     ids = torch.randint(0, 100, (1, 16))
-    on_cpu = analyze(real, ids)
+    on_cpu = analyze(real, ids, meta=False)
     on_meta = analyze(meta, ids.to("meta"))
     assert on_meta.by_module("param_bytes") == on_cpu.by_module("param_bytes")
     # gate, silu, up, product (16 x 64 each) and down (16 x 32), fp16
