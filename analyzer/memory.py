@@ -34,6 +34,24 @@ CONVERTS = frozenset({"aten::to", "aten::type_as"})
 RESHAPES = frozenset(
     {"aten::reshape", "aten::reshape_as", "aten::flatten", "aten::contiguous", "aten::unflatten"}
 )
+# Views that keep a dense (contiguous) tensor dense; any other view is taken as strided,
+# except a transpose of a size-1 dim and a slice or split along the first dim. Layouts are
+# followed by this rule, not read from the trace's strides, so a meta trace and a real one
+# agree (kernels lay their outputs out differently on meta, e.g. attention's).
+KEEPS_LAYOUT = frozenset(
+    "aten::" + op
+    for op in "view view_as unsqueeze squeeze alias detach unflatten flatten reshape "
+    "reshape_as contiguous to type_as".split()
+)
+FIRST_DIM_VIEWS = {  # op -> position of its `dim` argument
+    "aten::slice": 1,
+    "aten::select": 1,
+    "aten::narrow": 1,
+    "aten::chunk": 2,
+    "aten::split": 2,
+    "aten::split_with_sizes": 2,
+    "aten::unbind": 1,
+}
 # Graph plumbing: their outputs are (parts of) their inputs.
 PACKERS = frozenset({"prim::ListConstruct", "prim::TupleConstruct"})
 UNPACKERS = frozenset({"prim::ListUnpack", "prim::TupleUnpack"})
@@ -94,20 +112,31 @@ def tensor_bytes(value: Value) -> int:
     return size * (dtype.itemsize if dtype is not None else 0)
 
 
-def _contiguous(value: Value) -> bool:
-    """Whether a tensor value's strides are those of a contiguous tensor (unknown: True)."""
-    if not value.isCompleteTensor():
+def _constant_dim(value: Value, rank: int) -> int | None:
+    """A `dim` argument's value, made non-negative; None when it is not a constant."""
+    if value.node().kind() != "prim::Constant":
+        return None
+    dim = value.toIValue()
+    return dim % rank if isinstance(dim, int) and rank else None
+
+
+def _sizes(value: Value) -> list[int]:
+    return list(value.type().sizes()) if value.isCompleteTensor() else []
+
+
+def _view_stays_dense(kind: str, inputs: Sequence[Value]) -> bool:
+    """Whether a view of a dense tensor is dense (so reshaping it later copies nothing)."""
+    if kind in KEEPS_LAYOUT:
         return True
-    kind = value.type()
-    strides = kind.strides()
-    if strides is None:
-        return True
-    expected = 1
-    for size, stride in zip(reversed(kind.sizes()), reversed(strides), strict=True):
-        if size != 1 and stride != expected:
-            return False
-        expected *= size
-    return True
+    sizes = _sizes(inputs[0])
+    if kind in FIRST_DIM_VIEWS:
+        position = FIRST_DIM_VIEWS[kind]
+        dim = _constant_dim(inputs[position], len(sizes)) if position < len(inputs) else 0
+        return dim == 0
+    if kind == "aten::transpose" and len(inputs) >= 3:
+        dims = [_constant_dim(inputs[i], len(sizes)) for i in (1, 2)]
+        return dims[0] == dims[1] or any(d is not None and sizes[d] == 1 for d in dims)
+    return False
 
 
 @functools.cache
@@ -174,6 +203,7 @@ class MemoryWalk:
         self._storages: dict[Value, tuple[int, ...]] = {}
         self._elements: dict[Value, list[tuple[int, ...]]] = {}  # list/tuple -> its items
         self._bytes: dict[Value, int] = {}  # value -> bytes a kernel reading it reads
+        self._dense: dict[Value, bool] = {}  # value -> laid out contiguously (default yes)
         self._positions: list[int] = []  # node index -> module index
         self._kinds: list[str] = []
         self._allocated: list[Counter[str]] = [Counter() for _ in range(module_count)]
@@ -280,6 +310,7 @@ class MemoryWalk:
                     self._storages[value] = items[number]
                 elif shared:  # views returned by split, chunk, unbind: their base
                     self._storages[value] = shared
+                    self._dense[value] = self._dense.get(inputs[0], True)
                 else:  # items of a list a kernel returned: allocated by that kernel
                     self._storages[value] = (self._new(tensor_bytes(value), index),)
                     self._allocated[position][simple_op_name(kind)] += tensor_bytes(value)
@@ -312,9 +343,13 @@ class MemoryWalk:
                 if self._shares_storage(kind, base, value):
                     self._storages[value] = self._storages_of(base)
                     self._bytes[value] = min(tensor_bytes(value), self._bytes.get(base, 0))
+                    dense = self._dense.get(base, True)
                     if alias[1]:  # in-place: the kernel writes it
                         written += tensor_bytes(value)
                         dtype = dtype or _dtype(value)
+                    else:
+                        dense = dense and _view_stays_dense(kind, inputs)
+                    self._dense[value] = dense
                     continue
             size = tensor_bytes(value)
             if not isinstance(value.type(), torch._C.TensorType):
@@ -335,13 +370,12 @@ class MemoryWalk:
             OpCost(position, kind, self._real_flops(kind, node, outputs), read, written, dtype)
         )
 
-    @staticmethod
-    def _shares_storage(kind: str, base: Value, value: Value) -> bool:
+    def _shares_storage(self, kind: str, base: Value, value: Value) -> bool:
         """Whether an aliasing op's output really is its input's storage (not a copy)."""
         if kind in CONVERTS:
             return _dtype(base) == _dtype(value)
-        if kind in RESHAPES:
-            return _contiguous(base) or not _contiguous(value)
+        if kind in RESHAPES:  # a view of a dense tensor; a copy of a strided one
+            return self._dense.get(base, True)
         return True
 
     def finish(self) -> MemoryProfile:
