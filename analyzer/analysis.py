@@ -156,10 +156,14 @@ def analyze(
 
     @functools.cache
     def reason_uncounted(kind: str) -> str:
+        # Counted by another convention, or an op with no arithmetic at all (free under
+        # `flops`, which counts every op that computes: views, shape and data movement):
+        # leaving it out is this convention's choice, not a missing handler.
         counted_elsewhere = any(
             kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
         )
-        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
+        no_arithmetic = kind in CONVENTIONS["flops"].ignored
+        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere or no_arithmetic else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
         scope = node.scopeName()
