@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rich.console import Console
 
@@ -39,6 +39,7 @@ class AnalyzeRequest:
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
+    device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
     training_form: bool = False  # skip switch_to_deploy on configs
 
@@ -94,7 +95,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets
+    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -121,6 +122,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
     )
     targets = check_exports(request.exports)
     limits = parse_budgets(request.budgets)
+    render = request.render
+    if request.device_spec is not None:
+        try:
+            render = replace(render, device=parse_device_spec(request.device_spec))
+        except ValueError as error:
+            raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
 
     with spinner(f"building and tracing {request.target}"):
@@ -146,6 +153,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         input_label=loaded.input_label,
         notes=tuple(loaded.notes),
         depth=request.render.depth,
+        device=render.device,
     )
     to_stdout = None
     for fmt, path in targets.items():
@@ -164,7 +172,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     print_sections(
         report_sections(
             report,
-            request.render,
+            render,
             loaded.input_label,
             loaded.notes,
             tokens=loaded.tokens,

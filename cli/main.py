@@ -152,6 +152,22 @@ def analyze_command(
         bool,
         typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
     ] = False,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Add parameter bytes, activation bytes and peak activation memory "
+            "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
+        ),
+    ] = False,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            help="Add a roofline time per module (a lower bound) on a device: "
+            "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
+        ),
+    ] = None,
     max_flops: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
     ] = None,
@@ -198,6 +214,7 @@ def analyze_command(
             seq_len=seq_len,
             batch=batch,
             model_args=model_args,
+            device_spec=device_spec,
             device=device,
             training_form=training_form,
             render=RenderOptions(
@@ -207,6 +224,7 @@ def analyze_command(
                 tree=tree,
                 by_operator=by_operator,
                 all_uncounted=all_uncounted,
+                memory=memory,
             ),
         )
     )
