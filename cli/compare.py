@@ -6,8 +6,9 @@ import json
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version, write_atomically
+from .command import check_exports, spinner, tool_version
 from .devices import check_device, load_and_analyze
+from .export import write_export
 from .loading import InputRequest, UsageError, parse_input, parse_shape
 
 
@@ -75,7 +76,7 @@ def run_compare(
         if path is None:
             to_stdout = texts[fmt]
         else:
-            write_atomically(path, texts[fmt])
+            write_export(path, texts[fmt])
     if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
         sys.stdout.write(to_stdout)
         return

@@ -152,6 +152,22 @@ def analyze_command(
         bool,
         typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
     ] = False,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Add parameter bytes, activation bytes and peak activation memory "
+            "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
+        ),
+    ] = False,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            help="Add a roofline time per module (a lower bound) on a device: "
+            "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
+        ),
+    ] = None,
     max_flops: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
     ] = None,
@@ -198,6 +214,7 @@ def analyze_command(
             seq_len=seq_len,
             batch=batch,
             model_args=model_args,
+            device_spec=device_spec,
             device=device,
             training_form=training_form,
             render=RenderOptions(
@@ -207,6 +224,7 @@ def analyze_command(
                 tree=tree,
                 by_operator=by_operator,
                 all_uncounted=all_uncounted,
+                memory=memory,
             ),
         )
     )
@@ -358,6 +376,8 @@ def _error(message: str) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
+    from .signals import interrupt_guard
+
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     if not args:  # a bare `complexity`: the help, and no error
         args = ["--help"]
@@ -366,11 +386,15 @@ def run(argv: list[str] | None = None) -> None:
     _name_values_plainly(command)
     code: int = 0
     try:
-        result = command.main(args=args, prog_name="complexity", standalone_mode=False)
+        with interrupt_guard():
+            result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
+            _error("interrupted")
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:
+    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
+        _error("interrupted")
         code = 130
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
         context = getattr(error, "ctx", None)
@@ -382,13 +406,18 @@ def run(argv: list[str] | None = None) -> None:
         _error("interrupted")
         code = 130
     except Exception as error:  # one line for the user; the traceback only with --debug
-        from .command import describe_failure
+        from .signals import interrupted
 
         if debug:
             traceback.print_exc()
-        message, code = describe_failure(error)
-        if not debug and code != 2:
-            message += " (rerun with --debug for the traceback)"
+        if interrupted():  # a Ctrl-C that a library turned into another error
+            message, code = "interrupted", 130
+        else:
+            from .failures import describe_failure
+
+            message, code = describe_failure(error)
+            if not debug and code != 2:
+                message += " (rerun with --debug for the traceback)"
         _error(message)
     sys.stdout.flush()
     sys.exit(code)

@@ -247,3 +247,14 @@ def rtmdet_s_inputs(rtmdet_s: nn.Module) -> torch.Tensor:
 def rtmdet_s_report(rtmdet_s: nn.Module, rtmdet_s_inputs: torch.Tensor) -> Report:
     """Our fvcore-convention report of RTMDet-s at 640, the seed's case."""
     return analyze(rtmdet_s, rtmdet_s_inputs)
+
+
+def one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> str:
+    """Assert the CLI ended with `expected_code` and one stderr line holding `fragments`."""
+    assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -55,8 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from complexity.cli.command import describe_failure
     from complexity.cli.devices import load_and_analyze
+    from complexity.cli.failures import describe_failure
     from complexity.cli.loading import parse_cfg_options, parse_shape
     from complexity.render import RenderOptions, print_sections, report_sections
 
