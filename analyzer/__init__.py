@@ -8,7 +8,9 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 from .analysis import analyze
 from .budget import BudgetBreach, check_budgets, parse_quantity
 from .conventions import CONVENTIONS, Convention, get_convention
+from .devices import DEVICES, DeviceSpec, parse_device_spec
 from .diff import Change, ModuleChange, ReportDiff, compare_reports
+from .memory import MemoryProfile, OpCost
 from .registry import Handler, HandlerTable
 from .report import (
     HANDLER_FAILED,
@@ -18,11 +20,13 @@ from .report import (
     Report,
     UncountedOp,
 )
+from .roofline import Roofline, roofline
 from .sweep import growth_exponents
 from .tracing import AnalysisError, ModuleInfo, describe_shapes
 
 __all__ = [
     "CONVENTIONS",
+    "DEVICES",
     "HANDLER_FAILED",
     "METRICS",
     "NOT_COUNTED_BY_CONVENTION",
@@ -31,12 +35,16 @@ __all__ = [
     "BudgetBreach",
     "Change",
     "Convention",
+    "DeviceSpec",
     "Handler",
     "HandlerTable",
+    "MemoryProfile",
     "ModuleChange",
     "ModuleInfo",
+    "OpCost",
     "Report",
     "ReportDiff",
+    "Roofline",
     "UncountedOp",
     "analyze",
     "check_budgets",
@@ -44,5 +52,7 @@ __all__ = [
     "describe_shapes",
     "get_convention",
     "growth_exponents",
+    "parse_device_spec",
     "parse_quantity",
+    "roofline",
 ]

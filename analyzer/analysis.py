@@ -10,7 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .conventions import CONVENTIONS, Convention, get_convention
+from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
+from .memory import MemoryWalk
 from .registry import Args, Handler
 from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
@@ -74,6 +75,39 @@ def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]
     return own, shapes
 
 
+def _state_bytes(tree: ModuleTree) -> tuple[list[int], int]:
+    """Own parameter bytes per module (dtype-aware, shared ones once) and all buffers' bytes."""
+    seen: set[int] = set()
+    own = [0] * len(tree.modules)
+    buffers = 0
+    for position, module in enumerate(tree.objects):
+        for tensor, is_parameter in [(p, True) for p in module._parameters.values()] + [
+            (b, False) for b in module._buffers.values()
+        ]:
+            if tensor is None or id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            size = tensor.numel() * tensor.element_size()
+            if is_parameter:
+                own[position] += size
+            else:
+                buffers += size
+    return own, buffers
+
+
+def _real_flops(
+    rules: Mapping[str, Any], kind: str, node: torch._C.Node, outputs: list[torch._C.Value]
+) -> int:
+    """The `flops` convention's count for one node (for the roofline), 0 if it has none."""
+    rule = rules.get(kind)
+    if rule is None or rule.flops is None:
+        return 0
+    try:
+        return rule.flops(_named(node), [_resolve(v) for v in outputs])
+    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return 0
+
+
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     totals = list(own)
     for position in range(len(totals) - 1, 0, -1):  # children come after their parents
@@ -122,10 +156,14 @@ def analyze(
 
     @functools.cache
     def reason_uncounted(kind: str) -> str:
+        # Counted by another convention, or an op with no arithmetic at all (free under
+        # `flops`, which counts every op that computes: views, shape and data movement):
+        # leaving it out is this convention's choice, not a missing handler.
         counted_elsewhere = any(
             kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
         )
-        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere else NO_HANDLER
+        no_arithmetic = kind in CONVENTIONS["flops"].ignored
+        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere or no_arithmetic else NO_HANDLER
 
     def position_of(node: torch._C.Node) -> int:
         scope = node.scopeName()
@@ -137,7 +175,13 @@ def analyze(
             scope_position[scope] = position
         return position
 
-    for node in traced.graph.nodes():
+    state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
+    parents = [info.parent for info in tree.modules]
+    # Roofline flops are real flops: the flops convention's, with any handlers added to it.
+    real_rules = rules if rules_of.name == FLOPS.name else FLOPS.rules
+    real_flops = functools.partial(_real_flops, real_rules)
+    memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, real_flops)
+    for node in memory.nodes(position_of):
         kind = node.kind()
         if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
             kind = f"{kind}.{node.pyname()}"
@@ -166,6 +210,8 @@ def analyze(
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 
     own_params, parameter_shapes = _parameters(tree)
+    own_param_bytes, buffer_bytes = _state_bytes(tree)
+    profile = memory.finish()
     names = [info.name for info in tree.modules]
     return Report(
         convention=rules_of.name,
@@ -193,10 +239,17 @@ def analyze(
         self_by_operator={
             "flops": tuple(dict(c) for c in own_flops),
             "activations": tuple(dict(c) for c in own_acts),
+            "activation_bytes": profile.activation_bytes,
         },
         inclusive={
             "flops": _inclusive(tree, [sum(c.values()) for c in own_flops]),
             "activations": _inclusive(tree, [sum(c.values()) for c in own_acts]),
             "params": _inclusive(tree, own_params),
+            "param_bytes": _inclusive(tree, own_param_bytes),
+            "activation_bytes": _inclusive(
+                tree, [sum(c.values()) for c in profile.activation_bytes]
+            ),
         },
+        memory=profile,
+        buffer_bytes=buffer_bytes,
     )

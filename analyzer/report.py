@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .memory import MemoryProfile
 from .tracing import ModuleInfo
 
-METRICS = ("flops", "activations", "params")
+METRICS = ("flops", "activations", "params", "param_bytes", "activation_bytes")
+# Metrics that are not produced by operators (no `by_operator` for them).
+STATE_METRICS = ("params", "param_bytes")
 
 # Why an operator that ran was not counted.
 NOT_COUNTED_BY_CONVENTION = "not counted by this convention"
@@ -49,6 +52,9 @@ class Report:
     self_by_operator: Mapping[str, tuple[Mapping[str, int], ...]] = field(repr=False)
     # metric -> per module index, inclusive totals
     inclusive: Mapping[str, tuple[int, ...]] = field(repr=False)
+    # Liveness of the forward's tensors (peak activation memory) and per-kernel costs.
+    memory: MemoryProfile | None = field(default=None, repr=False)
+    buffer_bytes: int = 0  # all buffers (BN statistics...), shared ones once: not activations
     # "meta" (shapes only, no weights) or the real device that ran: "cpu", "cuda:0"
     traced_on: str = "cpu"
     fallback_reason: str | None = None  # why a meta trace gave way to a real one
@@ -105,7 +111,7 @@ class Report:
 
     def by_operator(self, metric: str, module: str = "") -> dict[str, int]:
         """Operator label -> the metric inside `module` (default: the whole model)."""
-        if self._check(metric) == "params":
+        if self._check(metric) in STATE_METRICS:
             raise ValueError("parameters are not produced by operators; use by_module")
         root = self._position(module)
         own = self.self_by_operator[metric]
@@ -117,7 +123,7 @@ class Report:
 
     def by_module_and_operator(self, metric: str) -> dict[str, dict[str, int]]:
         """Canonical module name -> operator label -> the metric, descendants included."""
-        if self._check(metric) == "params":
+        if self._check(metric) in STATE_METRICS:
             raise ValueError("parameters are not produced by operators; use by_module")
         own = self.self_by_operator[metric]
         result: list[dict[str, int]] = [dict(counts) for counts in own]
@@ -134,6 +140,23 @@ class Report:
         while end < len(self.modules) and self.modules[end].depth > depth:
             end += 1
         return list(range(root, end))
+
+    @property
+    def peak_activation_bytes(self) -> int:
+        """Most bytes of activations live at once in an inference forward (docs/memory.md)."""
+        return self.memory.peak_bytes if self.memory else 0
+
+    @property
+    def peak_activation_at(self) -> tuple[str, str]:
+        """(op, canonical module name) running when the activation peak is reached."""
+        if self.memory is None:
+            return "", ""
+        return self.memory.peak_node, self.modules[self.memory.peak_position].name
+
+    def peak_by_module(self) -> dict[str, int]:
+        """Canonical module name -> peak activation bytes while it (or a descendant) runs."""
+        peaks = self.memory.module_peaks if self.memory else (0,) * len(self.modules)
+        return {info.name: peaks[i] for i, info in enumerate(self.modules)}
 
     @property
     def unsupported_ops(self) -> dict[str, int]:
@@ -165,13 +188,26 @@ class Report:
         """Everything, as JSON-ready plain data (schema: docs/json.md)."""
         flops_by_op = self.by_module_and_operator("flops")
         reached = self.reached
+        peaks = self.peak_by_module()
+        peak_op, peak_module = self.peak_activation_at
         return {
             "schema": 1,
             "tool": {"name": "complexity", "version": version},
             "convention": {"name": self.convention, "summary": self.convention_summary},
             "input_shapes": self.input_shapes,
             "traced_on": {"device": self.traced_on, "fallback_reason": self.fallback_reason},
-            "totals": {metric: self.total(metric) for metric in METRICS},
+            "totals": {
+                **{metric: self.total(metric) for metric in METRICS},
+                "peak_activation_bytes": self.peak_activation_bytes,
+                "buffer_bytes": self.buffer_bytes,
+            },
+            "peak_activation": {
+                "bytes": self.peak_activation_bytes,
+                "op": peak_op,
+                "module": peak_module,
+                "input_bytes": self.memory.input_bytes if self.memory else 0,
+                "output_bytes": self.memory.output_bytes if self.memory else 0,
+            },
             "modules": [
                 {
                     "name": info.name,
@@ -182,6 +218,9 @@ class Report:
                     "flops": self.inclusive["flops"][i],
                     "activations": self.inclusive["activations"][i],
                     "flops_by_operator": flops_by_op[info.name],
+                    "param_bytes": self.inclusive["param_bytes"][i],
+                    "activation_bytes": self.inclusive["activation_bytes"][i],
+                    "peak_activation_bytes": peaks[info.name],
                 }
                 for i, info in enumerate(self.modules)
             ],

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 from rich.console import Console
 
 from complexity.render import RenderOptions
 
 from .devices import check_device, load_and_analyze
+from .export import ExportTarget, check_export_target, write_export
 from .loading import (
     InputRequest,
     UsageError,
@@ -23,6 +21,7 @@ from .loading import (
     parse_model_args,
     parse_shape,
 )
+from .signals import raise_if_interrupted
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,9 @@ class AnalyzeRequest:
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
+    device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
+    training_form: bool = False  # skip switch_to_deploy on configs
 
 
 def tool_version() -> str:
@@ -52,51 +53,10 @@ def tool_version() -> str:
         return "unknown"
 
 
-def describe_failure(error: BaseException) -> tuple[str, int]:
-    """One line and an exit code for an exception that ends the command."""
-    from complexity.analyzer import AnalysisError
-
-    if isinstance(error, UsageError):
-        return str(error), 2
-    if isinstance(error, AnalysisError):
-        return str(error), 1
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": "), 1
-
-
-def check_export_target(fmt: str, target: str) -> Path | None:
-    """Refuse an export path we could not write, before any work is done; None for stdout."""
-    if target == "-":
-        return None
-    path = Path(target)
-    if path.is_dir():
-        raise UsageError(
-            f"--{fmt} {target} is a folder; give a file path such as {path / f'report.{fmt}'}"
-        )
-    if not path.parent.is_dir():
-        raise UsageError(f"--{fmt} {target}: folder {path.parent} does not exist; create it first")
-    return path
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never a partial or clobbered file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 @contextlib.contextmanager
 def spinner(message: str) -> Iterator[None]:
     """A spinner on stderr, only when stderr is a terminal."""
-    console = Console(stderr=True)
+    console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
         with console.status(message):
             yield
@@ -104,7 +64,7 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def check_exports(exports: Mapping[str, str]) -> dict[str, Path | None]:
+def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
     """Each export's path (None for stdout), refused before any work if it cannot be written."""
     targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
     if "html" in targets:
@@ -135,7 +95,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets
+    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -162,15 +122,28 @@ def run_analyze(request: AnalyzeRequest) -> int:
     )
     targets = check_exports(request.exports)
     limits = parse_budgets(request.budgets)
+    render = request.render
+    if request.device_spec is not None:
+        try:
+            render = replace(render, device=parse_device_spec(request.device_spec))
+        except ValueError as error:
+            raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
 
     with spinner(f"building and tracing {request.target}"):
         try:
             loaded, report = load_and_analyze(
-                request.target, size, options, request.convention, request.device, inputs
+                request.target,
+                size,
+                options,
+                request.convention,
+                request.device,
+                inputs,
+                training_form=request.training_form,
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
+    raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
@@ -180,6 +153,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         input_label=loaded.input_label,
         notes=tuple(loaded.notes),
         depth=request.render.depth,
+        device=render.device,
     )
     to_stdout = None
     for fmt, path in targets.items():
@@ -187,7 +161,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         if path is None:
             to_stdout = text
         else:
-            write_atomically(path, text)
+            write_export(path, text)
     if to_stdout is not None:  # `--json -`: stdout carries the export alone
         sys.stdout.write(to_stdout)
         for line in broken:
@@ -198,7 +172,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     print_sections(
         report_sections(
             report,
-            request.render,
+            render,
             loaded.input_label,
             loaded.notes,
             tokens=loaded.tokens,
@@ -208,7 +182,10 @@ def run_analyze(request: AnalyzeRequest) -> int:
     )
     for fmt, path in targets.items():
         console.print(
-            f"{fmt.upper()} report written to {path}", style="dim", highlight=False, markup=False
+            f"{fmt.upper()} report written to {path.path}",
+            style="dim",
+            highlight=False,
+            markup=False,
         )
     for line in broken:
         console.print(line, highlight=False, markup=False)

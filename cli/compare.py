@@ -6,8 +6,10 @@ import json
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version, write_atomically
-from .loading import InputRequest, UsageError, load, parse_input, parse_shape
+from .command import check_exports, spinner, tool_version
+from .devices import check_device, load_and_analyze
+from .export import write_export
+from .loading import InputRequest, UsageError, parse_input, parse_shape
 
 
 def run_compare(
@@ -21,9 +23,10 @@ def run_compare(
     inputs: list[str] | None = None,
     seq_len: int | None = None,
     batch: int | None = None,
+    device: str = "auto",
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
-    from complexity.analyzer import CONVENTIONS, analyze, compare_reports
+    from complexity.analyzer import CONVENTIONS, compare_reports
     from complexity.render import print_sections, stdout_console, uncounted_section
     from complexity.render.compare import diff_tables, summary_lines
 
@@ -39,12 +42,13 @@ def run_compare(
     )
     targets = check_exports(exports)
 
+    check_device(device)
+
     reports, labels, notes = [], [], []
     for target in (target_a, target_b):
-        with spinner(f"building {target}"):
-            loaded = load(target, size, {}, request)
-        with spinner(f"tracing and counting {target}"):
-            reports.append(analyze(loaded.model, loaded.inputs, convention=convention))
+        with spinner(f"building and tracing {target}"):
+            loaded, report = load_and_analyze(target, size, {}, convention, device, request)
+        reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
         del loaded  # free A's model before building B
@@ -72,7 +76,7 @@ def run_compare(
         if path is None:
             to_stdout = texts[fmt]
         else:
-            write_atomically(path, texts[fmt])
+            write_export(path, texts[fmt])
     if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
         sys.stdout.write(to_stdout)
         return
@@ -81,7 +85,7 @@ def run_compare(
     sections: list[Any] = list(diff_tables(diff, depth, console))
     sections.append(f"convention: {report_a.convention_summary}")
     for title, report in ((f"A ({target_a})", report_a), (f"B ({target_b})", report_b)):
-        sections += [f"{title}:", uncounted_section(report)]
+        sections += [f"{title}:", uncounted_section(report), "\n".join(report.footer_lines())]
     for title, side_notes in zip("AB", notes, strict=True):
         sections += [f"{title}: {note}" for note in side_notes]
     sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))

@@ -9,9 +9,11 @@ analysis error. `cpu` and `cuda` build there and trace real tensors.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
+from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
 from .loading import InputRequest, Loaded, UsageError, building_on, load
 
 DEVICES = ("auto", "meta", "cpu", "cuda")
@@ -37,8 +39,11 @@ def load_and_analyze(
     convention: str,
     device: str = "auto",
     request: InputRequest | None = None,
+    *,
+    training_form: bool = False,
 ) -> tuple[Loaded, Any]:
     """Build `target` for `device` and analyse it once: (what was loaded, the Report).
+    A config's model is counted in deploy form unless `training_form` (see `load`).
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
@@ -46,19 +51,24 @@ def load_and_analyze(
 
     check_device(device)
 
+    def loaded_on(device: str | None) -> Loaded:
+        # The user's code prints to stderr, sees its own argv, and may not sys.exit.
+        where = building_on(device) if device else contextlib.nullcontext()
+        with where, user_code(target, "loading it", LOADING_EXIT_HINT):
+            return load(target, shape, options, request, training_form=training_form)
+
     def traced(loaded: Loaded, meta: bool) -> Any:
         try:
-            return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
+            with user_code(target, "running its forward", FORWARD_EXIT_HINT):
+                return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
         except AnalysisError as error:
             error.tokens = loaded.tokens
             raise
 
     if device in ("cpu", "cuda"):
-        with building_on(device):
-            loaded = load(target, shape, options, request)
+        loaded = loaded_on(device)
         return loaded, traced(loaded, meta=False)
-    with building_on("meta"):
-        loaded = load(target, shape, options, request)
+    loaded = loaded_on("meta")
     try:
         return loaded, traced(loaded, meta=True)
     except AnalysisError as error:
@@ -66,6 +76,6 @@ def load_and_analyze(
             raise
         reason = error.reason
     # The forward needs values that a model built on meta does not have: build it for real.
-    loaded = load(target, shape, options, request)
+    loaded = loaded_on(None)
     report = traced(loaded, meta=False)
     return loaded, dataclasses.replace(report, fallback_reason=reason)

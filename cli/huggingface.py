@@ -1,8 +1,8 @@
 """A Hugging Face `config.json` as a target: the model built on meta, token ids as input.
 
 Built with transformers' Auto classes from the config alone: no weights, no hub access,
-on the meta device (shapes only, so a 70B model costs no memory). Needs the optional
-extra `hf` (`pip install -e ".[hf]"`).
+on the build device of `--device` (meta by default: shapes only, so a 70B model costs no
+memory). Needs the optional extra `hf` (`pip install -e ".[hf]"`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .loading import (
+    _BUILD_DEVICE,
     DEFAULT_SEQ_LEN,
     InputRequest,
     Loaded,
@@ -98,6 +99,28 @@ def _tokens_forward(model: Any, names: list[str]) -> None:
     model.forward = tokens_forward
 
 
+def _check_fits(auto: Any, config: Any, device: str) -> None:
+    """Refuse to allocate real weights that would not fit in this machine's free memory."""
+    import os
+
+    import torch
+
+    if device != "cpu":
+        return
+    with torch.device("meta"):
+        shapes = auto.from_config(config)
+    # Initialisation may run in float32 whatever the config's dtype; keep half the free
+    # memory for the forward's activations and everything else.
+    weights = sum(p.numel() * max(p.element_size(), 4) for p in shapes.parameters())
+    free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    if weights > free / 2:
+        raise UsageError(
+            f"building {type(shapes).__name__} on cpu needs about {weights / 2**30:.0f} GiB for "
+            f"its weights and this machine has {free / 2**30:.0f} GiB free; analyse it on meta "
+            "(--device auto or meta), which needs no weights"
+        )
+
+
 def load_config_json(path: Path, request: InputRequest) -> Loaded:
     try:
         import transformers
@@ -119,8 +142,11 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
             f"--model-arg max_position_embeddings={seq_len}"
         )
     auto = AutoModelForCausalLM if is_causal_lm(config) else AutoModel
+    device = _BUILD_DEVICE.get()  # meta unless --device cpu/cuda (or auto's rebuild)
+    if device != "meta":
+        _check_fits(auto, config, device)
     try:
-        with torch.device("meta"):
+        with torch.device(device):
             model = auto.from_config(config)
     except Exception as error:
         raise UsageError(
@@ -136,16 +162,17 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
     if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in parameters:
         names.append("decoder_input_ids")
     tensors = tuple(
-        torch.ones((batch, seq_len), dtype=torch.int64, device="meta")
+        torch.ones((batch, seq_len), dtype=torch.int64, device=device)
         if name == "attention_mask"
-        else _token_ids(batch, seq_len, device="meta")
+        else _token_ids(batch, seq_len, device=device)
         for name in names
     )
     _tokens_forward(model, names)
     label = ", ".join(f"{name} [{batch}, {seq_len}] int64" for name in names)
     note = (
         f"{type(model).__name__} built by transformers {transformers.__version__} "
-        f"{auto.__name__}.from_config({path}) on the meta device: no weights, shapes only"
+        f"{auto.__name__}.from_config({path}) on the {device} device: "
+        + ("no weights, shapes only" if device == "meta" else "randomly initialised weights")
     )
     return Loaded(
         model,

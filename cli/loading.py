@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import contextvars
+import errno
 import importlib
+import os
 import re
 import runpy
 import sys
@@ -246,20 +248,109 @@ def is_mmyolo_config(path: Path, source: str) -> bool:
             f"cannot parse {path}: {error.msg} at line {error.lineno}; fix the Python syntax"
         ) from None
     for statement in tree.body:
-        if not isinstance(statement, ast.Assign):
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
             continue
-        for target in statement.targets:
+        for target in targets:
             if isinstance(target, ast.Name) and target.id == "_base_":
                 return True
-            if (
-                isinstance(target, ast.Name)
-                and target.id == "model"
-                and isinstance(statement.value, ast.Call)
-                and isinstance(statement.value.func, ast.Name)
-                and statement.value.func.id == "dict"
-            ):
+            if isinstance(target, ast.Name) and target.id == "model" and _is_dict_literal(value):
                 return True
     return False
+
+
+def _is_dict_literal(value: ast.expr) -> bool:
+    """`dict(...)`, or `{'type': ...}`: how configs spell the model."""
+    if isinstance(value, ast.Call):
+        return isinstance(value.func, ast.Name) and value.func.id == "dict"
+    return isinstance(value, ast.Dict) and any(
+        isinstance(k, ast.Constant) and k.value == "type" for k in value.keys
+    )
+
+
+def check_config_path(target: str) -> Path:
+    """The file `target` names, refused unless it is a regular file we can read."""
+    if not target.strip():
+        raise UsageError(
+            "no config given (an empty string); give a config or model .py file, "
+            "or package.module:factory"
+        )
+    path = Path(target)
+    if path.is_symlink() and not path.exists():
+        try:
+            path.stat()
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise UsageError(f"{target} is a symlink loop; fix or remove the link") from None
+        raise UsageError(
+            f"{target} is a symlink to {os.readlink(path)}, which does not exist; fix the link"
+        )
+    if not path.exists():
+        raise UsageError(f"config file {target} does not exist; check the path")
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"  # a downloaded Hugging Face model folder
+    if path.is_dir():
+        raise UsageError(f"{target} is a folder; give a config or model .py file")
+    if not path.is_file():  # a FIFO would block forever, /dev/zero would never end
+        raise UsageError(
+            f"{target} is not a regular file (a device, FIFO or socket); "
+            "give a config or model .py file"
+        )
+    return path
+
+
+def _base_files(path: Path) -> list[Path]:
+    """The local files a config's `_base_` names (literal strings; `pkg::` bases skipped)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError):
+        return []  # mmengine reports these itself, naming the file
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_base_" for t in statement.targets
+        ):
+            with contextlib.suppress(ValueError):
+                value = ast.literal_eval(statement.value)
+                names = [value] if isinstance(value, str) else list(value)
+                return [
+                    (path.parent / name).resolve()
+                    for name in names
+                    if isinstance(name, str) and "::" not in name
+                ]
+    return []
+
+
+def check_base_cycle(path: Path) -> None:
+    """Refuse `_base_` inheritance that comes back to a file: mmengine would recurse ~20 s."""
+    visiting: list[Path] = []
+    done: set[Path] = set()
+
+    def visit(current: Path) -> None:
+        if current in visiting:
+            cycle = [*visiting[visiting.index(current) :], current]
+            shown = " -> ".join(_shown(p) for p in cycle)
+            raise UsageError(
+                f"config {path}: `_base_` files include each other ({shown}); "
+                "remove one of these `_base_` entries"
+            )
+        if current in done or not current.is_file():
+            return
+        visiting.append(current)
+        for base in _base_files(current):
+            visit(base)
+        visiting.pop()
+        done.add(current)
+
+    visit(path.resolve())
+
+
+def _shown(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
@@ -270,11 +361,16 @@ def load(
     shape: tuple[int, int] | None,
     cfg_options: dict[str, Any],
     request: InputRequest | None = None,
+    *,
+    training_form: bool = False,
 ) -> Loaded:
+    """Build what `target` names. A config's model is switched to its deploy form, as MMYOLO's
+    get_flops does, unless `training_form`."""
     request = request or InputRequest()
     check_input_options(shape, request)
     path = Path(target)
-    if not path.exists() and ":" in target and not target.endswith(".py"):
+    looks_like_spec = ":" in target and not target.endswith(".py")
+    if looks_like_spec and not path.exists() and not path.is_symlink():
         if cfg_options:
             raise UsageError("--cfg-options applies to config files, not to an import spec")
         return _from_import_spec(target, shape, request)
@@ -284,12 +380,7 @@ def load(
             f"{target} is not a file; to build a model from an import, name the factory after "
             f"a colon: {module}:{factory}"
         )
-    if not path.exists():
-        raise UsageError(f"config file {target} does not exist; check the path")
-    if path.is_dir() and (path / "config.json").is_file():
-        path = path / "config.json"  # a downloaded Hugging Face model folder
-    if path.is_dir():
-        raise UsageError(f"{target} is a folder; give a config or model .py file")
+    path = check_config_path(target)
     if path.suffix == ".json":
         if cfg_options:
             raise UsageError(
@@ -301,13 +392,12 @@ def load(
     if not source.strip():
         raise UsageError(f"config file {target} is empty; it must define `model`")
     if is_mmyolo_config(path, source):
-        _refuse(request, "an MMYOLO config takes an image size: use --shape (and --cfg-options)")
-        return _from_config(path, shape, cfg_options)
-    if cfg_options:
-        raise UsageError(
-            f"--cfg-options applies to MMYOLO-style configs; {target} is a plain model file"
-        )
-    return _from_python_file(path, shape, request)
+        _refuse(request, MMYOLO_INPUTS)
+        return _from_config(path, shape, cfg_options, training_form=training_form)
+    return _from_python_file(path, shape, request, cfg_options)
+
+
+MMYOLO_INPUTS = "an MMYOLO config takes an image size: use --shape (and --cfg-options)"
 
 
 def _refuse(request: InputRequest, why: str, allowed: tuple[str, ...] = ()) -> None:
@@ -322,16 +412,32 @@ def _refuse(request: InputRequest, why: str, allowed: tuple[str, ...] = ()) -> N
             raise UsageError(f"{name} does not apply here: {why}")
 
 
-def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, Any]) -> Loaded:
+def _from_config(
+    path: Path,
+    shape: tuple[int, int] | None,
+    options: dict[str, Any],
+    *,
+    training_form: bool = False,
+) -> Loaded:
     from mmengine.config import Config
 
-    from complexity.zoo import UnknownModelTypeError, build_model, example_inputs
+    from complexity.zoo import (
+        UnknownModelTypeError,
+        build_model,
+        deploy_note,
+        example_inputs,
+        switch_to_deploy,
+    )
 
+    from .cfg_options import check_cfg_options
+
+    check_base_cycle(path)
     try:
         cfg = Config.fromfile(str(path))
     except Exception as error:  # mmengine raises many types for a broken config
         raise UsageError(f"cannot load config {path}: {_first_line(error)}") from None
     if options:
+        check_cfg_options(cfg.to_dict(), options)
         try:
             cfg.merge_from_dict(options)
         except Exception as error:
@@ -346,15 +452,27 @@ def _from_config(path: Path, shape: tuple[int, int] | None, options: dict[str, A
             model = build_model(model_cfg)
     except UnknownModelTypeError as error:
         raise UsageError(_first_line(error)) from None
-    except (TypeError, ValueError, KeyError, AssertionError) as error:
-        raise UsageError(f"cannot build the model of {path}: {_first_line(error)}") from None
+    except (TypeError, ValueError, KeyError, AssertionError, RuntimeError) as error:
+        # RuntimeError: torch refusing a layer size, e.g. from a --cfg-options value.
+        applied = " ".join(f"{key}={value!r}" for key, value in options.items())
+        applied = f" with --cfg-options {applied}" if applied else ""
+        raise UsageError(
+            f"cannot build the model of {path}{applied}: {_first_line(error)}"
+        ) from None
     model.eval()
+    notes = []
+    if not training_form:
+        # MMYOLO's get_flops counts the deploy form: RepVGG-style blocks fused into one conv.
+        # The fused convs are new modules: build them where the model was built (meta or not).
+        with _build_context():
+            fused = deploy_note(switch_to_deploy(model))
+        if fused:
+            notes.append(fused)
     height, width = shape or DEFAULT_SHAPE
     # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
     with _build_context():
         inputs = example_inputs(model, (height, width))
     padded = inputs.shape[-2:]
-    notes = []
     if tuple(padded) != (height, width):
         notes.append(f"Use size divisor set input shape from {(height, width)} to {padded}")
     return Loaded(model, inputs, str(padded), notes)
@@ -430,7 +548,9 @@ def _loaded(model: Any, inputs: Any, notes: list[str] | None = None) -> Loaded:
     return Loaded(model, inputs, _label(inputs), notes or [], tokens=_tokens_of(inputs))
 
 
-def _from_python_file(path: Path, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:
+def _from_python_file(
+    path: Path, shape: tuple[int, int] | None, request: InputRequest, cfg_options: dict[str, Any]
+) -> Loaded:
     try:
         with _on_sys_path(path.resolve().parent):
             namespace = runpy.run_path(str(path), run_name="__complexity_model__")
@@ -445,6 +565,15 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None, request: InputR
             f"{path} defines no `model`; define model = MyNet() (or a function returning one), "
             "or model = dict(type=...) for a zoo config"
         )
+    if isinstance(namespace["model"], Mapping) and "type" in namespace["model"]:
+        # `model = dict(type=...)` written in a way the quick check missed: mmengine reads
+        # any such file as a config, so do we.
+        _refuse(request, MMYOLO_INPUTS)
+        return _from_config(path, shape, cfg_options)
+    if cfg_options:
+        raise UsageError(
+            f"--cfg-options applies to MMYOLO-style configs; {path} is a plain model file"
+        )
     model = _model_from(namespace["model"], f"`model` in {path}", request.model_args)
     if "inputs" in namespace:
         if shape is not None:
@@ -454,21 +583,38 @@ def _from_python_file(path: Path, shape: tuple[int, int] | None, request: InputR
         _refuse(request, f"{path} defines its own `inputs`", allowed=("--model-arg",))
         inputs = namespace["inputs"]
         if callable(inputs):
-            with _build_context():
-                inputs = inputs()
-    else:
-        batch_shape = namespace.get("input_shape")
-        if batch_shape is not None:
             try:
-                batch_shape = tuple(int(d) for d in batch_shape)
-            except (TypeError, ValueError):
-                raise UsageError(f"`input_shape` in {path} must be a tuple of integers") from None
+                with _build_context():
+                    inputs = inputs()
+            except Exception as error:
+                raise UsageError(
+                    f"calling `inputs` in {path} failed: {type(error).__name__}: "
+                    f"{_first_line(error)}"
+                ) from None
+    else:
+        batch_shape = _input_shape(namespace.get("input_shape"), path)
         dtype = str(namespace.get("input_dtype", "float32")).removeprefix("torch.")
         if dtype not in DTYPES:
             raise UsageError(f"`input_dtype` in {path} must be one of {', '.join(DTYPES)}")
         with _build_context():
             inputs = _default_inputs(str(path), shape, request, batch_shape, dtype)
     return _loaded(model, inputs)
+
+
+def _input_shape(value: Any, path: Path) -> tuple[int, ...] | None:
+    """A file's `input_shape`, checked: positive integers, batch included."""
+    if value is None:
+        return None
+    try:
+        dims = tuple(int(d) for d in value)
+    except (TypeError, ValueError):
+        dims = ()
+    if not dims or any(d <= 0 for d in dims):
+        raise UsageError(
+            f"`input_shape` in {path} is {value!r}; write positive integers, batch included, "
+            "e.g. input_shape = (1, 3, 224, 224)"
+        )
+    return dims
 
 
 def _from_import_spec(spec: str, shape: tuple[int, int] | None, request: InputRequest) -> Loaded:

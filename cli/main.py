@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -50,10 +50,18 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+DEVICE_HELP = (
+    "auto (build on meta, no weights; real tensors only if the forward needs values), "
+    "meta, cpu or cuda (build there and trace real tensors)."
+)
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
+    "3 a --max-* budget exceeded (everything is printed first)."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
-@app.command("analyze")
+@app.command("analyze", epilog=EXIT_CODES)
 def analyze_command(
     config: Annotated[
         str,
@@ -144,6 +152,22 @@ def analyze_command(
         bool,
         typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
     ] = False,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory",
+            help="Add parameter bytes, activation bytes and peak activation memory "
+            "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
+        ),
+    ] = False,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            help="Add a roofline time per module (a lower bound) on a device: "
+            "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
+        ),
+    ] = None,
     max_flops: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
     ] = None,
@@ -161,6 +185,14 @@ def analyze_command(
             "values), meta, cpu or cuda (build there and trace real tensors)."
         ),
     ] = "auto",
+    training_form: Annotated[
+        bool,
+        typer.Option(
+            "--training-form",
+            help="Count a config's model as trained: do not fuse RepVGG-style blocks "
+            "(MMYOLO's get_flops fuses them).",
+        ),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -182,7 +214,9 @@ def analyze_command(
             seq_len=seq_len,
             batch=batch,
             model_args=model_args,
+            device_spec=device_spec,
             device=device,
+            training_form=training_form,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -190,6 +224,7 @@ def analyze_command(
                 tree=tree,
                 by_operator=by_operator,
                 all_uncounted=all_uncounted,
+                memory=memory,
             ),
         )
     )
@@ -212,6 +247,7 @@ def compare_command(
         int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
     ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -235,6 +271,7 @@ def compare_command(
         inputs=input_specs,
         seq_len=seq_len,
         batch=batch,
+        device=device,
     )
 
 
@@ -256,6 +293,7 @@ def sweep_command(
         list[str] | None,
         typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
@@ -287,7 +325,16 @@ def sweep_command(
         seq_lens=seq_lens,
         batch=batch,
         model_args=model_args,
+        device=device,
     )
+
+
+@app.command("zoo")
+def zoo_command() -> None:
+    """List the model types that configs can name (type='...'), by family."""
+    from complexity.zoo import describe_known_types
+
+    print("\n".join(describe_known_types()))
 
 
 def normalize_argv(argv: list[str]) -> list[str]:
@@ -312,24 +359,42 @@ def normalize_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _name_values_plainly(command: Any) -> None:
+    """Help shows `--depth N` / `--html HTML`, not typer's Python types (`<int>`, `<str>`)."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = lambda ctx: None  # its metavar alone names it
+        elif param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = (param.name or "value").upper()
+    for subcommand in getattr(command, "commands", {}).values():
+        _name_values_plainly(subcommand)
+
+
 def _error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
+    from .signals import interrupt_guard
+
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     if not args:  # a bare `complexity`: the help, and no error
         args = ["--help"]
     debug = "--debug" in args
     command = typer.main.get_command(app)
+    _name_values_plainly(command)
     code: int = 0
     try:
-        result = command.main(args=args, prog_name="complexity", standalone_mode=False)
+        with interrupt_guard():
+            result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
+            _error("interrupted")
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:
+    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
+        _error("interrupted")
         code = 130
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
         context = getattr(error, "ctx", None)
@@ -341,13 +406,18 @@ def run(argv: list[str] | None = None) -> None:
         _error("interrupted")
         code = 130
     except Exception as error:  # one line for the user; the traceback only with --debug
-        from .command import describe_failure
+        from .signals import interrupted
 
         if debug:
             traceback.print_exc()
-        message, code = describe_failure(error)
-        if not debug and code != 2:
-            message += " (rerun with --debug for the traceback)"
+        if interrupted():  # a Ctrl-C that a library turned into another error
+            message, code = "interrupted", 130
+        else:
+            from .failures import describe_failure
+
+            message, code = describe_failure(error)
+            if not debug and code != 2:
+                message += " (rerun with --debug for the traceback)"
         _error(message)
     sys.stdout.flush()
     sys.exit(code)

@@ -8,11 +8,12 @@ import math
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version, write_atomically
+from .command import check_exports, spinner, tool_version
+from .devices import check_device, load_and_analyze
+from .export import write_export
 from .loading import (
     InputRequest,
     UsageError,
-    load,
     parse_cfg_options,
     parse_model_args,
     parse_shape,
@@ -73,9 +74,10 @@ def run_sweep(
     seq_lens: list[str] | None = None,
     batch: int | None = None,
     model_args: list[str] | None = None,
+    device: str = "auto",
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports."""
-    from complexity.analyzer import CONVENTIONS, analyze
+    from complexity.analyzer import CONVENTIONS
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
     from complexity.render import print_sections, stdout_console
     from complexity.render.sweep import growth_note, operator_table, totals_table
@@ -91,24 +93,21 @@ def run_sweep(
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
     targets = check_exports(exports)
+    check_device(device)
 
     points = []
     for shape in sizes:
         label = "x".join(map(str, shape))
         request = InputRequest(batch=batch, model_args=arguments)
-        with spinner(f"building {target} at {label}"):
-            loaded = load(target, shape, options, request)
-        with spinner(f"tracing and counting at {label}"):
-            report = analyze(loaded.model, loaded.inputs, convention=convention)
+        with spinner(f"building and tracing {target} at {label}"):
+            loaded, report = load_and_analyze(target, shape, options, convention, device, request)
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
     for length in lengths:
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
-        with spinner(f"building {target} at {length} tokens"):
-            loaded = load(target, None, options, request)
-        with spinner(f"tracing and counting at {length} tokens"):
-            report = analyze(loaded.model, loaded.inputs, convention=convention)
+        with spinner(f"building and tracing {target} at {length} tokens"):
+            loaded, report = load_and_analyze(target, None, options, convention, device, request)
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
 
@@ -135,7 +134,7 @@ def run_sweep(
         if path is None:
             to_stdout = texts[fmt]
         else:
-            write_atomically(path, texts[fmt])
+            write_export(path, texts[fmt])
     if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
         sys.stdout.write(to_stdout)
         return
@@ -146,6 +145,9 @@ def run_sweep(
     if by_operator:
         sections.append(operator_table(points))
     sections.append(Text(f"convention: {points[0].report.convention_summary}"))
+    # How each size was traced (meta, or real tensors and why), once per distinct line.
+    footer = dict.fromkeys(line for p in points for line in p.report.footer_lines())
+    sections.append(Text("\n".join(footer)))
     uncounted = sorted({entry.op for p in points for entry in p.report.uncounted})
     if uncounted:
         sections.append(

@@ -7,6 +7,7 @@ Shared by `complexity analyze` and tools/analysis_tools/get_flops.py; the analyz
 prints nothing.
 """
 
+from .costs import format_bytes, format_seconds
 from .exports import EXPORTERS, ExportContext, json_text
 from .formatting import format_arch_stat, format_size
 from .options import RenderOptions
@@ -36,6 +37,8 @@ __all__ = [
     "TableRow",
     "arch_lines",
     "format_arch_stat",
+    "format_bytes",
+    "format_seconds",
     "format_size",
     "json_text",
     "markdown_table",

@@ -9,7 +9,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from complexity.analyzer import Report
+from complexity.analyzer import DeviceSpec, Report, roofline
+from complexity.analyzer.roofline import annotate
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,15 @@ class ExportContext:
     input_label: str | None = None  # the summary block's `Input shape:`
     notes: tuple[str, ...] = ()  # what loading changed (e.g. a padded input size)
     depth: int = 3  # rows of the per-module table, in formats that carry one (HTML)
+    device: DeviceSpec | None = None  # adds the roofline time (--device-spec)
 
 
 def json_text(report: Report, context: ExportContext) -> str:
     """The whole report as JSON (schema: docs/json.md), with the analysed source."""
     data = report.to_dict(version=context.version)
     data["source"] = context.source
+    if context.device is not None:
+        annotate(data, roofline(report, context.device))
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -195,6 +195,7 @@ def _report_facts(report: Report, source: str, input_label: str) -> list[tuple[s
         ("Model Parameters", format_size(report.total("params"))),
         ("Model Activations", format_size(report.total("activations"))),
         ("convention", report.convention_summary),
+        *(("traced" if i == 0 else "note", line) for i, line in enumerate(report.footer_lines())),
     ]
 
 

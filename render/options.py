@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from complexity.analyzer import DeviceSpec
+
 
 @dataclass(frozen=True)
 class RenderOptions:
@@ -16,3 +18,5 @@ class RenderOptions:
     tree: bool = False  # the module tree with each node's statistics
     by_operator: bool = False  # flops per operator type
     all_uncounted: bool = False  # every uncounted operator with where it ran, not a summary
+    memory: bool = False  # param/activation bytes and peak activation columns (--memory)
+    device: DeviceSpec | None = None  # roofline time columns on this device (--device-spec)

@@ -16,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report
+from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
 
+from .costs import extra_columns, memory_lines, roofline_lines
 from .formatting import format_arch_stat, format_size
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
@@ -58,44 +59,54 @@ class ModuleTable:
     line, indented under themselves; no cell is ever cut.
     """
 
-    def __init__(self, rows: Sequence[TableRow]) -> None:
+    def __init__(
+        self, rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+    ) -> None:
         self.rows = list(rows)
+        self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
 
     def _names(self) -> list[str]:
         return [" " * row.indent + row.name for row in self.rows]
 
     def table(self, width: int | None = None) -> Table:
         names = self._names()
-        numbers = [max(len(row.cells[i]) for row in self.rows) for i in range(3)]
+        headers = [*COLUMNS, *(header for header, _ in self.extra)]
+        cells = [
+            [*row.cells, *(column[i] for _, column in self.extra)]
+            for i, row in enumerate(self.rows)
+        ]
+        numbers = [max(len(line[i]) for line in cells) for i in range(len(headers))]
         natural = [max(len("module"), *map(len, names))] + [
-            max(n, len(h)) for n, h in zip(numbers, COLUMNS, strict=True)
+            max(n, len(h)) for n, h in zip(numbers, headers, strict=True)
         ]
         frame = 3 * len(natural) + 1  # `│ ` before, ` ` after every cell, a closing `│`
-        fixed: list[int | None] = [None] * 4
+        fixed: list[int | None] = [None] * len(natural)
         if width is not None and sum(natural) + frame > width:
             # Numeric columns as narrow as their widest number (or longest header word).
             fixed[1:] = [
-                max(n, *map(len, h.split())) for n, h in zip(numbers, COLUMNS, strict=True)
+                max(n, *map(len, h.split())) for n, h in zip(numbers, headers, strict=True)
             ]
             fixed[0] = max(12, width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
         table = Table(box=box.SQUARE, header_style="bold")
         # A name too long for its column folds onto the next line, all of it kept.
         table.add_column("module", overflow="fold", width=fixed[0])
-        for header, column_width in zip(COLUMNS, fixed[1:], strict=True):
-            justify = "center" if header == ACTS else "left"
+        for number, (header, column_width) in enumerate(zip(headers, fixed[1:], strict=True)):
+            justify = "center" if header == ACTS else "left" if number < 3 else "right"
             table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
-        for row in self.rows:
+        for row, line in zip(self.rows, cells, strict=True):
             name = Text(row.name, style="bold" if row.indent == 0 else "")
-            table.add_row(Padding(name, (0, 0, 0, row.indent)), *row.cells)
+            table.add_row(Padding(name, (0, 0, 0, row.indent)), *line)
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.table(options.max_width)
 
 
-def module_table(rows: Sequence[TableRow]) -> ModuleTable:
+def module_table(
+    rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+) -> ModuleTable:
     """The per-module table as a rich renderable that fits the width it is printed at."""
-    return ModuleTable(rows)
+    return ModuleTable(rows, extra)
 
 
 def markdown_table(rows: list[TableRow]) -> str:
@@ -258,12 +269,14 @@ def report_sections(
     per token to the summary block.
     """
     sections: list[RenderableType] = []
+    times = roofline(report, options.device) if options.device is not None else None
     if options.table:
         rows = table_rows(report, options.depth)
         if options.markdown:
             sections.append(plain("\n" + markdown_table(rows)))
         else:
-            sections.append(module_table(rows))
+            extra = extra_columns(report, rows, options.memory, times)
+            sections.append(module_table(rows, extra))
     if options.arch:
         arch = "\n".join(arch_lines(report))
         sections.append(plain("\n" + arch if options.markdown else arch))
@@ -277,6 +290,11 @@ def report_sections(
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len)
     sections.append(plain("\n".join(summary)))
+    costs = (memory_lines(report) if options.memory else []) + (
+        roofline_lines(times) if times is not None else []
+    )
+    if costs:
+        sections.append(plain("\n".join(costs)))
     return sections
 
 

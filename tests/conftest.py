@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from complexity.analyzer import Report, analyze
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SEED_TABLE = FIXTURES / "seed_rtmdet_s_table.md"
-RTMDET_SIZES = ("tiny", "s", "m", "l", "x")
 RTMDET_S = "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py"
 SEED_SUMMARY = [
     "==============================",
@@ -134,26 +134,94 @@ def seed_markdown_table() -> list[str]:
     return [line for line in lines if line.startswith("|")]
 
 
-# ----------------------------------------------------------------- RTMDet, once per session
+# ----------------------------------------------------------------- zoo configs, once per session
+
+
+@dataclass(frozen=True)
+class Family:
+    """Where a family's shipped configs live: configs/<folder>/<pattern with {size}>."""
+
+    folder: str
+    pattern: str
+    sizes: tuple[str, ...]  # smallest first, as MMYOLO's configs scale them
+
+
+FAMILIES: dict[str, Family] = {
+    "rtmdet": Family(
+        "rtmdet", "rtmdet_{size}_syncbn_fast_8xb32-300e_coco.py", ("tiny", "s", "m", "l", "x")
+    ),
+    "yolov5": Family(
+        "yolov5", "yolov5_{size}-v61_syncbn_fast_8xb16-300e_coco.py", ("n", "s", "m", "l", "x")
+    ),
+    "yolov5-p6": Family(
+        "yolov5", "yolov5_{size}-p6-v62_syncbn_fast_8xb16-300e_coco.py", ("n", "s", "m", "l", "x")
+    ),
+    "yolov8": Family(
+        "yolov8", "yolov8_{size}_syncbn_fast_8xb16-500e_coco.py", ("n", "s", "m", "l", "x")
+    ),
+    "yolov8-mask-refine": Family(
+        "yolov8",
+        "yolov8_{size}_mask-refine_syncbn_fast_8xb16-500e_coco.py",
+        ("n", "s", "m", "l", "x"),
+    ),
+    "yolox": Family(
+        "yolox", "yolox_{size}_fast_8xb8-300e_coco.py", ("nano", "tiny", "s", "m", "l", "x")
+    ),
+    "yolox-rtmdet-hyp": Family(
+        "yolox", "yolox_{size}_fast_8xb32-300e-rtmdet-hyp_coco.py", ("nano", "tiny", "s", "m")
+    ),
+}
+RTMDET_SIZES = FAMILIES["rtmdet"].sizes
+
+
+def config_path(family: str, size: str) -> Path:
+    """The shipped config of `family` (a FAMILIES key) at `size`, e.g. ("yolov5", "s")."""
+    spec = FAMILIES[family]
+    if size not in spec.sizes:
+        raise KeyError(f"{family} has no size {size!r} (sizes: {', '.join(spec.sizes)})")
+    return REPO / "configs" / spec.folder / spec.pattern.format(size=size)
+
+
+def load_cfg(family: str, size: str) -> Any:
+    """A fresh mmengine Config (callers may change it)."""
+    from mmengine import Config
+
+    return Config.fromfile(str(config_path(family, size)))
+
+
+def build_for_counting(cfg: Any) -> nn.Module:
+    """Build `cfg.model` as MMYOLO's get_flops does: eval mode, then the deploy form."""
+    from complexity.zoo import build_model, switch_to_deploy
+
+    model = build_model(cfg.model).eval()
+    switch_to_deploy(model)
+    return model
+
+
+@functools.cache
+def _built(family: str, size: str) -> nn.Module:
+    torch.manual_seed(0)
+    return build_for_counting(load_cfg(family, size))
+
+
+@pytest.fixture(scope="session")
+def zoo_model() -> Callable[[str, str], nn.Module]:
+    """`zoo_model("yolov8", "s")`: a shipped config built for counting, once per session.
+    Do not modify it."""
+    return _built
 
 
 def rtmdet_config_path(size: str) -> Path:
-    return REPO / "configs" / "rtmdet" / f"rtmdet_{size}_syncbn_fast_8xb32-300e_coco.py"
+    return config_path("rtmdet", size)
 
 
 def load_rtmdet_cfg(size: str) -> Any:
     """A fresh mmengine Config of RTMDet-`size` (callers may change it)."""
-    from mmengine import Config
-
-    return Config.fromfile(str(rtmdet_config_path(size)))
+    return load_cfg("rtmdet", size)
 
 
-@functools.cache
 def _built_rtmdet(size: str) -> nn.Module:
-    from complexity.zoo import build_model
-
-    torch.manual_seed(0)
-    return build_model(load_rtmdet_cfg(size).model).eval()
+    return _built("rtmdet", size)
 
 
 @pytest.fixture(scope="session")
@@ -179,3 +247,14 @@ def rtmdet_s_inputs(rtmdet_s: nn.Module) -> torch.Tensor:
 def rtmdet_s_report(rtmdet_s: nn.Module, rtmdet_s_inputs: torch.Tensor) -> Report:
     """Our fvcore-convention report of RTMDet-s at 640, the seed's case."""
     return analyze(rtmdet_s, rtmdet_s_inputs)
+
+
+def one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> str:
+    """Assert the CLI ended with `expected_code` and one stderr line holding `fragments`."""
+    assert code == expected_code, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -374,11 +374,13 @@ def test_to_dict_round_trips_through_json() -> None:
     report = analyze(model, (torch.randn(3, 6),))
     data = report.to_dict(version="1.2.3")
     assert json.loads(json.dumps(data)) == data
-    assert data["totals"] == {
+    params = 6 * 6 + 6 + 6 * 4 + 4
+    assert {key: data["totals"][key] for key in ("flops", "activations", "params")} == {
         "flops": 3 * 6 * 6 + 3 * 6 * 4,
         "activations": 3 * 6 + 3 * 4,
-        "params": 6 * 6 + 6 + 6 * 4 + 4,
+        "params": params,
     }
+    assert data["totals"]["param_bytes"] == 4 * params  # fp32
     assert [m["name"] for m in data["modules"]] == ["", "gate", "head", "head.fc"]
     assert data["input_shapes"] == [[3, 6]]
     assert {e["op"]: e["count"] for e in data["uncounted_ops"]} == report.unsupported_ops

@@ -126,6 +126,7 @@ def test_tree_carries_the_seed_stat_line(capsys):
     assert not box_rows(out) & set(seed_rows())  # no table
 
 
+@pytest.mark.slow
 def test_depth_truncates_table_and_tree(capsys):
     code, out, _ = cli(capsys, "analyze", RTMDET_S, "--depth", "1", "--tree", "--shape", "128")
     assert code == 0
@@ -344,6 +345,7 @@ def test_s_with_cfg_options_equals_the_m_config(capsys):
     assert f"{m['totals']['params'] / 1e6:.2f}M" == "24.71M"
 
 
+@pytest.mark.slow
 def test_uncounted_operators_are_listed_as_fvcore_finds_them(capsys, rtmdet_s):
     from complexity.zoo import example_inputs
 

@@ -314,3 +314,31 @@ def test_llm_benchmark_smoke_run() -> None:
     assert result.returncode == 0, result.stderr
     assert "| `complexity analyze examples/hf/gpt2/config.json --seq-len 16` | 0 |" in result.stdout
     assert "| 0.124G |" in result.stdout  # 124,439,808 parameters
+
+
+@needs_hf
+@pytest.mark.slow
+def test_device_cpu_builds_real_weights_with_the_same_counts(capsys) -> None:
+    small = ["--model-arg", "n_layer=1", "--seq-len", "8", "--convention", "macs", "--json", "-"]
+    target = f"{HF}/gpt2/config.json"
+    totals = {}
+    for device in ("meta", "cpu"):
+        code, out, _ = cli(capsys, "analyze", target, "--device", device, *small)
+        assert code == 0
+        totals[device] = json.loads(out)["totals"]
+    assert totals["cpu"] == totals["meta"]
+    # one block: c_attn, c_proj, MLP over 8 tokens; head 8 * 768 * 50257; attention 2*8*8*768
+    assert (
+        totals["cpu"]["flops"]
+        == 8 * (4 * 768 * 768 + 2 * 768 * 3072) + 8 * 768 * 50257 + 2 * 8 * 8 * 768
+    )
+
+
+@needs_hf
+def test_device_cpu_refuses_weights_that_do_not_fit(capsys, monkeypatch) -> None:
+    import os
+
+    real = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda name: 1 if name == "SC_AVPHYS_PAGES" else real(name))
+    code, _, err = cli(capsys, "analyze", f"{HF}/gpt2/config.json", "--device", "cpu")
+    assert_one_line_error(code, err, "building GPT2LMHeadModel on cpu needs about", "--device auto")

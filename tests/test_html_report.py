@@ -126,8 +126,15 @@ def test_rtmdet_s_page_renders_in_chromium(rtmdet_s_page, tmp_path):
     assert "Model Flops</dt><dd>14.835G" in dom and "Model Parameters</dt><dd>8.887M" in dom
     assert "bbox_head.head_module" in dom and "aten::silu_" in dom
     assert "[[1, 3, 640, 640]]" in dom
+    assert "traced</dt><dd>traced on meta: shapes and dtypes only" in dom  # --device auto
 
 
+# Headless Chromium's virtual time does not always advance requestAnimationFrame, so the
+# zoom's 750 ms transition could be caught half-way; timers do advance, so frames use them.
+FRAMES_ON_TIMERS = (
+    "<script>window.requestAnimationFrame = (draw) => "
+    "setTimeout(() => draw(performance.now()), 16);</script>"
+)
 # Run in the page after load: hover the bbox_head block, keep the hover label, then click it.
 HOVER_AND_CLICK = """<script>
 window.addEventListener('load', () => {
@@ -144,8 +151,9 @@ window.addEventListener('load', () => {
 @pytest.mark.slow
 def test_rtmdet_s_hover_and_click_to_zoom(rtmdet_s_page, tmp_path):
     page = tmp_path / "interact.html"
-    page.write_text(rtmdet_s_page.read_text().replace("</body>", HOVER_AND_CLICK + "</body>"))
-    dom = browse(page, tmp_path, "--virtual-time-budget=5000", "--dump-dom").stdout.decode()
+    text = rtmdet_s_page.read_text().replace("<head>", "<head>" + FRAMES_ON_TIMERS, 1)
+    page.write_text(text.replace("</body>", HOVER_AND_CLICK + "</body>"))
+    dom = browse(page, tmp_path, "--virtual-time-budget=10000", "--dump-dom").stdout.decode()
     (hovered,) = re.findall(r'data-hovered="([^"]*)"', dom)
     # The seed's row: bbox_head (merged with its only child head_module) 0.625M, 5.053G, 5.006M
     seed = {row[0]: row[1:] for row in seed_rows()}

@@ -52,9 +52,9 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
         (tmp_path / name).symlink_to(REPO / name)
     argv = shlex.split(command)
     if argv[0] == "complexity":
-        argv = [sys.executable, "-m", "complexity.cli.main", *argv[1:]]
+        argv = [sys.executable, "-m", "complexity.cli.entry", *argv[1:]]
         scripts = entry_points(group="console_scripts", name="complexity")
-        assert [e.value for e in scripts] == ["complexity.cli.main:run"]
+        assert [e.value for e in scripts] == ["complexity.cli.entry:run"]
     else:
         argv = [sys.executable, *argv[1:]]
     result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -136,6 +136,9 @@ def test_help_names_types_plainly_and_speaks_of_mmyolo(capsys) -> None:
     assert "<bool>" not in out and "<list[str]>" not in out
     assert "--shape H [W]" in out and "--json PATH" in out
     assert "MMYOLO's get_flops" in out and "seed" not in out
+    for command in ("compare", "sweep"):  # every command: values named, not typed
+        _, out, _ = cli(capsys, command, "--help")
+        assert "Usage" in out and not re.search(r"<(bool|str|int|list\[str\])>", out), out
 
 
 def test_shape_given_twice_or_incomplete_is_one_line(capsys) -> None:

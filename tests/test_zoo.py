@@ -262,7 +262,7 @@ def test_unknown_type_error_names_type_path_and_match() -> None:
     assert "'CSPNext'" in message
     assert "model.backbone.type" in message
     assert "did you mean 'CSPNeXt'" in message
-    assert "known_types()" in message
+    assert "`complexity zoo` lists the" in message
     assert isinstance(info.value, KeyError)
     assert isinstance(info.value, ValueError)
 
@@ -434,3 +434,21 @@ def test_register_model_with_and_without_name() -> None:
     assert isinstance(build_model({"type": "TinyNet", "width": 3}), TinyNet)
     assert isinstance(build_model({"type": "mmyolo.Renamed"}), Other)
     assert "TinyNet" in known_types() and "Renamed" in known_types()
+
+
+def test_example_inputs_from_the_config_or_the_built_model(
+    rtmdet: Callable[[str], nn.Module],
+) -> None:
+    # MMYOLO's get_flops recipe: one image through the data preprocessor, batched.
+    cfg, model = load_rtmdet_cfg("tiny"), rtmdet("tiny")
+    torch.manual_seed(0)
+    from_cfg = example_inputs(cfg, (64, 48))
+    torch.manual_seed(0)
+    from_model = example_inputs(model, (64, 48))
+    torch.manual_seed(0)
+    image = torch.rand(3, 64, 48)
+    mean = torch.tensor(cfg.model.data_preprocessor.mean).view(3, 1, 1)
+    std = torch.tensor(cfg.model.data_preprocessor.std).view(3, 1, 1)
+    expected = ((image.flip(0) if cfg.model.data_preprocessor.bgr_to_rgb else image) - mean) / std
+    assert torch.allclose(from_cfg, expected[None]) and torch.equal(from_cfg, from_model)
+    assert tuple(example_inputs(nn.Linear(2, 2), (5, 7)).shape) == (1, 3, 5, 7)  # none: batched

@@ -1,4 +1,5 @@
-"""Detector wrapper and data preprocessor (mmyolo ``YOLODetector`` / ``YOLOv5DetDataPreprocessor``)."""
+"""The generic parts of every MMYOLO model: the ``YOLODetector`` wrapper and the data
+preprocessors (mmdet's ``DetDataPreprocessor`` and mmyolo's ``YOLOv5DetDataPreprocessor``)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from torch import Tensor, nn
 
 from .registry import Cfg, build_child, register_model
 
-__all__ = ["YOLODetector", "YOLOv5DetDataPreprocessor"]
+__all__ = ["DetDataPreprocessor", "YOLODetector", "YOLOv5DetDataPreprocessor"]
+
+#: The heading ``complexity zoo`` lists this module's types under.
+FAMILY = "detector and data preprocessors"
 
 
 @register_model
-class YOLOv5DetDataPreprocessor(nn.Module):
+class DetDataPreprocessor(nn.Module):
     """Normalise, pad and batch images the way mmengine's ``ImgDataPreprocessor`` does.
 
     It has no parameters: ``mean``/``std`` are non-persistent buffers of shape (C, 1, 1), so they
@@ -31,8 +35,8 @@ class YOLOv5DetDataPreprocessor(nn.Module):
         rgb_to_bgr: bool = False,
         pad_size_divisor: int = 1,
         pad_value: float = 0,
-        non_blocking: bool = True,
-        **ignored: Any,  # batch_augments, boxtype2tensor, ... only matter for training
+        non_blocking: bool = False,
+        **ignored: Any,  # batch_augments, boxtype2tensor, pad_mask, ... only matter in training
     ) -> None:
         super().__init__()
         if bgr_to_rgb and rgb_to_bgr:
@@ -98,6 +102,15 @@ class YOLOv5DetDataPreprocessor(nn.Module):
                 ]
             )  # fmt: skip
         return {"inputs": batch, "data_samples": data.get("data_samples")}
+
+
+@register_model
+class YOLOv5DetDataPreprocessor(DetDataPreprocessor):
+    """mmyolo's preprocessor: mmdet's, with ``non_blocking`` on by default. Its training-only
+    fast path (batched targets for ``yolov5_collate``) is outside what get_flops runs."""
+
+    def __init__(self, *args: Any, non_blocking: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, non_blocking=non_blocking, **kwargs)
 
 
 @register_model

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
@@ -25,7 +27,10 @@ __all__ = [
     "UnknownModelTypeError",
     "build_child",
     "build_model",
+    "describe_known_types",
+    "family_of",
     "known_types",
+    "known_types_by_family",
     "register_model",
 ]
 
@@ -60,7 +65,7 @@ class UnknownModelTypeError(KeyError, ValueError):
             hint = "no close match"
         message = (
             f"unknown model type {type_name!r} at {key}.type; {hint} "
-            f"(known: {', '.join(known)}; complexity.zoo.known_types() lists them)"
+            f"(`complexity zoo` lists the {len(known)} known types by family)"
         )
         super().__init__(message)
 
@@ -86,6 +91,36 @@ def _close_matches(name: str, known: list[str]) -> list[str]:
 def known_types() -> list[str]:
     """Sorted names of every registered model type."""
     return sorted(MODELS)
+
+
+def family_of(cls: type[nn.Module]) -> str:
+    """The family a registered class belongs to: the ``FAMILY`` string of the module that
+    defines it (each zoo module sets one), else that module's name."""
+    module = sys.modules.get(cls.__module__)
+    family = getattr(module, "FAMILY", None)
+    return family if isinstance(family, str) else cls.__module__
+
+
+def known_types_by_family() -> dict[str, list[str]]:
+    """Registered type names grouped by family: model families first (RTMDet, YOLOv5, ...),
+    then the shared groups (lower-case headings such as "shared bricks"); names sorted."""
+    groups: dict[str, list[str]] = {}
+    for name, cls in MODELS.items():
+        groups.setdefault(family_of(cls), []).append(name)
+    order = sorted(groups, key=lambda family: (family[:1].islower(), family.lower()))
+    return {family: sorted(groups[family]) for family in order}
+
+
+def describe_known_types(width: int = 80) -> list[str]:
+    """``complexity zoo``'s listing: a heading per family, its types wrapped below it."""
+    lines: list[str] = []
+    for family, names in known_types_by_family().items():
+        lines.append(f"{family} ({len(names)})")
+        lines.extend(
+            textwrap.wrap(", ".join(names), width, initial_indent="  ", subsequent_indent="  ")
+        )
+    lines.append(f"{len(MODELS)} types; configs name one as type='Name' (mmyolo./mmdet. optional)")
+    return lines
 
 
 @overload

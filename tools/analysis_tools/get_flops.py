@@ -1,7 +1,11 @@
 """MMYOLO's tools/analysis_tools/get_flops.py, same arguments and output, on complexity.
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--show-arch]
-        [--not-show-table] [--cfg-options key=value ...]
+        [--not-show-table] [--cfg-options key=value ...] [--training-form]
+
+Like MMYOLO's script, it counts the model in deploy form (`switch_to_deploy`: RepVGG-style
+blocks fused into single convs) and says so when something was fused; --training-form
+counts the model as trained instead.
 
 Prints the per-module markdown table, with --show-arch the model printout with
 `#params, #flops, #acts` under each module, the convention the numbers follow, the
@@ -40,21 +44,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="list every uncounted operator and where it ran",
     )
+    parser.add_argument(
+        "--training-form",
+        action="store_true",
+        help="count the model as trained: do not fuse RepVGG-style blocks (switch_to_deploy)",
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from complexity.cli.command import describe_failure
     from complexity.cli.devices import load_and_analyze
+    from complexity.cli.failures import describe_failure
     from complexity.cli.loading import parse_cfg_options, parse_shape
     from complexity.render import RenderOptions, print_sections, report_sections
 
     try:
         shape = parse_shape(["x".join(str(n) for n in args.shape)])
         options = parse_cfg_options(args.cfg_options)
-        loaded, report = load_and_analyze(args.config, shape, options, "fvcore")
+        loaded, report = load_and_analyze(
+            args.config, shape, options, "fvcore", training_form=args.training_form
+        )
     except Exception as error:
         if args.debug:
             raise

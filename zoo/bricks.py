@@ -1,4 +1,10 @@
-"""Building blocks with mmcv / mmdet / mmyolo semantics.
+"""Shared bricks: the building blocks every model family is made of, defined once.
+
+mmcv's ``ConvModule`` / ``DepthwiseSeparableConvModule`` and their layer builders, mmdet's CSP
+layers and bottlenecks, mmyolo's SPPF and YOLOv8's two-conv CSP layer, YOLOX's ``Focus``, the
+channel-rounding helpers (``make_divisible``, ``make_round``) and the default configs the families
+share. Re-parameterizable bricks (RepVGG-style blocks, which expose ``switch_to_deploy``) belong
+here too; see ``complexity.zoo.deploy``.
 
 Constructor arguments, defaults and *attribute names* follow the OpenMMLab originals, because the
 analyzer's per-module table is keyed by ``named_modules()`` paths: ``stage1.1.main_conv.bn`` only
@@ -9,37 +15,62 @@ upstream.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .registry import Cfg, register_model
 
 __all__ = [
+    "BN",
+    "MMDET_BN",
+    "SILU_INPLACE",
     "CSPLayer",
+    "CSPLayerWithTwoConv",
     "CSPNeXtBlock",
     "ChannelAttention",
     "ConvModule",
     "DarknetBottleneck",
     "DepthwiseSeparableConvModule",
+    "Focus",
     "HSigmoid",
+    "RepVGGBlock",
     "SPPFBottleneck",
     "Swish",
     "build_activation_layer",
     "build_conv_layer",
     "build_norm_layer",
+    "make_divisible",
+    "make_round",
 ]
 
-# mmdet's defaults for its CSP blocks (YOLOX heritage); MMYOLO configs always override them.
-_MMDET_NORM: dict[str, Any] = {"type": "BN", "momentum": 0.03, "eps": 0.001}
+#: The heading ``complexity zoo`` lists this module's types under.
+FAMILY = "shared bricks"
+
+# Default configs shared by every family. Builders copy a config before using it, so one
+# module-level dict can safely be the default of many signatures.
+#: mmcv's plain BatchNorm (RTMDet's default).
+BN: dict[str, Any] = {"type": "BN"}
+#: BatchNorm with YOLOv5's momentum/eps: the default of mmdet's CSP blocks and mmyolo's YOLO models.
+MMDET_BN: dict[str, Any] = {"type": "BN", "momentum": 0.03, "eps": 0.001}
+SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 _MMDET_ACT: dict[str, Any] = {"type": "Swish"}
-# Shared default configs: builders copy them before use, so sharing is safe.
 _RELU: dict[str, Any] = {"type": "ReLU"}
 _SILU: dict[str, Any] = {"type": "SiLU"}
-_SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
-_BN: dict[str, Any] = {"type": "BN"}  # MMYOLO's default norm_cfg
+
+
+def make_divisible(x: float, widen_factor: float = 1.0, divisor: int = 8) -> int:
+    """mmyolo's channel rounding: ``x * widen_factor`` rounded *up* to a multiple of ``divisor``."""
+    return math.ceil(x * widen_factor / divisor) * divisor
+
+
+def make_round(x: float, deepen_factor: float = 1.0) -> int:
+    """mmyolo's depth rounding: ``x * deepen_factor`` rounded, at least 1; counts of 1 stay 1."""
+    return max(round(x * deepen_factor), 1) if x > 1 else int(x)
 
 
 class Swish(nn.Module):
@@ -341,7 +372,11 @@ class _TwoConvResidual(nn.Module):
 
 @register_model
 class DarknetBottleneck(_TwoConvResidual):
-    """mmdet's YOLOv5-style bottleneck: 1x1 reduce, 3x3 conv, optional residual."""
+    """mmdet's YOLOv5-style bottleneck: 1x1 reduce, 3x3 conv, optional residual.
+
+    ``kernel_size`` / ``padding`` are mmyolo's extension (YOLOv8 uses two 3x3 convs); they come
+    last here so that mmdet's positional order stays valid.
+    """
 
     def __init__(
         self,
@@ -351,18 +386,23 @@ class DarknetBottleneck(_TwoConvResidual):
         add_identity: bool = True,
         use_depthwise: bool = False,
         conv_cfg: Cfg | None = None,
-        norm_cfg: Cfg = _MMDET_NORM,
+        norm_cfg: Cfg = MMDET_BN,
         act_cfg: Cfg = _MMDET_ACT,
         init_cfg: Cfg | None = None,
+        kernel_size: Sequence[int] = (1, 3),
+        padding: Sequence[int] = (0, 1),
     ) -> None:
         super().__init__()
+        if len(kernel_size) != 2 or len(padding) != 2:
+            raise ValueError("kernel_size and padding give one value per conv: two each")
         hidden = int(out_channels * expansion)
         conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
         self.conv1 = ConvModule(
-            in_channels, hidden, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg
-        )
+            in_channels, hidden, kernel_size[0], padding=padding[0],
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+        )  # fmt: skip
         self.conv2 = conv(
-            hidden, out_channels, 3, stride=1, padding=1,
+            hidden, out_channels, kernel_size[1], stride=1, padding=padding[1],
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
         )  # fmt: skip
         self.add_identity = add_identity and in_channels == out_channels
@@ -381,7 +421,7 @@ class CSPNeXtBlock(_TwoConvResidual):
         use_depthwise: bool = False,
         kernel_size: int = 5,
         conv_cfg: Cfg | None = None,
-        norm_cfg: Cfg = _MMDET_NORM,
+        norm_cfg: Cfg = MMDET_BN,
         act_cfg: Cfg = _SILU,
         init_cfg: Cfg | None = None,
     ) -> None:
@@ -419,7 +459,7 @@ class CSPLayer(nn.Module):
         use_cspnext_block: bool = False,
         channel_attention: bool = False,
         conv_cfg: Cfg | None = None,
-        norm_cfg: Cfg = _MMDET_NORM,
+        norm_cfg: Cfg = MMDET_BN,
         act_cfg: Cfg = _MMDET_ACT,
         init_cfg: Cfg | None = None,
     ) -> None:
@@ -465,8 +505,8 @@ class SPPFBottleneck(nn.Module):
         use_conv_first: bool = True,
         mid_channels_scale: float = 0.5,
         conv_cfg: Cfg | None = None,
-        norm_cfg: Cfg = _MMDET_NORM,
-        act_cfg: Cfg = _SILU_INPLACE,
+        norm_cfg: Cfg = MMDET_BN,
+        act_cfg: Cfg = SILU_INPLACE,
         init_cfg: Cfg | None = None,
     ) -> None:
         super().__init__()
@@ -500,3 +540,200 @@ class SPPFBottleneck(nn.Module):
             y2 = self.poolings(y1)
             x = torch.cat([x, y1, y2, self.poolings(y2)], dim=1)
         return self.conv2(x)
+
+
+@register_model
+class CSPLayerWithTwoConv(nn.Module):
+    """YOLOv8's C2f: one 1x1 conv whose output is split in two halves; every bottleneck extends
+    the list with a new feature map, and a final 1x1 conv fuses all of them."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expand_ratio: float = 0.5,
+        num_blocks: int = 1,
+        add_identity: bool = True,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = MMDET_BN,
+        act_cfg: Cfg = SILU_INPLACE,
+        init_cfg: Cfg | None = None,
+    ) -> None:
+        super().__init__()
+        common: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        self.mid_channels = int(out_channels * expand_ratio)
+        self.main_conv = ConvModule(in_channels, 2 * self.mid_channels, 1, **common)
+        self.final_conv = ConvModule(
+            (2 + num_blocks) * self.mid_channels, out_channels, 1, **common
+        )
+        self.blocks = nn.ModuleList(
+            DarknetBottleneck(
+                self.mid_channels,
+                self.mid_channels,
+                expansion=1,
+                add_identity=add_identity,
+                kernel_size=(3, 3),
+                padding=(1, 1),
+                **common,
+            )
+            for _ in range(num_blocks)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        parts = list(self.main_conv(x).split((self.mid_channels, self.mid_channels), 1))
+        for block in self.blocks:
+            parts.append(block(parts[-1]))
+        return self.final_conv(torch.cat(parts, 1))
+
+
+@register_model
+class Focus(nn.Module):
+    """mmdet's Focus (YOLOX stem): space-to-depth by 2 (four pixel phases stacked as channels),
+    then one ConvModule."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 1,
+        stride: int = 1,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = MMDET_BN,
+        act_cfg: Cfg = _MMDET_ACT,
+    ) -> None:
+        super().__init__()
+        self.conv = ConvModule(
+            in_channels * 4, out_channels, kernel_size, stride, padding=(kernel_size - 1) // 2,
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        top_left = x[..., ::2, ::2]
+        top_right = x[..., ::2, 1::2]
+        bottom_left = x[..., 1::2, ::2]
+        bottom_right = x[..., 1::2, 1::2]
+        return self.conv(torch.cat((top_left, bottom_left, top_right, bottom_right), dim=1))
+
+
+# Re-parameterizable bricks ------------------------------------------------------------------
+# Trained with parallel branches, fused into one conv for inference by ``switch_to_deploy()``
+# (see ``complexity.zoo.deploy``), because MMYOLO's get_flops counts the fused form.
+
+_RELU_INPLACE: dict[str, Any] = {"type": "ReLU", "inplace": True}
+
+
+@register_model
+class RepVGGBlock(nn.Module):
+    """RepVGG block (Ding et al., 2021): 3x3 conv-BN + 1x1 conv-BN (+ BN identity), summed.
+
+    ``switch_to_deploy()`` folds each BN into its conv, pads the 1x1 kernel to 3x3, writes the
+    identity as a 3x3 one-hot kernel and sums them into ``rbr_reparam`` (a biased 3x3 conv). The
+    optional learnable ``alpha`` (PP-YOLOE) is folded in too but, as upstream, stays registered.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int] = 3,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 1,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        padding_mode: str = "zeros",
+        norm_cfg: Cfg = MMDET_BN,
+        act_cfg: Cfg = _RELU_INPLACE,
+        use_se: bool = False,
+        use_alpha: bool = False,
+        use_bn_first: bool = True,
+        deploy: bool = False,
+    ) -> None:
+        super().__init__()
+        if kernel_size != 3 or padding != 1:
+            raise ValueError("RepVGGBlock needs kernel_size=3 and padding=1 (the fused form)")
+        if use_se:
+            raise NotImplementedError("RepVGGBlock use_se is not supported (nor by MMYOLO)")
+        self.deploy = deploy
+        self.groups = groups
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.nonlinearity = build_activation_layer(act_cfg)
+        self.se = nn.Identity()
+        self.alpha: nn.Parameter | None = nn.Parameter(torch.ones(1)) if use_alpha else None
+        if deploy:
+            self.rbr_reparam = nn.Conv2d(
+                in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                bias=True, padding_mode=padding_mode,
+            )  # fmt: skip
+            return
+        self.rbr_identity: nn.Module | None = None
+        if use_bn_first and in_channels == out_channels and stride == 1:
+            self.rbr_identity = build_norm_layer(norm_cfg, in_channels)[1]
+        self.rbr_dense = ConvModule(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+            groups=groups, bias=False, norm_cfg=norm_cfg, act_cfg=None,
+        )  # fmt: skip
+        self.rbr_1x1 = ConvModule(
+            in_channels, out_channels, 1, stride=stride, padding=padding - kernel_size // 2,
+            groups=groups, bias=False, norm_cfg=norm_cfg, act_cfg=None,
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.deploy:
+            return self.nonlinearity(self.se(self.rbr_reparam(x)))
+        one_by_one = self.rbr_1x1(x)
+        if self.alpha is not None:
+            one_by_one = self.alpha * one_by_one
+        out = self.rbr_dense(x) + one_by_one
+        if self.rbr_identity is not None:
+            out = out + self.rbr_identity(x)
+        return self.nonlinearity(self.se(out))
+
+    @staticmethod
+    def _fold_bn(kernel: Tensor, bn: _BatchNorm) -> tuple[Tensor, Tensor]:
+        assert bn.running_var is not None and bn.running_mean is not None
+        std = (bn.running_var + bn.eps).sqrt()
+        scale = bn.weight / std
+        return kernel * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
+
+    def _identity_kernel(self, like: Tensor) -> Tensor:
+        # The identity as a grouped 3x3 conv: a 1 at the centre of each channel's own input.
+        per_group = self.in_channels // self.groups
+        kernel = torch.zeros(
+            self.in_channels, per_group, 3, 3, dtype=like.dtype, device=like.device
+        )
+        channels = torch.arange(self.in_channels, device=like.device)
+        kernel[channels, channels % per_group, 1, 1] = 1
+        return kernel
+
+    def equivalent_kernel_bias(self) -> tuple[Tensor, Tensor]:
+        """The single 3x3 kernel and bias that compute the same function as the three branches."""
+        kernel, bias = self._fold_bn(self.rbr_dense.conv.weight, self.rbr_dense.bn)
+        k1x1, b1x1 = self._fold_bn(self.rbr_1x1.conv.weight, self.rbr_1x1.bn)
+        k1x1 = nn.functional.pad(k1x1, [1, 1, 1, 1])
+        if self.alpha is not None:
+            k1x1, b1x1 = self.alpha * k1x1, self.alpha * b1x1
+        kernel, bias = kernel + k1x1, bias + b1x1
+        if isinstance(self.rbr_identity, _BatchNorm):
+            k_id, b_id = self._fold_bn(self._identity_kernel(kernel), self.rbr_identity)
+            kernel, bias = kernel + k_id, bias + b_id
+        return kernel, bias
+
+    @torch.no_grad()
+    def switch_to_deploy(self) -> None:
+        """Replace the branches by one biased conv ``rbr_reparam`` (MMYOLO's deploy form)."""
+        if self.deploy:
+            return
+        kernel, bias = self.equivalent_kernel_bias()
+        dense = self.rbr_dense.conv
+        fused = nn.Conv2d(
+            dense.in_channels, dense.out_channels, dense.kernel_size, dense.stride,
+            dense.padding, dense.dilation, dense.groups, bias=True,
+            device=kernel.device, dtype=kernel.dtype,
+        )  # fmt: skip
+        fused.weight.copy_(kernel)
+        assert fused.bias is not None
+        fused.bias.copy_(bias)
+        del self.rbr_dense, self.rbr_1x1, self.rbr_identity
+        self.rbr_reparam = fused
+        self.deploy = True

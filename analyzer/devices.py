@@ -1,0 +1,169 @@
+"""Peak dense FLOP/s and memory bandwidth of a few GPUs, from their vendor's datasheets.
+
+Every figure is the datasheet's dense number (NVIDIA prints tensor-core figures "with
+sparsity"; dense is half of those). docs/memory.md lists the figures with their documents.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+
+TERA = 1e12
+GIGA = 1e9
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """Peak dense FLOP/s per dtype and memory bandwidth in bytes/s."""
+
+    name: str
+    fp32: float  # CUDA cores, no tensor cores
+    tf32: float | None  # tensor cores on fp32 data; None where the chip has none
+    bf16: float | None
+    fp16: float
+    bandwidth: float
+    source: str  # the document the figures come from
+
+    def peak(self, dtype: torch.dtype | None, matmul: bool) -> float:
+        """FLOP/s an op of `dtype` can reach: tensor cores for the matmul family only."""
+        if not matmul:
+            return self.fp32
+        if dtype == torch.float16:
+            return self.fp16
+        if dtype == torch.bfloat16:
+            return self.bf16 or self.fp32  # no bf16 units (T4): emulated at best at fp32
+        if dtype == torch.float32:
+            return self.tf32 or self.fp32  # TF32 may be used: keeps the estimate a lower bound
+        return self.fp32
+
+
+DEVICES: dict[str, DeviceSpec] = {
+    spec.name: spec
+    for spec in (
+        DeviceSpec(
+            "H100 SXM",
+            fp32=67 * TERA,
+            tf32=989 / 2 * TERA,
+            bf16=1979 / 2 * TERA,
+            fp16=1979 / 2 * TERA,
+            bandwidth=3.35 * TERA,
+            source="NVIDIA H100 Tensor Core GPU datasheet (H100 SXM column)",
+        ),
+        DeviceSpec(
+            "H200",
+            fp32=67 * TERA,
+            tf32=989 / 2 * TERA,
+            bf16=1979 / 2 * TERA,
+            fp16=1979 / 2 * TERA,
+            bandwidth=4.8 * TERA,
+            source="NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column)",
+        ),
+        DeviceSpec(
+            "A100 80GB",
+            fp32=19.5 * TERA,
+            tf32=156 * TERA,
+            bf16=312 * TERA,
+            fp16=312 * TERA,
+            bandwidth=2039 * GIGA,
+            source="NVIDIA A100 Tensor Core GPU datasheet (A100 80GB SXM column)",
+        ),
+        DeviceSpec(
+            "L4",
+            fp32=30.3 * TERA,
+            tf32=120 / 2 * TERA,
+            bf16=242 / 2 * TERA,
+            fp16=242 / 2 * TERA,
+            bandwidth=300 * GIGA,
+            source="NVIDIA L4 Tensor Core GPU datasheet",
+        ),
+        DeviceSpec(
+            "T4",
+            fp32=8.1 * TERA,
+            tf32=None,
+            bf16=None,
+            fp16=65 * TERA,
+            bandwidth=320 * GIGA,
+            source="NVIDIA T4 Tensor Core GPU datasheet (mixed precision FP16/FP32 figure)",
+        ),
+        DeviceSpec(
+            "RTX 4090",
+            fp32=82.6 * TERA,
+            tf32=82.6 * TERA,
+            bf16=165.2 * TERA,
+            fp16=165.2 * TERA,
+            bandwidth=1008 * GIGA,
+            source="NVIDIA Ada GPU Architecture whitepaper, GeForce RTX 4090 table "
+            "(tensor figures with FP32 accumulate)",
+        ),
+    )
+}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+_EXAMPLES = {
+    "flops": "989T",
+    "fp32": "67T",
+    "tf32": "494.5T",
+    "bf16": "989.5T",
+    "fp16": "989.5T",
+    "bandwidth": "3.35T",
+}
+_SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
+
+
+def _number(field: str, text: str) -> float:
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)\s*", text.lower())
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(
+            f"{field}={text!r} is not a positive number; write e.g. {field}={_EXAMPLES[field]}"
+        )
+    return float(match.group(1)) * _SUFFIXES[match.group(2)]
+
+
+def parse_device_spec(text: str) -> DeviceSpec:
+    """A device of the table by name (any case, spaces optional), or `flops=...,bandwidth=...`.
+
+    A custom spec gives `flops` (FLOP/s for every dtype) or per-dtype `fp32`, `tf32`, `bf16`,
+    `fp16`, and `bandwidth` in bytes/s; numbers take a k/M/G/T/P suffix (powers of 1000).
+    """
+    if "=" not in text:
+        wanted = _key(text)
+        for name, spec in DEVICES.items():
+            if _key(name) == wanted:
+                return spec
+        known = ", ".join(DEVICES)
+        raise ValueError(
+            f"unknown device {text!r}; use one of: {known}, or flops=...,bandwidth=..."
+        )
+    values: dict[str, float] = {}
+    allowed = ("flops", "fp32", "tf32", "bf16", "fp16", "bandwidth")
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        field, _, value = part.partition("=")
+        field = field.strip().lower()
+        if field not in allowed:
+            raise ValueError(
+                f"unknown device-spec field {field!r}; use {', '.join(allowed)} "
+                "(e.g. flops=989T,bandwidth=3.35T)"
+            )
+        values[field] = _number(field, value)
+    if "bandwidth" not in values or not ({"flops", "fp32"} & values.keys()):
+        raise ValueError(
+            f"device spec {text!r} needs flops= (or fp32=) and bandwidth=, "
+            "e.g. flops=989T,bandwidth=3.35T"
+        )
+    flops = values.get("flops", values.get("fp32", 0.0))
+    return DeviceSpec(
+        name=f"custom ({text})",
+        fp32=values.get("fp32", flops),
+        tf32=values.get("tf32", flops),
+        bf16=values.get("bf16", flops),
+        fp16=values.get("fp16", flops),
+        bandwidth=values["bandwidth"],
+        source="given on the command line",
+    )

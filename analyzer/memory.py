@@ -1,0 +1,430 @@
+"""What a forward costs in memory, from the trace graph: liveness of every tensor it makes.
+
+A value of the graph is live from the node that produces it to its last use. Values that
+share storage (views, in-place results, tensors packed into lists and tuples) are one
+storage, freed after the last use of any of them. Graph inputs are live from the start (and,
+held by the caller, to the end), graph outputs until the end; parameters, buffers and
+constants are not activations. Eager mode's Python references that the graph shows are
+kept too: a module's arguments live until it returns, and so does a value its forward keeps
+across a call that does not use it (a local variable). The peak is the largest total of
+live storage at any node: an inference forward (no autograd), without the allocator's
+caching and rounding or kernels' scratch space (docs/memory.md).
+
+The same walk records, per kernel that ran, the bytes it read and wrote and its real flops,
+for the roofline (`roofline.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from .registry import simple_op_name
+
+Node = torch._C.Node
+Value = torch._C.Value
+
+# Ops whose schema says "may alias its input" but that copy when they cannot alias: `to`
+# copies on a dtype change, the others when the input's layout does not allow a view.
+CONVERTS = frozenset({"aten::to", "aten::type_as"})
+RESHAPES = frozenset(
+    {"aten::reshape", "aten::reshape_as", "aten::flatten", "aten::contiguous", "aten::unflatten"}
+)
+# Views that keep a dense (contiguous) tensor dense; any other view is taken as strided,
+# except a transpose of a size-1 dim and a slice or split along the first dim. Layouts are
+# followed by this rule, not read from the trace's strides, so a meta trace and a real one
+# agree (kernels lay their outputs out differently on meta, e.g. attention's).
+KEEPS_LAYOUT = frozenset(
+    "aten::" + op
+    for op in "view view_as unsqueeze squeeze alias detach unflatten flatten reshape "
+    "reshape_as contiguous to type_as".split()
+)
+FIRST_DIM_VIEWS = {  # op -> position of its `dim` argument
+    "aten::slice": 1,
+    "aten::select": 1,
+    "aten::narrow": 1,
+    "aten::chunk": 2,
+    "aten::split": 2,
+    "aten::split_with_sizes": 2,
+    "aten::unbind": 1,
+}
+# Graph plumbing: their outputs are (parts of) their inputs.
+PACKERS = frozenset({"prim::ListConstruct", "prim::TupleConstruct"})
+UNPACKERS = frozenset({"prim::ListUnpack", "prim::TupleUnpack"})
+SELECTORS = frozenset({"prim::TupleIndex", "prim::ListIndex", "aten::__getitem__"})
+
+
+@dataclass
+class _Call:
+    """A module's forward in progress during the walk (the Python frame eager mode has)."""
+
+    module: int
+    start: int  # index of its first node
+    held: list[int] = field(default_factory=list)  # storages alive until it returns
+    last_child_start: int = -2  # first node of the latest call it made that has returned
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """One kernel of the forward: where it ran, its real flops and the bytes it moved."""
+
+    position: int  # index of the module that ran it
+    op: str
+    flops: int  # the `flops` convention's count, whatever convention is displayed
+    bytes_read: int  # tensor inputs, weights included
+    bytes_written: int  # tensor outputs
+    dtype: torch.dtype | None  # of the first output (decides the peak FLOP/s used)
+
+
+@dataclass(frozen=True)
+class MemoryProfile:
+    """Bytes of activations, live-storage peaks and per-kernel costs of one forward."""
+
+    peak_bytes: int  # most activation bytes live at once
+    peak_node: str  # the op that runs when the peak is reached
+    peak_node_index: int  # its position among the graph's nodes
+    peak_position: int  # index of the module that runs it
+    module_peaks: tuple[int, ...]  # per module: the peak while it runs (0 if it never ran)
+    activation_bytes: tuple[dict[str, int], ...]  # per module: bytes its ops allocate, by op
+    input_bytes: int  # graph inputs (live from the start)
+    output_bytes: int  # graph outputs (live until the end)
+    ops: tuple[OpCost, ...]
+
+
+def _dtype(value: Value) -> torch.dtype | None:
+    kind = value.type()
+    return kind.dtype() if isinstance(kind, torch._C.TensorType) else None
+
+
+def tensor_bytes(value: Value) -> int:
+    """numel x element size of a tensor value with a complete type, else 0."""
+    if not value.isCompleteTensor():
+        return 0
+    kind = value.type()
+    size = 1
+    for dim in kind.sizes():
+        size *= dim
+    dtype = kind.dtype()
+    return size * (dtype.itemsize if dtype is not None else 0)
+
+
+def _constant_dim(value: Value, rank: int) -> int | None:
+    """A `dim` argument's value, made non-negative; None when it is not a constant."""
+    if value.node().kind() != "prim::Constant":
+        return None
+    dim = value.toIValue()
+    return dim % rank if isinstance(dim, int) and rank else None
+
+
+def _sizes(value: Value) -> list[int]:
+    return list(value.type().sizes()) if value.isCompleteTensor() else []
+
+
+def _view_stays_dense(kind: str, inputs: Sequence[Value]) -> bool:
+    """Whether a view of a dense tensor is dense (so reshaping it later copies nothing)."""
+    if kind in KEEPS_LAYOUT:
+        return True
+    sizes = _sizes(inputs[0])
+    if kind in FIRST_DIM_VIEWS:
+        position = FIRST_DIM_VIEWS[kind]
+        dim = _constant_dim(inputs[position], len(sizes)) if position < len(inputs) else 0
+        return dim == 0
+    if kind == "aten::transpose" and len(inputs) >= 3:
+        dims = [_constant_dim(inputs[i], len(sizes)) for i in (1, 2)]
+        return dims[0] == dims[1] or any(d is not None and sizes[d] == 1 for d in dims)
+    return False
+
+
+@functools.cache
+def _aliased_arguments(schema: str) -> tuple[tuple[int, bool] | None, ...]:
+    """Per return of an op schema: (argument it aliases, written in place?), or None."""
+    try:
+        parsed = torch._C.parse_schema(schema)
+    except RuntimeError:
+        return ()
+    sources: list[tuple[int, bool] | None] = []
+    for result in parsed.returns:
+        info = result.alias_info
+        source = None
+        if info is not None:
+            for index, argument in enumerate(parsed.arguments):
+                if argument.alias_info is not None and (
+                    argument.alias_info.before_set & info.before_set
+                ):
+                    source = (index, info.is_write)
+                    break
+        sources.append(source)
+    return tuple(sources)
+
+
+def node_inputs(node: Node) -> list[Value]:
+    """`list(node.inputs())`, several times faster (the iterator is slow in torch 2.x)."""
+    return [node.inputsAt(i) for i in range(node.inputsSize())]
+
+
+def node_outputs(node: Node) -> list[Value]:
+    return [node.outputsAt(i) for i in range(node.outputsSize())]
+
+
+def _schema(node: Node) -> str:
+    try:
+        return node.schema()
+    except RuntimeError:
+        return "(no schema)"
+
+
+class MemoryWalk:
+    """Follows storages through the graph while the analysis walks it, node by node."""
+
+    def __init__(
+        self,
+        graph: torch._C.Graph,
+        state_inputs: int,
+        parents: Sequence[int],
+        called: Collection[int],
+        real_flops: Callable[[str, Node, list[Value]], int],
+    ) -> None:
+        module_count = len(parents)
+        self._graph = graph
+        self._parents = parents
+        self._called = called  # containers (ModuleList...) are never called: no call frame
+        # Module calls in progress, outermost first.
+        self._calls: list[_Call] = []
+        self._chains: dict[int, list[int]] = {}
+        self._real_flops = real_flops
+        self._sizes: list[int] = []  # storage -> bytes
+        self._activation: list[bool] = []  # storage -> counts towards activations
+        self._birth: list[int] = []
+        self._death: list[int] = []
+        self._storages: dict[Value, tuple[int, ...]] = {}
+        self._elements: dict[Value, list[tuple[int, ...]]] = {}  # list/tuple -> its items
+        self._bytes: dict[Value, int] = {}  # value -> bytes a kernel reading it reads
+        self._dense: dict[Value, bool] = {}  # value -> laid out contiguously (default yes)
+        self._positions: list[int] = []  # node index -> module index
+        self._kinds: list[str] = []
+        self._allocated: list[Counter[str]] = [Counter() for _ in range(module_count)]
+        self._ops: list[OpCost] = []
+        inputs = list(graph.inputs())
+        user = len(inputs) - state_inputs
+        self.input_bytes = 0
+        for number, value in enumerate(inputs):
+            size = tensor_bytes(value)
+            is_activation = number < user
+            self._storages[value] = (self._new(size, -1, is_activation),)
+            self._bytes[value] = size
+            if is_activation:
+                self.input_bytes += size
+
+    def _new(self, size: int, birth: int, activation: bool = True) -> int:
+        self._sizes.append(size)
+        self._activation.append(activation)
+        self._birth.append(birth)
+        self._death.append(birth)
+        return len(self._sizes) - 1
+
+    def nodes(self, position_of: Callable[[Node], int]) -> Iterator[Node]:
+        """The graph's nodes in order, each recorded before the caller sees it."""
+        for index, node in enumerate(self._graph.nodes()):
+            self._visit(index, node, position_of(node))
+            yield node
+
+    def _storages_of(self, value: Value) -> tuple[int, ...]:
+        return self._storages.get(value, ())
+
+    def _enter(self, index: int, position: int) -> None:
+        """Close the module calls this node is outside of; open those it is inside."""
+        chain = self._chains.get(position)
+        if chain is None:  # the called modules from the root down to this one
+            chain = []
+            module = position
+            while module >= 0:
+                if module in self._called:
+                    chain.append(module)
+                module = self._parents[module]
+            chain.reverse()
+            self._chains[position] = chain
+        depth = 0
+        while (
+            depth < len(self._calls)
+            and depth < len(chain)
+            and self._calls[depth].module == chain[depth]
+        ):
+            depth += 1
+        while len(self._calls) > depth:
+            call = self._calls.pop()
+            for storage in call.held:  # the references go when the call returns
+                self._death[storage] = max(self._death[storage], index - 1)
+            if self._calls:
+                self._calls[-1].last_child_start = call.start
+        for module in chain[depth:]:
+            self._calls.append(_Call(module, index))
+
+    def _use(self, storage: int, index: int) -> None:
+        previous = self._death[storage]  # its latest use so far (its birth if none)
+        self._death[storage] = max(previous, index)
+        if not self._activation[storage]:
+            return
+        birth = self._birth[storage]
+        maker = None
+        for call in self._calls:
+            if call.start > birth:  # an argument: the caller holds it until the call returns
+                call.held.append(storage)
+                break
+            maker = call
+        if maker is not None and maker.last_child_start > previous:
+            # A whole call that did not use it ran between its previous use and this one, in
+            # the forward that made it: a local variable there, held until that returns.
+            maker.held.append(storage)
+
+    def _visit(self, index: int, node: Node, position: int) -> None:
+        kind = node.kind()
+        self._positions.append(position)
+        self._kinds.append(kind)
+        if kind != "prim::Constant":  # constants are hoisted anywhere: no call boundary
+            self._enter(index, position)
+        inputs = node_inputs(node)
+        for value in inputs:
+            for storage in self._storages_of(value):
+                self._use(storage, index)
+        outputs = node_outputs(node)
+        if kind == "prim::Constant":
+            for value in outputs:  # a tensor captured by the trace: not made by the forward
+                if isinstance(value.type(), torch._C.TensorType):
+                    self._storages[value] = (self._new(tensor_bytes(value), index, False),)
+            return
+        if kind in PACKERS:
+            items = [self._storages_of(value) for value in inputs]
+            self._elements[outputs[0]] = items
+            self._storages[outputs[0]] = tuple(s for item in items for s in item)
+            self._bytes[outputs[0]] = sum(self._bytes.get(value, 0) for value in inputs)
+            return
+        if kind in UNPACKERS:
+            items = self._elements.get(inputs[0])
+            shared = self._storages_of(inputs[0])
+            for number, value in enumerate(outputs):
+                if items is not None and number < len(items):
+                    self._storages[value] = items[number]
+                elif shared:  # views returned by split, chunk, unbind: their base
+                    self._storages[value] = shared
+                    self._dense[value] = self._dense.get(inputs[0], True)
+                else:  # items of a list a kernel returned: allocated by that kernel
+                    self._storages[value] = (self._new(tensor_bytes(value), index),)
+                    self._allocated[position][simple_op_name(kind)] += tensor_bytes(value)
+                self._bytes[value] = tensor_bytes(value)
+            return
+        if kind in SELECTORS:
+            for value in outputs:
+                self._storages[value] = self._storages_of(inputs[0])
+                self._bytes[value] = tensor_bytes(value)
+            return
+        self._kernel(index, node, kind, position, inputs, outputs)
+
+    def _kernel(
+        self,
+        index: int,
+        node: Node,
+        kind: str,
+        position: int,
+        inputs: Sequence[Value],
+        outputs: Sequence[Value],
+    ) -> None:
+        aliases = _aliased_arguments(_schema(node)) if kind.startswith("aten::") else ()
+        label = simple_op_name(kind)
+        written = 0
+        dtype = None
+        for number, value in enumerate(outputs):
+            alias = aliases[number] if number < len(aliases) else None
+            if alias is not None and alias[0] < len(inputs):
+                base = inputs[alias[0]]
+                if self._shares_storage(kind, base, value):
+                    self._storages[value] = self._storages_of(base)
+                    self._bytes[value] = min(tensor_bytes(value), self._bytes.get(base, 0))
+                    dense = self._dense.get(base, True)
+                    if alias[1]:  # in-place: the kernel writes it
+                        written += tensor_bytes(value)
+                        dtype = dtype or _dtype(value)
+                    else:
+                        dense = dense and _view_stays_dense(kind, inputs)
+                    self._dense[value] = dense
+                    continue
+            size = tensor_bytes(value)
+            if not isinstance(value.type(), torch._C.TensorType):
+                if isinstance(value.type(), torch._C.ListType):
+                    self._storages[value] = ()  # its items are allocated when unpacked
+                continue
+            self._storages[value] = (self._new(size, index),)
+            self._bytes[value] = size
+            self._allocated[position][label] += size
+            written += size
+            dtype = dtype or _dtype(value)
+        if written == 0:
+            return  # a view, a shape query or a scalar op: no kernel moves tensor data
+        read = sum(
+            self._bytes.get(value, 0) for value in inputs if value.node().kind() != "prim::Constant"
+        )
+        self._ops.append(
+            OpCost(position, kind, self._real_flops(kind, node, outputs), read, written, dtype)
+        )
+
+    def _shares_storage(self, kind: str, base: Value, value: Value) -> bool:
+        """Whether an aliasing op's output really is its input's storage (not a copy)."""
+        if kind in CONVERTS:
+            return _dtype(base) == _dtype(value)
+        if kind in RESHAPES:  # a view of a dense tensor; a copy of a strided one
+            return self._dense.get(base, True)
+        return True
+
+    def finish(self) -> MemoryProfile:
+        """Close the walk: outputs and inputs live to the end; peaks per node and module."""
+        parents = self._parents
+        end = len(self._positions)
+        self._enter(end, -1)
+        for value in self._graph.inputs():  # the model's caller holds its inputs
+            for storage in self._storages_of(value):
+                self._death[storage] = end
+        output_bytes = 0
+        counted: set[int] = set()
+        for value in self._graph.outputs():
+            for storage in self._storages_of(value):
+                self._death[storage] = end
+                if self._activation[storage] and storage not in counted:
+                    counted.add(storage)
+                    output_bytes += self._sizes[storage]
+        change = [0] * (end + 3)
+        for storage, size in enumerate(self._sizes):
+            if self._activation[storage] and size:
+                change[self._birth[storage] + 1] += size  # inputs (birth -1) from the start
+                change[self._death[storage] + 2] -= size  # freed after its last use
+        # live[i + 1]: bytes live while node i runs (its inputs and outputs both held)
+        live = []
+        running = 0
+        for delta in change:
+            running += delta
+            live.append(running)
+        module_peaks = [0] * len(parents)
+        peak, peak_index = -1, -1
+        for index in range(end):
+            bytes_live = live[index + 1]
+            position = self._positions[index]
+            if bytes_live > module_peaks[position]:
+                module_peaks[position] = bytes_live
+            if bytes_live > peak:
+                peak, peak_index = bytes_live, index
+        for position in range(len(parents) - 1, 0, -1):  # children come after parents
+            parent = parents[position]
+            module_peaks[parent] = max(module_peaks[parent], module_peaks[position])
+        return MemoryProfile(
+            peak_bytes=max(peak, self.input_bytes),
+            peak_node=self._kinds[peak_index] if peak_index >= 0 else "",
+            peak_node_index=peak_index,
+            peak_position=self._positions[peak_index] if peak_index >= 0 else 0,
+            module_peaks=tuple(module_peaks),
+            activation_bytes=tuple(dict(counts) for counts in self._allocated),
+            input_bytes=self.input_bytes,
+            output_bytes=output_bytes,
+            ops=tuple(self._ops),
+        )

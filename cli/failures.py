@@ -1,0 +1,25 @@
+"""The one line and exit code an exception ends the command with.
+
+Kept apart from command.py, which imports torch: after a Ctrl-C in the middle of
+`import torch`, importing it again fails, and the error handler must still work.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .loading import UsageError
+
+
+def describe_failure(error: BaseException) -> tuple[str, int]:
+    """One line and an exit code for an exception that ends the command.
+
+    Imports nothing: after a Ctrl-C during start-up, torch may be half imported.
+    """
+    analysis = sys.modules.get("complexity.analyzer.tracing")
+    if isinstance(error, UsageError):
+        return str(error), 2
+    if analysis is not None and isinstance(error, analysis.AnalysisError):
+        return str(error), 1
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": "), 1
