@@ -104,6 +104,14 @@ class Report:
         """The metric for `module` (default: the whole model), descendants included."""
         return self.inclusive[self._check(metric)][self._position(module)]
 
+    def totals(self) -> dict[str, int]:
+        """The whole model's figures, as JSON's `totals` holds them: every metric and memory."""
+        return {
+            **{metric: self.total(metric) for metric in METRICS},
+            "peak_activation_bytes": self.peak_activation_bytes,
+            "buffer_bytes": self.buffer_bytes,
+        }
+
     def by_module(self, metric: str) -> dict[str, int]:
         """Canonical module name -> the metric, descendants included, in module order."""
         values = self.inclusive[self._check(metric)]
@@ -196,11 +204,7 @@ class Report:
             "convention": {"name": self.convention, "summary": self.convention_summary},
             "input_shapes": self.input_shapes,
             "traced_on": {"device": self.traced_on, "fallback_reason": self.fallback_reason},
-            "totals": {
-                **{metric: self.total(metric) for metric in METRICS},
-                "peak_activation_bytes": self.peak_activation_bytes,
-                "buffer_bytes": self.buffer_bytes,
-            },
+            "totals": self.totals(),
             "peak_activation": {
                 "bytes": self.peak_activation_bytes,
                 "op": peak_op,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .report import METRICS, Report
+from .report import Report
 
 
 def growth_exponents(sizes: Sequence[float], values: Sequence[float]) -> list[float | None]:
@@ -47,7 +47,7 @@ class SweepPoint:
             "size": self.size,
             "axis": self.axis,
             "input_shapes": self.report.input_shapes,
-            "totals": {metric: self.report.total(metric) for metric in METRICS},
+            "totals": self.report.totals(),  # the same keys as `analyze --json`
         }
 
 

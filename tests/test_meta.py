@@ -279,6 +279,38 @@ def test_a_meta_tensor_attribute_never_stays_on_the_model() -> None:
 # ----------------------------------------------------------------- convolution reroute
 
 
+def test_batch_norm_shape_kernel_is_active_only_during_the_trace() -> None:
+    original = torch._C._dispatch_dump("aten::native_batch_norm")
+    seen: list[str] = []
+
+    class Spy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = nn.BatchNorm2d(3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(torch._C._dispatch_dump("aten::native_batch_norm"))
+            return self.bn(x)
+
+    for train in (False, True):
+        model = Spy().train(train)
+        before = model_snapshot(model)
+        meta = analyze(model, torch.rand(2, 3, 8, 8), meta=True)
+        real = analyze(model, torch.rand(2, 3, 8, 8), meta=False)
+        assert_unchanged(model, before)
+        # 2x3x8x8 = 384 elements; fvcore's batchnorm_flop_jit with an affine BN charges
+        # 2 per element in eval and norm_flop_counter's 5 in training
+        assert meta.total("flops") == real.total("flops") == 384 * (5 if train else 2)
+    assert seen[0] != original  # our shape-only kernel during the trace
+    assert torch._C._dispatch_dump("aten::native_batch_norm") == original
+    # torch's own meta kernel works again outside a trace, training outputs included.
+    out, mean, invstd = torch.ops.aten.native_batch_norm(
+        torch.empty(2, 3, 4, 4, device="meta"), None, None, None, None, True, 0.1, 1e-5
+    )
+    assert out.shape == (2, 3, 4, 4) and mean.shape == invstd.shape == (3,)
+
+
+
 def test_conv_reroute_is_active_only_during_the_trace() -> None:
     original = conv_meta_kernel()
     seen: list[str] = []
