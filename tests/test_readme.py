@@ -66,6 +66,10 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
         assert "Usage" in result.stdout
     elif shlex.split(command)[1] == "sweep":
         assert "flops growth" in result.stdout
+    elif shlex.split(command)[1] == "zoo":
+        # every MMYOLO family the README names, under its own heading
+        for family in ("RTMDet", "YOLOv5", "YOLOv6", "YOLOv7", "YOLOv8", "YOLOX", "PPYOLOE"):
+            assert f"\n{family} (" in f"\n{result.stdout}"
     else:
         assert "Model Flops:" in result.stdout
     for option in ("--json", "--html"):
