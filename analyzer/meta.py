@@ -8,10 +8,11 @@ not record itself (torchgen's DONT_RECORD_TRACE); on CPU its kernel calls
 `aten::convolution` computes the shape itself instead, so on meta the convolution vanishes
 from the graph (and its size checks receive traced values). While a trace runs we register
 a Meta kernel that makes the CPU kernel's call, with the same 13 arguments. In the same
-registration, `aten::native_batch_norm` gets a shape-only Meta kernel: torch's own runs the
-whole Python decomposition (about 2 ms a call, a third of an RTMDet-s analysis) to produce
-tensors whose values meta never has. The tracer records `aten::batch_norm` above it either
-way, so the graph is the same.
+registration, `aten::_convolution` and `aten::native_batch_norm` get shape-only Meta kernels:
+torch's own run size checks and, for batch norm, a whole Python decomposition (about 2 ms a
+call, a third of an RTMDet-s analysis) to produce tensors whose values meta never has. The
+tracer records the op above the kernel (`aten::_convolution`, `aten::batch_norm`) either
+way, so the graph is the same; the meta/real parity tests hold us to that.
 """
 
 from __future__ import annotations
@@ -49,6 +50,38 @@ def _convolution_as_on_cpu(
     )  # fmt: skip
 
 
+def _convolution_shapes(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: list[int],
+    padding: list[int],
+    dilation: list[int],
+    transposed: bool,
+    output_padding: list[int],
+    groups: int,
+    *backend_flags: bool,
+) -> torch.Tensor:
+    """`aten::_convolution` on meta: the output's shape (batched input, as conv{1,2,3}d pass)."""
+    spatial = zip(
+        input.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding, strict=True
+    )
+    if transposed:
+        channels = weight.shape[1] * groups
+        sizes = [(i - 1) * s - 2 * p + d * (k - 1) + o + 1 for i, k, s, p, d, o in spatial]
+    else:
+        channels = weight.shape[0]
+        sizes = [(i + 2 * p - d * (k - 1) - 1) // s + 1 for i, k, s, p, d, _ in spatial]
+    output = input.new_empty((input.shape[0], channels, *sizes))
+    # CPU kernels answer channels-last with channels-last; later views depend on it.
+    if input.dim() == 4 and any(
+        not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
+        for t in (input, weight)
+    ):
+        output = output.contiguous(memory_format=torch.channels_last)
+    return output
+
+
 def _native_batch_norm_shapes(
     input: torch.Tensor,
     weight: torch.Tensor | None,
@@ -76,6 +109,7 @@ def conv_meta_reroute() -> Iterator[None]:
         if _reroute_users == 0:
             library = torch.library.Library("aten", "IMPL", "Meta")
             library.impl("convolution", _convolution_as_on_cpu)
+            library.impl("_convolution", _convolution_shapes)
             library.impl("native_batch_norm", _native_batch_norm_shapes)
             _reroute_library = library
         _reroute_users += 1

@@ -369,3 +369,24 @@ def test_conv_reroute_shared_by_threads_and_removed_by_the_last() -> None:
     worker.join()
     assert during != original
     assert states == [original] and conv_meta_kernel() == original
+
+
+def test_channels_last_convolutions_agree_on_both_paths() -> None:
+    class ChannelsLast(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.up = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.up(self.conv(x.contiguous(memory_format=torch.channels_last)))
+            return y.permute(0, 2, 3, 1).reshape(-1, 4)  # a view only where strides allow
+
+    model = ChannelsLast()
+    meta = analyze(model, torch.rand(1, 3, 16, 16), meta=True)
+    real = analyze(model, torch.rand(1, 3, 16, 16), meta=False)
+    # conv: 8 out channels x 8x8 outputs x 3*3*3 = 13,824; transposed: 8*4*9 per input
+    # pixel (8x8) = 18,432 multiply-adds
+    assert meta.total("flops") == real.total("flops") == 13_824 + 18_432
+    assert meta.by_module("activations") == real.by_module("activations")
+    assert meta.peak_activation_bytes == real.peak_activation_bytes
