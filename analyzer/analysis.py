@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -60,39 +61,37 @@ def _named(node: torch._C.Node) -> Args:
     )
 
 
-def _parameters(tree: ModuleTree) -> tuple[list[int], dict[str, tuple[int, ...]]]:
-    """Own parameter count per module and the shape of every parameter, shared ones once."""
+@dataclass(frozen=True)
+class _State:
+    """What a model holds: own parameter counts and bytes per module, buffers' bytes."""
+
+    own_params: list[int]
+    own_param_bytes: list[int]
+    parameter_shapes: dict[str, tuple[int, ...]]
+    buffer_bytes: int
+
+
+def _state(tree: ModuleTree) -> _State:
+    """One walk of every parameter and buffer; a tensor reached twice (tied) counts once."""
     seen: set[int] = set()
-    own = [0] * len(tree.modules)
+    own_params = [0] * len(tree.modules)
+    own_param_bytes = [0] * len(tree.modules)
     shapes: dict[str, tuple[int, ...]] = {}
+    buffer_bytes = 0
     for position, (info, module) in enumerate(zip(tree.modules, tree.objects, strict=True)):
         for key, parameter in module._parameters.items():
             if parameter is None or id(parameter) in seen:
                 continue
             seen.add(id(parameter))
-            own[position] += parameter.numel()
+            own_params[position] += parameter.numel()
+            own_param_bytes[position] += parameter.numel() * parameter.element_size()
             shapes[f"{info.name}.{key}" if info.name else key] = tuple(parameter.shape)
-    return own, shapes
-
-
-def _state_bytes(tree: ModuleTree) -> tuple[list[int], int]:
-    """Own parameter bytes per module (dtype-aware, shared ones once) and all buffers' bytes."""
-    seen: set[int] = set()
-    own = [0] * len(tree.modules)
-    buffers = 0
-    for position, module in enumerate(tree.objects):
-        for tensor, is_parameter in [(p, True) for p in module._parameters.values()] + [
-            (b, False) for b in module._buffers.values()
-        ]:
-            if tensor is None or id(tensor) in seen:
+        for buffer in module._buffers.values():
+            if buffer is None or id(buffer) in seen:
                 continue
-            seen.add(id(tensor))
-            size = tensor.numel() * tensor.element_size()
-            if is_parameter:
-                own[position] += size
-            else:
-                buffers += size
-    return own, buffers
+            seen.add(id(buffer))
+            buffer_bytes += buffer.numel() * buffer.element_size()
+    return _State(own_params, own_param_bytes, shapes, buffer_bytes)
 
 
 def _real_flops(
@@ -209,8 +208,7 @@ def analyze(
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             uncounted[(kind, HANDLER_FAILED)][position] += 1
 
-    own_params, parameter_shapes = _parameters(tree)
-    own_param_bytes, buffer_bytes = _state_bytes(tree)
+    state = _state(tree)
     profile = memory.finish()
     names = [info.name for info in tree.modules]
     return Report(
@@ -219,7 +217,7 @@ def analyze(
         input_shapes=describe_shapes(list(args)),
         modules=tree.modules,
         aliases=tree.index,
-        parameter_shapes=parameter_shapes,
+        parameter_shapes=state.parameter_shapes,
         uncounted=tuple(
             UncountedOp(
                 op=op,
@@ -244,12 +242,12 @@ def analyze(
         inclusive={
             "flops": _inclusive(tree, [sum(c.values()) for c in own_flops]),
             "activations": _inclusive(tree, [sum(c.values()) for c in own_acts]),
-            "params": _inclusive(tree, own_params),
-            "param_bytes": _inclusive(tree, own_param_bytes),
+            "params": _inclusive(tree, state.own_params),
+            "param_bytes": _inclusive(tree, state.own_param_bytes),
             "activation_bytes": _inclusive(
                 tree, [sum(c.values()) for c in profile.activation_bytes]
             ),
         },
         memory=profile,
-        buffer_bytes=buffer_bytes,
+        buffer_bytes=state.buffer_bytes,
     )
