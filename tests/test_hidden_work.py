@@ -64,3 +64,31 @@ def test_fvcore_leaves_grouped_mm_uncounted_as_fvcore_does() -> None:
     report = run(routed, x, experts, OFFSETS)
     assert report.total("flops") == 0
     assert report.unsupported_ops == {"aten::_grouped_mm": 1}
+
+
+# --------------------------------------------------------------- keyword inputs
+
+
+class Masked(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(8, 4)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, scale: float = 1.0
+    ) -> torch.Tensor:
+        y = self.proj(x) * scale
+        return y if mask is None else y * mask
+
+
+@pytest.mark.parametrize("meta", [True, False])
+def test_analyze_takes_keyword_inputs(meta: bool) -> None:
+    x, mask = torch.randn(2, 8), torch.ones(2, 4)
+    report = analyze(
+        Masked(), (x,), kwargs={"mask": mask, "scale": 2.0}, convention="flops", meta=meta
+    )
+    # linear 2*2*8*4; two multiplies over the (2, 4) output: by the scale, by the mask.
+    assert report.by_operator("flops") == {"linear": 2 * 2 * 8 * 4, "mul": 2 * 8}
+    assert report.input_shapes == {"args": [[2, 8]], "kwargs": {"mask": [2, 4], "scale": "float"}}
+    keywords_only = analyze(Masked(), (), kwargs={"x": x}, convention="flops", meta=meta)
+    assert keywords_only.by_operator("flops") == {"linear": 2 * 2 * 8 * 4, "mul": 8}
