@@ -12,9 +12,17 @@ import torch
 from torch import nn
 
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
+from .handles_flops import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
 from .registry import Args, Handler
-from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
+from .report import (
+    HANDLER_FAILED,
+    NO_HANDLER,
+    NOT_COUNTED_BY_CONVENTION,
+    Report,
+    UncountedOp,
+    uncounted_rank,
+)
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
 
@@ -107,6 +115,38 @@ def _real_flops(
         return 0
 
 
+def _price(
+    rules: Mapping[str, Any], kind: str, node: torch._C.Node, outputs: list[Any]
+) -> int | None:
+    """What `rules` would count for one node; None when they have no rule or it cannot."""
+    rule = rules.get(kind)
+    if rule is None or rule.flops is None:
+        return None
+    try:
+        return rule.flops(_named(node), outputs)
+    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return None
+
+
+@dataclass
+class _Missed:
+    """What one uncounted (op, reason) would have cost, summed over its calls."""
+
+    would_be_flops: int | None = 0
+    cost: int | None = 0
+    cost_convention: str | None = None
+
+
+def _hidden(op: str, reason: str) -> bool:
+    """Work of the kind the convention counts: multiply-adds, or an op it has no rule for
+    (elementwise ops a convention leaves out by definition are not)."""
+    return op in MULTIPLY_ADD_OPS or reason != NOT_COUNTED_BY_CONVENTION
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    return None if total is None or value is None else total + value
+
+
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     totals = list(own)
     for position in range(len(totals) - 1, 0, -1):  # children come after their parents
@@ -183,6 +223,32 @@ def analyze(
     # Roofline flops are real flops: the flops convention's, with any handlers added to it.
     real_rules = rules if rules_of.name == FLOPS.name else FLOPS.rules
     real_flops = functools.partial(_real_flops, real_rules)
+    # Uncounted work is priced in this convention's unit by a convention that shares it
+    # (fvcore's attention by `macs`), else by `flops`; and ranked by its `flops` count.
+    cost_sources = [
+        (c.name, c.rules)
+        for c in CONVENTIONS.values()
+        if c.name not in (rules_of.name, FLOPS.name)
+        and c.flops_per_multiply_add == rules_of.flops_per_multiply_add
+    ] + [(FLOPS.name, real_rules)]
+    missed: dict[tuple[str, str], _Missed] = defaultdict(_Missed)
+
+    def price_uncounted(key: tuple[str, str], node: torch._C.Node) -> None:
+        kind, reason = key
+        outs = [_resolve(v) for v in node.outputs()]
+        entry = missed[key]
+        free = kind in FLOPS.ignored  # no arithmetic: 0 under `flops`, not unknown
+        would_be = 0 if free else _price(real_rules, kind, node, outs)
+        entry.would_be_flops = _add(entry.would_be_flops, would_be)
+        if not _hidden(kind, reason):
+            return  # left out by the convention's own definition: not hidden work
+        for name, source in cost_sources:
+            if kind in source and (entry.cost_convention in (None, name)):
+                entry.cost = _add(entry.cost, _price(source, kind, node, outs))
+                entry.cost_convention = name
+                return
+        entry.cost = None
+
     memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, real_flops)
     for node in memory.nodes(position_of):
         kind = node.kind()
@@ -195,7 +261,9 @@ def analyze(
             elif not kind.startswith("prim::") or kind.startswith(
                 ("prim::PythonOp", "prim::CallFunction")
             ):
-                uncounted[(kind, reason_uncounted(kind))][position_of(node)] += 1
+                key = (kind, reason_uncounted(kind))
+                uncounted[key][position_of(node)] += 1
+                price_uncounted(key, node)
             continue  # prim:: nodes are graph plumbing (constants, list construction)
         position = position_of(node)
         operator_calls[rule.label] += 1
@@ -211,6 +279,7 @@ def analyze(
         except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             uncounted[(kind, HANDLER_FAILED)][position] += 1
+            price_uncounted((kind, HANDLER_FAILED), node)
 
     state = _state(tree)
     profile = memory.finish()
@@ -225,13 +294,22 @@ def analyze(
         aliases=tree.index,
         parameter_shapes=state.parameter_shapes,
         uncounted=tuple(
-            UncountedOp(
-                op=op,
-                count=sum(where.values()),
-                modules={names[p]: n for p, n in sorted(where.items())},
-                reason=reason,
+            sorted(
+                (
+                    UncountedOp(
+                        op=op,
+                        count=sum(where.values()),
+                        modules={names[p]: n for p, n in sorted(where.items())},
+                        reason=reason,
+                        would_be_flops=missed[(op, reason)].would_be_flops,
+                        hidden=_hidden(op, reason),
+                        cost=missed[(op, reason)].cost if _hidden(op, reason) else None,
+                        cost_convention=missed[(op, reason)].cost_convention,
+                    )
+                    for (op, reason), where in uncounted.items()
+                ),
+                key=uncounted_rank,
             )
-            for (op, reason), where in sorted(uncounted.items())
         ),
         ignored_ops=dict(sorted(ignored_calls.items())),
         operator_calls=dict(operator_calls),

@@ -544,6 +544,11 @@ MATMUL_FAMILY: frozenset[str] = frozenset(
         "linear einsum scaled_dot_product_attention _grouped_mm"
     ).split()
 )
+# Ops that do multiply-adds, which every convention counts: one left uncounted hides work
+# of the convention's own kind (e.g. attention under fvcore), not a choice of its definition.
+MULTIPLY_ADD_OPS: frozenset[str] = MATMUL_FAMILY | frozenset(
+    f"aten::{op}" for op in ("lstm", "gru", "rnn_tanh", "rnn_relu")
+)
 for _op in sorted(MATMUL_FAMILY):
     ACTIVATIONS.add(_op, output_elements, label=FLOPS.get(_op)[0])  # type: ignore[index]
 
@@ -563,6 +568,7 @@ __all__: list[str] = [
     "FLOPS",
     "IGNORED",
     "MATMUL_FAMILY",
+    "MULTIPLY_ADD_OPS",
     "Cost",
     "cost_table_markdown",
     "grouped_mm_macs",
