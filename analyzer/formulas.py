@@ -25,7 +25,7 @@ MATMUL_OPS: frozenset[str] = frozenset(
     "aten::" + op
     for op in (
         "_convolution convolution _convolution_mode mm bmm matmul mv dot addmm baddbmm "
-        "linear einsum scaled_dot_product_attention"
+        "linear einsum scaled_dot_product_attention _grouped_mm"
     ).split()
 )
 
@@ -63,6 +63,19 @@ def sdpa_macs(query: Shape, key: Shape, value: Shape, output: Shape) -> int:
     batch_heads_l = numel(output[:-1])
     source = key[-2]
     return batch_heads_l * source * query[-1] + batch_heads_l * source * value[-1]
+
+
+def grouped_mm_macs(mat_a: Shape, mat_b: Shape, output: Shape) -> int:
+    """Multiply-adds of `_grouped_mm`: each group's matmul, the groups summed.
+
+    (S, K) @ (G, K, N), rows routed to groups (MoE experts): S*K*N, as if every row went
+    through one matrix, whatever the routing. (G, M, K) @ (G, K, N): a bmm. (G, M, K) @
+    (K, N) with N split into groups: M*K*N. (M, K) @ (K, N) with K split into G groups
+    (the weight gradient): M*K*N, the output (G, M, N) holding one partial product per group.
+    """
+    if len(mat_a) == 2 and len(mat_b) == 2:
+        return mat_a[0] * mat_a[1] * mat_b[1]
+    return numel(output) * mat_a[-1]
 
 
 def einsum_subscripts(
@@ -121,6 +134,7 @@ __all__: list[str] = [
     "einsum_macs",
     "einsum_path",
     "einsum_subscripts",
+    "grouped_mm_macs",
     "linear_macs",
     "matmul_macs",
     "numel",

@@ -18,6 +18,7 @@ from .formulas import (
     conv_macs,
     einsum_path,
     einsum_subscripts,
+    grouped_mm_macs,
     linear_macs,
     matmul_macs,
     numel,
@@ -277,6 +278,13 @@ def einsum_flops(args: Args, outputs: Sequence[Any]) -> int:
     return total
 
 
+@FLOPS.register("aten::_grouped_mm", label="grouped_mm")
+def grouped_mm_flops(args: Args, outputs: Sequence[Any]) -> int:
+    """2 * each group's n * k * m, summed: 2 * S*K*N for MoE rows (S, K) @ experts (G, K, N)."""
+    mat_a, mat_b = args.first(2)
+    return 2 * grouped_mm_macs(mat_a, mat_b, outputs[0])
+
+
 @FLOPS.register("aten::scaled_dot_product_attention")
 def sdpa_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2*B*H*L*S*E + 2*B*H*L*S*Ev: q @ k^T and attn @ v, causal or not (torch's formula)."""
@@ -495,4 +503,5 @@ __all__: list[str] = [
     "IGNORED",
     "Cost",
     "cost_table_markdown",
+    "grouped_mm_macs",
 ]
