@@ -41,9 +41,11 @@ def load_and_analyze(
     request: InputRequest | None = None,
     *,
     training_form: bool = False,
+    memory: bool = True,
 ) -> tuple[Loaded, Any]:
     """Build `target` for `device` and analyse it once: (what was loaded, the Report).
-    A config's model is counted in deploy form unless `training_form` (see `load`).
+    A config's model is counted in deploy form unless `training_form` (see `load`);
+    `memory=False` skips the memory walk (`analyze`'s `memory`).
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
@@ -63,7 +65,9 @@ def load_and_analyze(
     def traced(loaded: Loaded, meta: bool) -> Any:
         try:
             with user_code(target, "running its forward", FORWARD_EXIT_HINT):
-                return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
+                return analyze(
+                    loaded.model, loaded.inputs, convention=convention, meta=meta, memory=memory
+                )
         except AnalysisError as error:
             error.tokens = loaded.tokens
             raise
