@@ -140,6 +140,9 @@ def run_analyze(request: AnalyzeRequest) -> int:
                 request.device,
                 inputs,
                 training_form=request.training_form,
+                # Bytes and peaks are printed with --memory, priced by the roofline and
+                # carried by every export; the default table needs no memory walk.
+                memory=render.memory or render.device is not None or bool(targets),
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error

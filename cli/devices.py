@@ -41,26 +41,33 @@ def load_and_analyze(
     request: InputRequest | None = None,
     *,
     training_form: bool = False,
+    memory: bool = True,
 ) -> tuple[Loaded, Any]:
     """Build `target` for `device` and analyse it once: (what was loaded, the Report).
-    A config's model is counted in deploy form unless `training_form` (see `load`).
+    A config's model is counted in deploy form unless `training_form` (see `load`);
+    `memory=False` skips the memory walk (`analyze`'s `memory`).
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
     from complexity.analyzer import AnalysisError, analyze
+    from complexity.analyzer.meta import conv_meta_reroute
 
     check_device(device)
 
     def loaded_on(device: str | None) -> Loaded:
         # The user's code prints to stderr, sees its own argv, and may not sys.exit.
         where = building_on(device) if device else contextlib.nullcontext()
-        with where, user_code(target, "loading it", LOADING_EXIT_HINT):
+        # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
+        kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
+        with where, kernels, user_code(target, "loading it", LOADING_EXIT_HINT):
             return load(target, shape, options, request, training_form=training_form)
 
     def traced(loaded: Loaded, meta: bool) -> Any:
         try:
             with user_code(target, "running its forward", FORWARD_EXIT_HINT):
-                return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
+                return analyze(
+                    loaded.model, loaded.inputs, convention=convention, meta=meta, memory=memory
+                )
         except AnalysisError as error:
             error.tokens = loaded.tokens
             raise
