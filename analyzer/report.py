@@ -89,6 +89,8 @@ class Report:
     def _check(self, metric: str) -> str:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        if metric not in self.inclusive:
+            raise ValueError(f"{metric} was not collected: analyze(..., memory=True) counts it")
         return metric
 
     def _position(self, module: str) -> int:
@@ -105,12 +107,13 @@ class Report:
         return self.inclusive[self._check(metric)][self._position(module)]
 
     def totals(self) -> dict[str, int]:
-        """The whole model's figures, as JSON's `totals` holds them: every metric and memory."""
-        return {
-            **{metric: self.total(metric) for metric in METRICS},
-            "peak_activation_bytes": self.peak_activation_bytes,
-            "buffer_bytes": self.buffer_bytes,
-        }
+        """The whole model's figures, as JSON's `totals` holds them: every metric and memory
+        (the activation bytes and peak only when the analysis collected memory)."""
+        totals = {metric: self.total(metric) for metric in METRICS if metric in self.inclusive}
+        if self.memory is not None:
+            totals["peak_activation_bytes"] = self.peak_activation_bytes
+        totals["buffer_bytes"] = self.buffer_bytes
+        return totals
 
     def by_module(self, metric: str) -> dict[str, int]:
         """Canonical module name -> the metric, descendants included, in module order."""
@@ -194,6 +197,8 @@ class Report:
 
     def to_dict(self, version: str | None = None) -> dict[str, Any]:
         """Everything, as JSON-ready plain data (schema: docs/json.md)."""
+        if self.memory is None:
+            raise ValueError("the JSON report carries memory: analyze(..., memory=True)")
         flops_by_op = self.by_module_and_operator("flops")
         reached = self.reached
         peaks = self.peak_by_module()

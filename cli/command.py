@@ -137,7 +137,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
             spec = TargetSpec(
                 request.target, size, options, inputs, training_form=request.training_form
             )
-            loaded, report = load_and_analyze(spec, request.convention, request.device)
+            # Bytes and peaks are printed with --memory, priced by the roofline and
+            # carried by every export; the default table needs no memory walk.
+            memory = render.memory or render.device is not None or bool(targets)
+            loaded, report = load_and_analyze(
+                spec, request.convention, request.device, memory=memory
+            )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed

@@ -9,6 +9,7 @@ build there and trace real tensors.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -32,26 +33,34 @@ def check_device(device: str) -> str:
     return device
 
 
-def load_and_analyze(spec: TargetSpec, convention: str, device: str = "auto") -> tuple[Loaded, Any]:
+def load_and_analyze(
+    spec: TargetSpec, convention: str, device: str = "auto", *, memory: bool = True
+) -> tuple[Loaded, Any]:
     """Build `spec` for `device` (one of DEVICES; `spec.device` is replaced) and analyse it
-    once: (what was loaded, the Report).
+    once: (what was loaded, the Report). `memory=False` skips the memory walk
+    (`analyze`'s `memory`).
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
     from complexity.analyzer import AnalysisError, analyze
+    from complexity.analyzer.meta import conv_meta_reroute
 
     check_device(device)
     target = spec.target
 
     def loaded_on(device: str) -> Loaded:
         # The user's code prints to stderr, sees its own argv, and may not sys.exit.
-        with user_code(target, "loading it", LOADING_EXIT_HINT):
+        # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
+        kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
+        with kernels, user_code(target, "loading it", LOADING_EXIT_HINT):
             return load_target(dataclasses.replace(spec, device=device))
 
     def traced(loaded: Loaded, meta: bool) -> Any:
         try:
             with user_code(target, "running its forward", FORWARD_EXIT_HINT):
-                return analyze(loaded.model, loaded.inputs, convention=convention, meta=meta)
+                return analyze(
+                    loaded.model, loaded.inputs, convention=convention, meta=meta, memory=memory
+                )
         except AnalysisError as error:
             error.tokens = loaded.tokens
             raise
