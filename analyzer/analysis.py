@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +121,7 @@ def analyze(
     convention: str | Convention = "fvcore",
     handlers: Mapping[str, Handler] | None = None,
     meta: bool | None = None,
+    cache_inputs: Collection[int] = (),
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs)` per module and operator.
 
@@ -133,6 +134,9 @@ def analyze(
     `meta=None` (default) traces on the meta device (shapes only, no arithmetic) and falls
     back to the tensors as given when the forward needs values; `meta=True` insists on
     meta, `meta=False` traces the real tensors. `Report.traced_on` says which ran.
+
+    `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
+    bytes are the cache's, not activations, and appending to them writes only the new part.
     """
     rules_of = get_convention(convention)
     if handlers:
@@ -179,7 +183,9 @@ def analyze(
     # Roofline flops are real flops: the flops convention's, with any handlers added to it.
     real_rules = rules if rules_of.name == FLOPS.name else FLOPS.rules
     real_flops = functools.partial(_real_flops, real_rules)
-    memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, real_flops)
+    memory = MemoryWalk(
+        traced.graph, state_inputs, parents, traced.called, real_flops, cache_inputs
+    )
     for node in memory.nodes(position_of):
         kind = node.kind()
         if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
