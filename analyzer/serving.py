@@ -231,6 +231,8 @@ class Serving:
     seconds_per_step: float | None  # decode roofline seconds
     decode_bound: str
     fit: Fit | None
+    step: Traffic  # the decode step's bytes (and times) per module
+    device: DeviceSpec | None
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -295,4 +297,6 @@ def serving(
         seconds_per_step=step.seconds(0),
         decode_bound=step.bound(0),
         fit=fits,
+        step=step,
+        device=device,
     )

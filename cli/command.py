@@ -42,6 +42,9 @@ class AnalyzeRequest:
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
+    context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
+    kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
 
 
 def tool_version() -> str:
@@ -90,6 +93,32 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
     )
 
 
+def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
+    """The decode step's context (None without --decode); options that cannot apply refused."""
+    from .decoding import check_kv_dtype
+    from .loading import DEFAULT_SEQ_LEN
+
+    if not request.decode:
+        for name, value in (("--context", request.context), ("--kv-dtype", request.kv_dtype)):
+            if value is not None:
+                raise UsageError(f"{name} applies to a decode step; add --decode")
+        return None
+    if not request.target.endswith(".json"):
+        raise UsageError(
+            "--decode analyses a Hugging Face causal LM: give its config.json "
+            "(e.g. examples/hf/llama-2-7b/config.json)"
+        )
+    if inputs.inputs:
+        raise UsageError("--decode builds its own inputs; use --context and --batch, not --input")
+    if request.device in ("cpu", "cuda"):
+        raise UsageError(f"--decode traces on meta; drop --device {request.device}")
+    check_kv_dtype(request.kv_dtype)
+    context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
+    if context <= 0:
+        raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    return context
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
     """Load the target, analyse it once, print the sections and write the exports.
 
@@ -129,6 +158,9 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
+    cached_tokens = _check_decode(request, inputs)
+    if cached_tokens is not None and inputs.seq_len is None:
+        inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
 
     with spinner(f"building and tracing {request.target}"):
         try:
@@ -143,6 +175,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
+        if cached_tokens is not None:
+            from .decoding import analyze_decode
+
+            report, serving, step = analyze_decode(
+                loaded, report, request.convention, cached_tokens, request.kv_dtype, render.device
+            )
+            render = replace(render, serving=serving)
+            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
+            loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
@@ -154,6 +195,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         notes=tuple(loaded.notes),
         depth=request.render.depth,
         device=render.device,
+        serving=render.serving,
     )
     to_stdout = None
     for fmt, path in targets.items():

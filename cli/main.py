@@ -193,6 +193,31 @@ def analyze_command(
             "(MMYOLO's get_flops fuses them).",
         ),
     ] = False,
+    decode: Annotated[
+        bool,
+        typer.Option(
+            "--decode",
+            help="Hugging Face causal LM: analyse one decode step (one new token per sequence, "
+            "a KV cache of --context tokens) beside the prefill of --seq-len tokens.",
+        ),
+    ] = False,
+    context: Annotated[
+        int | None,
+        typer.Option(
+            "--context",
+            metavar="N",
+            help="With --decode: tokens already in the KV cache (default --seq-len, else 512).",
+        ),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--kv-dtype",
+            metavar="DTYPE",
+            help="With --decode: the KV cache's element type (default the model's), e.g. "
+            "float8_e4m3fn.",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -217,6 +242,9 @@ def analyze_command(
             device_spec=device_spec,
             device=device,
             training_form=training_form,
+            decode=decode,
+            context=context,
+            kv_dtype=kv_dtype,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
