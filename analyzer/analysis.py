@@ -121,12 +121,16 @@ def analyze(
     convention: str | Convention = "fvcore",
     handlers: Mapping[str, Handler] | None = None,
     meta: bool | None = None,
+    kwargs: Mapping[str, Any] | None = None,
     cache_inputs: Collection[int] = (),
 ) -> Report:
-    """Count parameters, flops and activations of `model(*inputs)` per module and operator.
+    """Count parameters, flops and activations of `model(*inputs, **kwargs)` per module and
+    operator.
 
     `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
-    dicts of tensors); any other value is passed as the single positional input. The model
+    dicts of tensors); any other value is passed as the single positional input. `kwargs`
+    are keyword inputs (`attention_mask=...`); values holding no tensor (`use_cache=False`)
+    are passed as they are. Give `inputs=()` for a keywords-only call. The model
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
     `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
     `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
@@ -143,7 +147,7 @@ def analyze(
         rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
-    traced = trace(model, args, tree, meta=meta)
+    traced = trace(model, args, tree, meta=meta, kwargs=dict(kwargs or {}))
     reaching_output = _reaching_output(traced.graph)
     unreached: Counter[int] = Counter()
 
@@ -220,7 +224,9 @@ def analyze(
     return Report(
         convention=rules_of.name,
         convention_summary=rules_of.summary,
-        input_shapes=describe_shapes(list(args)),
+        input_shapes=describe_shapes(list(args))
+        if not kwargs
+        else {"args": describe_shapes(list(args)), "kwargs": describe_shapes(dict(kwargs))},
         modules=tree.modules,
         aliases=tree.index,
         parameter_shapes=state.parameter_shapes,

@@ -317,6 +317,26 @@ def einsum_flops(args: Args, outputs: Sequence[Any]) -> int:
     return total
 
 
+def grouped_mm_macs(mat_a: Sequence[int], mat_b: Sequence[int], output: Sequence[int]) -> int:
+    """Multiply-adds of `_grouped_mm`: each group's matmul, the groups summed.
+
+    (S, K) @ (G, K, N), rows routed to groups (MoE experts): S*K*N, as if every row went
+    through one matrix, whatever the routing. (G, M, K) @ (G, K, N): a bmm. (G, M, K) @
+    (K, N) with N split into groups: M*K*N. (M, K) @ (K, N) with K split into G groups
+    (the weight gradient): M*K*N, the output (G, M, N) holding one partial product per group.
+    """
+    if len(mat_a) == 2 and len(mat_b) == 2:
+        return mat_a[0] * mat_a[1] * mat_b[1]
+    return numel(output) * mat_a[-1]
+
+
+@FLOPS.register("aten::_grouped_mm", label="grouped_mm")
+def grouped_mm_flops(args: Args, outputs: Sequence[Any]) -> int:
+    """2 * each group's n * k * m, summed: 2 * S*K*N for MoE rows (S, K) @ experts (G, K, N)."""
+    mat_a, mat_b = args.first(2)
+    return 2 * grouped_mm_macs(mat_a, mat_b, outputs[0])
+
+
 @FLOPS.register("aten::scaled_dot_product_attention")
 def sdpa_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2*B*H*L*S*E + 2*B*H*L*S*Ev: q @ k^T and attn @ v, causal or not (torch's formula)."""
@@ -521,7 +541,7 @@ MATMUL_FAMILY: frozenset[str] = frozenset(
     "aten::" + op
     for op in (
         "_convolution convolution _convolution_mode mm bmm matmul mv dot addmm baddbmm "
-        "linear einsum scaled_dot_product_attention"
+        "linear einsum scaled_dot_product_attention _grouped_mm"
     ).split()
 )
 for _op in sorted(MATMUL_FAMILY):
@@ -545,4 +565,5 @@ __all__: list[str] = [
     "MATMUL_FAMILY",
     "Cost",
     "cost_table_markdown",
+    "grouped_mm_macs",
 ]

@@ -1,7 +1,7 @@
 """The `macs` convention: multiply-adds of conv and matmul-family ops, and nothing else.
 
 One multiply-add = 1. Counted: convolutions (any dims, transposed too), linear, addmm, mm,
-bmm, baddbmm, matmul (with its 1-d forms mv and dot), einsum, and
+bmm, baddbmm, matmul (with its 1-d forms mv and dot), einsum, _grouped_mm (MoE experts), and
 scaled_dot_product_attention as its two matmuls (q @ k^T and p @ v). Bias and `beta * self`
 adds, masks and causality do not change the count. This is what torchvision publishes as
 its models' GFLOPS and what most papers call "FLOPs".
@@ -116,6 +116,13 @@ def linear_handler(args: Args, outputs: Sequence[Any]) -> int:
 def einsum_handler(args: Args, outputs: Sequence[Any]) -> int:
     """einsum_macs(equation, tensors)."""
     return einsum_macs(args["equation"], args["tensors"])
+
+
+@FLOPS.register("aten::_grouped_mm", label="grouped_mm")
+def grouped_mm_handler(args: Args, outputs: Sequence[Any]) -> int:
+    """handles_flops.grouped_mm_macs(self, mat2, output); the bias add is free."""
+    mat_a, mat_b = args.first(2)
+    return handles_flops.grouped_mm_macs(mat_a, mat_b, outputs[0])
 
 
 @FLOPS.register("aten::scaled_dot_product_attention")
