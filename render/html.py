@@ -306,7 +306,11 @@ def compare_html(
     return _page(f"complexity compare: {sources[0]} vs {sources[1]}", "\n".join(body))
 
 
-AXIS_TITLES = {"side": "input side, √(H·W)", "seq_len": "sequence length"}
+AXIS_TITLES = {
+    "side": "input side, √(H·W)",
+    "seq_len": "sequence length",
+    "context": "tokens in the KV cache (one decode step)",
+}
 
 
 def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
