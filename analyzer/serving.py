@@ -233,6 +233,7 @@ class Serving:
     fit: Fit | None
     step: Traffic  # the decode step's bytes (and times) per module
     device: DeviceSpec | None
+    notes: tuple[str, ...] = ()  # what the step assumes (the cache class, windows, experts)
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -261,6 +262,7 @@ class Serving:
             },
             "kv_cache": self.cache.to_dict(),
             "weight_bytes": self.weight_bytes,
+            "notes": list(self.notes),
             "fit": None
             if fit is None
             else {
@@ -279,6 +281,7 @@ def serving(
     cache: KVCache,
     device: DeviceSpec | None,
     prefill_tokens: tuple[int, int],
+    notes: tuple[str, ...] = (),
 ) -> Serving:
     from .roofline import roofline
 
@@ -299,4 +302,5 @@ def serving(
         fit=fits,
         step=step,
         device=device,
+        notes=notes,
     )

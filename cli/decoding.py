@@ -215,5 +215,5 @@ def analyze_decode(
         meta=True,
         cache_inputs=range(1, len(step.inputs)),
     )
-    summary = serving(prefill, report, step.cache, device, (batch, seq_len))
+    summary = serving(prefill, report, step.cache, device, (batch, seq_len), tuple(step.notes))
     return report, summary, step
