@@ -9,6 +9,7 @@ decode step's multiply-adds = batch · (Σ in·out of every Linear + layers · 2
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -294,3 +295,17 @@ def test_context_beyond_the_positions_is_one_line(capsys: pytest.CaptureFixture[
         "--model-arg", "num_hidden_layers=1",
     )  # fmt: skip
     assert_one_line_error(code, err, 2, "--context 4096", "4096")
+
+
+def test_html_carries_the_serving_summary(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    page = tmp_path / "decode.html"
+    code, _, err = cli(
+        capsys, "analyze", LLAMA_7B, "--decode", "--context", "100", "--seq-len", "8",
+        "--device-spec", "H200", "--model-arg", "num_hidden_layers=1", "--html", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    text = page.read_text(encoding="utf-8")
+    assert "Serving: prefill and decode" in text
+    assert "KV written" in text and "to first token" in text
