@@ -10,17 +10,19 @@ from dataclasses import dataclass, field, replace
 from rich.console import Console
 
 from complexity.render import RenderOptions
-
-from .devices import check_device, load_and_analyze
-from .export import ExportTarget, check_export_target, write_export
-from .loading import (
+from complexity.targets import (
     InputRequest,
-    UsageError,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
     parse_cfg_options,
     parse_input,
     parse_model_args,
     parse_shape,
 )
+
+from .export import ExportTarget, check_export_target, write_export
+from .failures import UsageError
 from .signals import raise_if_interrupted
 
 
@@ -40,7 +42,7 @@ class AnalyzeRequest:
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
-    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
@@ -95,8 +97,8 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
 
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     """The decode step's context (None without --decode); options that cannot apply refused."""
-    from .decoding import check_kv_dtype
-    from .loading import DEFAULT_SEQ_LEN
+    from complexity.targets import DEFAULT_SEQ_LEN
+    from complexity.targets.decode import check_kv_dtype
 
     if not request.decode:
         for name, value in (("--context", request.context), ("--kv-dtype", request.kv_dtype)):
@@ -164,19 +166,24 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     with spinner(f"building and tracing {request.target}"):
         try:
+            spec = TargetSpec(
+                request.target, size, options, inputs, training_form=request.training_form
+            )
+            # Bytes and peaks are printed with --memory, priced by the roofline and
+            # carried by every export; the default table needs no memory walk.
+            memory = (
+                render.memory
+                or render.device is not None
+                or bool(targets)
+                or cached_tokens is not None  # the prefill's time to first token
+            )
             loaded, report = load_and_analyze(
-                request.target,
-                size,
-                options,
-                request.convention,
-                request.device,
-                inputs,
-                training_form=request.training_form,
+                spec, request.convention, request.device, memory=memory
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
         if cached_tokens is not None:
-            from .decoding import analyze_decode
+            from complexity.targets.decode import analyze_decode
 
             report, serving, step = analyze_decode(
                 loaded, report, request.convention, cached_tokens, request.kv_dtype, render.device

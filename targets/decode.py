@@ -18,7 +18,8 @@ from typing import Any
 
 from complexity.analyzer.serving import CacheLayer, KVCache
 
-from .loading import UsageError
+from .huggingface import is_causal_lm
+from .spec import TargetError
 
 # The layer classes whose state is a key and a value tensor [batch, heads, tokens, dim].
 SUPPORTED_LAYERS = ("DynamicLayer", "DynamicSlidingWindowLayer")
@@ -37,7 +38,7 @@ class DecodeInputs:
 
 def check_kv_dtype(name: str | None) -> str | None:
     if name is not None and name not in KV_DTYPES:
-        raise UsageError(f"unknown --kv-dtype {name!r}; use one of: {', '.join(KV_DTYPES)}")
+        raise TargetError(f"unknown --kv-dtype {name!r}; use one of: {', '.join(KV_DTYPES)}")
     return name
 
 
@@ -84,10 +85,10 @@ def prepare_decode(
 
     config = model.config
     if context <= 0:
-        raise UsageError(f"--context {context} is not a positive number of cached tokens")
+        raise TargetError(f"--context {context} is not a positive number of cached tokens")
     limit = getattr(config, "max_position_embeddings", None)
     if limit and context + 1 > limit:
-        raise UsageError(
+        raise TargetError(
             f"--context {context} leaves no position for the new token: this "
             f"{config.model_type} model has {limit}; give --context {limit - 1} or less, or "
             f"--model-arg max_position_embeddings={context + 1}"
@@ -100,7 +101,7 @@ def prepare_decode(
         probe = _probe(model, config, forward, batch)
     except Exception as error:  # the model's own code: say what failed, in one line
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise UsageError(
+        raise TargetError(
             f"{type(model).__name__} could not run a one-token step with a cache on meta "
             f"({type(error).__name__}: {message}); --decode needs a model that takes "
             "transformers' DynamicCache"
@@ -108,7 +109,7 @@ def prepare_decode(
     kinds = {type(layer).__name__ for layer in probe.layers}
     unsupported = sorted(kinds - set(SUPPORTED_LAYERS))
     if unsupported:
-        raise UsageError(
+        raise TargetError(
             f"--decode counts key/value caches ({', '.join(SUPPORTED_LAYERS)}); "
             f"{type(model).__name__}'s cache has {', '.join(unsupported)} layers"
         )
@@ -196,13 +197,11 @@ def analyze_decode(
     from complexity.analyzer import analyze
     from complexity.analyzer.serving import serving
 
-    from .huggingface import is_causal_lm
-
     model = loaded.model
     config = getattr(model, "config", None)
     if config is None or not is_causal_lm(config):
         name = type(model).__name__
-        raise UsageError(
+        raise TargetError(
             f"--decode analyses a causal LM (architectures ending in ForCausalLM); {name} "
             "is not one"
         )
