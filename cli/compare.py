@@ -75,10 +75,7 @@ def run_compare(
     for target in (target_a, target_b):
         with spinner(f"building and tracing {target}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request),
-                convention,
-                device,
-                memory=cached is not None,
+                TargetSpec(target, size, request=request), convention, device
             )
             if cached is not None:
                 from complexity.targets.decode import analyze_decode
