@@ -360,6 +360,7 @@ def analyze(
     return Report(
         convention=rules_of.name,
         convention_summary=rules_of.summary,
+        unit=rules_of.unit,
         input_shapes=describe_shapes(list(args))
         if not kwargs
         else {"args": describe_shapes(list(args)), "kwargs": describe_shapes(dict(kwargs))},

@@ -80,6 +80,13 @@ class Report:
     # stored on `self` or dropped): counted, and named here because a plain trace drops them.
     unreached: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # e.g. the model returned no tensor
+    # What the `flops` metric's numbers are: "flops", or "MACs" under the macs convention.
+    unit: str = "flops"
+
+    @property
+    def unit_label(self) -> str:
+        """`Flops` or `MACs`: the word printed beside the numbers (`Model MACs: ...`)."""
+        return "Flops" if self.unit == "flops" else self.unit
 
     @property
     def provenance(self) -> str:
@@ -238,7 +245,11 @@ class Report:
         return {
             "schema": 1,
             "tool": {"name": "complexity", "version": version},
-            "convention": {"name": self.convention, "summary": self.convention_summary},
+            "convention": {
+                "name": self.convention,
+                "summary": self.convention_summary,
+                "unit": self.unit,
+            },
             "input_shapes": self.input_shapes,
             "traced_on": {"device": self.traced_on, "fallback_reason": self.fallback_reason},
             "totals": self.totals(),

@@ -22,7 +22,7 @@ from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
 from .formatting import format_arch_stat, format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .options import RenderOptions
-from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
+from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 
 SPLIT_LINE = "=" * 30
 SDPA = "aten::scaled_dot_product_attention"
@@ -44,13 +44,14 @@ def summary_lines(
         batch, seq_len = tokens
         how = " (the default; set it with --seq-len)" if default_seq_len else ""
         lines.append(f"Sequence length: {seq_len}{how}")
-    lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    unit = report.unit_label
+    lines.append(f"Model {unit}: {format_size(report.total('flops'))}")
     warning = hidden_work_line(report)
     if warning:
         lines.append(warning)
     if tokens is not None:
         per_token = report.total("flops") / (batch * seq_len)
-        lines.append(f"Flops per token: {format_size(round(per_token))}")
+        lines.append(f"{unit} per token: {format_size(round(per_token))}")
     lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
     return lines
 
@@ -64,17 +65,21 @@ class ModuleTable:
     """
 
     def __init__(
-        self, rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+        self,
+        rows: Sequence[TableRow],
+        extra: Sequence[tuple[str, list[str]]] = (),
+        columns: Sequence[str] = COLUMNS,
     ) -> None:
         self.rows = list(rows)
         self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
+        self.columns = list(columns)  # the headers of `row.cells`: `#MACs` under macs
 
     def _names(self) -> list[str]:
         return [" " * row.indent + row.name for row in self.rows]
 
     def table(self, width: int | None = None) -> Table:
         names = self._names()
-        headers = [*COLUMNS, *(header for header, _ in self.extra)]
+        headers = [*self.columns, *(header for header, _ in self.extra)]
         cells = [
             [*row.cells, *(column[i] for _, column in self.extra)]
             for i, row in enumerate(self.rows)
@@ -107,15 +112,17 @@ class ModuleTable:
 
 
 def module_table(
-    rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+    rows: Sequence[TableRow],
+    extra: Sequence[tuple[str, list[str]]] = (),
+    columns: Sequence[str] = COLUMNS,
 ) -> ModuleTable:
     """The per-module table as a rich renderable that fits the width it is printed at."""
-    return ModuleTable(rows, extra)
+    return ModuleTable(rows, extra, columns)
 
 
-def markdown_table(rows: list[TableRow]) -> str:
+def markdown_table(rows: list[TableRow], columns: Sequence[str] = COLUMNS) -> str:
     """The seed's markdown table: padded pipes, `:---` (left) and `:---:` (centred) rules."""
-    header = ("module", *COLUMNS)
+    header = ("module", *columns)
     body = [(row.name, *row.cells) for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
 
@@ -245,10 +252,13 @@ def operator_table(report: Report, metric: str = "flops") -> Table:
     calls = report.operator_calls
     values = report.by_operator(metric)
     total = report.total(metric) or 1
-    table = Table(title=f"{metric} by operator", title_justify="left", box=box.SQUARE)
+    name = report.unit_label if metric == "flops" else metric  # MACs under macs
+    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
     table.add_column("operator", no_wrap=True)
     table.add_column("calls", justify="right")
-    table.add_column(metric, justify="right")
+    table.add_column(
+        name if metric != "flops" or report.unit == "MACs" else metric, justify="right"
+    )
     table.add_column("share", justify="right")
     for label, value in sorted(values.items(), key=lambda item: -item[1]):
         if not value:  # ops of the convention that ran but cost nothing here (0-d, eval)
@@ -282,10 +292,10 @@ def report_sections(
     if options.table:
         rows = table_rows(report, options.depth)
         if options.markdown:
-            sections.append(plain("\n" + markdown_table(rows)))
+            sections.append(plain("\n" + markdown_table(rows, columns_of(report))))
         else:
             extra = extra_columns(report, rows, options.memory, times, options.serving)
-            sections.append(module_table(rows, extra))
+            sections.append(module_table(rows, extra, columns_of(report)))
     if options.arch:
         arch = "\n".join(arch_lines(report))
         sections.append(plain("\n" + arch if options.markdown else arch))

@@ -227,3 +227,27 @@ def test_census_rows_are_the_scripts_output(name: str) -> None:
     assert row == [census_rows()[name]]
     # Under --convention flops nothing is left uncounted (the last column).
     assert row[0].rstrip(" |").endswith("| -")
+
+
+# --------------------------------------------------------------- units
+
+
+def test_macs_are_called_macs_everywhere(capsys, tmp_path) -> None:
+    # examples/small_cnn.py: convs 112²·16·27 + 56²·32·144 and a linear 32·10 = 19.87M MACs.
+    target = tmp_path / "r.html"
+    code, out, err = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--convention", "macs", "--by-operator",
+        "--show-arch", "--html", str(target),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "#MACs" in out.splitlines()[1] and "#flops" not in out
+    assert "MACs by operator" in out and "Model MACs: " in out and "Model Flops" not in out
+    assert "#params: 5.47K, #MACs: 19.87M, #acts: 0.3M" in out
+    page = target.read_text()
+    assert "Model MACs" in page and "MACs by module" in page
+    code, out, _ = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--convention", "macs", "--json", "-"
+    )
+    assert json.loads(out)["convention"]["unit"] == "MACs"
+    code, out, _ = cli(capsys, "analyze", "examples/small_cnn.py", "--json", "-")
+    assert json.loads(out)["convention"]["unit"] == "flops"
