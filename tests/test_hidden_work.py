@@ -251,3 +251,23 @@ def test_macs_are_called_macs_everywhere(capsys, tmp_path) -> None:
     assert json.loads(out)["convention"]["unit"] == "MACs"
     code, out, _ = cli(capsys, "analyze", "examples/small_cnn.py", "--json", "-")
     assert json.loads(out)["convention"]["unit"] == "flops"
+
+
+# --------------------------------------------------------------- train mode
+
+
+def test_train_mode_is_stated() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    x = torch.randn(1, 3, 8, 8)
+    trained = analyze(model, x)
+    assert any("in train mode" in line for line in trained.footer_lines())
+    # fvcore's batch_norm: 5 per element training (affine), 2 in eval; 4 x 6 x 6 outputs.
+    assert trained.by_operator("flops")["batch_norm"] == 5 * 4 * 36
+    inference = analyze(model.eval(), x)
+    assert inference.notes == () and inference.by_operator("flops")["batch_norm"] == 2 * 4 * 36
+
+
+def test_cli_analyses_in_eval_mode(capsys) -> None:
+    code, out, err = cli(capsys, "analyze", "examples/small_cnn.py")
+    assert code == 0, err
+    assert "train mode" not in out
