@@ -375,6 +375,7 @@ def analyze(
         convention=rules_of.name,
         convention_summary=rules_of.summary,
         unit=rules_of.unit,
+        flops_per_multiply_add=rules_of.flops_per_multiply_add,
         input_shapes=describe_shapes(list(args))
         if not kwargs
         else {"args": describe_shapes(list(args)), "kwargs": describe_shapes(dict(kwargs))},

@@ -82,6 +82,7 @@ class Report:
     notes: tuple[str, ...] = ()  # e.g. the model returned no tensor
     # What the `flops` metric's numbers are: "flops", or "MACs" under the macs convention.
     unit: str = "flops"
+    flops_per_multiply_add: int = 1  # 1 under fvcore and macs, 2 under flops
 
     @property
     def unit_label(self) -> str:

@@ -226,6 +226,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            active_params=loaded.active_params if loaded.tokens else None,
         ),
         console,
     )

@@ -17,6 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
+from complexity.targets.spec import ActiveParams
 
 from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
 from .formatting import format_arch_stat, format_size
@@ -33,6 +34,7 @@ def summary_lines(
     input_label: str,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    active_params: ActiveParams | None = None,
 ) -> list[str]:
     """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`.
 
@@ -51,9 +53,28 @@ def summary_lines(
         lines.append(warning)
     if tokens is not None:
         per_token = report.total("flops") / (batch * seq_len)
-        lines.append(f"{unit} per token: {format_size(round(per_token))}")
+        line = f"{unit} per token: {format_size(round(per_token))}"
+        if active_params is not None:
+            line += f" (2 × active params = {format_size(2 * active_params.count)}"
+            if report.flops_per_multiply_add == 1:
+                line += f"; {report.convention}: 1 multiply-add = 1"
+            line += ")"
+        lines.append(line)
+        if active_params is not None:
+            lines.append(active_params_line(active_params))
     lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
     return lines
+
+
+def active_params_line(active: ActiveParams) -> str:
+    """`Active parameters per token: 12.88G of 46.703G (2 of 8 experts)`."""
+    line = f"Active parameters per token: {format_size(active.count)}"
+    if active.experts:
+        routed = f"{active.top_k} of {active.experts} routed experts"
+        line += f" of {format_size(active.total)} ({routed})"
+    else:
+        line += " (all of them)"
+    return line
 
 
 class ModuleTable:
@@ -281,6 +302,7 @@ def report_sections(
     *,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    active_params: ActiveParams | None = None,
 ) -> list[RenderableType]:
     """Every section `complexity analyze` and get_flops.py print, in their order.
 
@@ -307,7 +329,7 @@ def report_sections(
     sections.append(plain("\n".join(report.footer_lines())))  # meta or real; caveats
     sections.append(uncounted_section(report, options.all_uncounted))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
-    summary = summary_lines(report, input_label, tokens, default_seq_len)
+    summary = summary_lines(report, input_label, tokens, default_seq_len, active_params)
     sections.append(plain("\n".join(summary)))
     costs = memory_lines(report) if options.memory else []
     if options.serving is not None:

@@ -63,8 +63,8 @@ def test_input_with_dtype_feeds_token_ids(capsys, token_file: Path) -> None:
     lines = summary(out)
     assert lines["Input shape"] == "torch.Size([1, 128]) int64"
     assert lines["Sequence length"] == "128"
-    assert lines["Model Flops"] == "16.384K"  # 128 tokens * Linear(16, 8)
-    assert lines["Flops per token"] == "0.128K"  # 16 * 8
+    assert lines["Model MACs"] == "16.384K"  # 128 tokens * Linear(16, 8)
+    assert lines["MACs per token"] == "0.128K"  # 16 * 8
 
 
 def test_seq_len_and_batch_make_token_ids(capsys, token_file: Path) -> None:
