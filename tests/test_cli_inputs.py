@@ -203,8 +203,10 @@ def test_gpt2_config_macs_and_summary(capsys) -> None:
     assert lines["Sequence length"] == "16"
     total = gpt2_macs(16)
     assert total == 1_981_231_104
-    assert lines["Model Flops"] == "1.981G"
-    assert lines["Flops per token"] == "0.124G"  # 123,826,944
+    assert lines["Model MACs"] == "1.981G"
+    # 123,826,944 per token; GPT-2's 124,439,808 parameters (tied head once) are all active
+    assert lines["MACs per token"].startswith("0.124G (2 × active params = 0.249G;")
+    assert lines["Active parameters per token"] == "0.124G (all of them)"
     assert "transformer.wte" in out  # HF's own module names
     assert "GPT2LMHeadModel built by transformers" in out and "meta device" in out
     code, out, _ = cli(
