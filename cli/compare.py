@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
+from .command import spinner, tool_version
 from .devices import check_device, load_and_analyze
-from .export import write_export
+from .export import check_exports
 from .loading import InputRequest, UsageError, parse_input, parse_shape
 
 
@@ -40,7 +39,10 @@ def run_compare(
     request = InputRequest(
         inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
     )
-    targets = check_exports(exports)
+    checked = check_exports(
+        exports,
+        {target_a: f"model A ({target_a})", target_b: f"model B ({target_b})"},
+    )
 
     check_device(device)
 
@@ -57,28 +59,21 @@ def run_compare(
     sources = (target_a, target_b)
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data: dict[str, Any] = {}
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
             data[key]["source"] = source
         data["delta"] = diff.to_dict()
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import compare_html
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
             depth=depth,
         )  # fmt: skip
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     console = stdout_console()
@@ -89,7 +84,7 @@ def run_compare(
     for title, side_notes in zip("AB", notes, strict=True):
         sections += [f"{title}: {note}" for note in side_notes]
     sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
-    sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
+    sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 
 

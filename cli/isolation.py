@@ -6,6 +6,8 @@
   import time parses its own (empty) command line, not ours.
 - `sys.exit()` or an argparse error in it becomes one UsageError line (exit 2) that quotes
   the last line it printed to stderr, instead of silently ending the command.
+- It cannot take Ctrl-C away: a handler it sets for SIGINT (even SIG_IGN), SIGTERM or
+  SIGHUP is replaced by the command's own when it returns.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Iterator
 
 from .loading import UsageError
+from .signals import handlers_kept
 
 LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
 FORWARD_EXIT_HINT = "a forward must return its outputs"
@@ -58,6 +61,7 @@ def user_code(where: str, doing: str, hint: str) -> Iterator[None]:
     sys.argv = [where]
     try:
         with (
+            handlers_kept(),
             _stdout_descriptor_to_stderr(),
             contextlib.redirect_stdout(real_stderr),
             contextlib.redirect_stderr(said),

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
+from .command import spinner, tool_version
 from .devices import check_device, load_and_analyze
-from .export import write_export
+from .export import check_exports
 from .loading import (
     InputRequest,
     UsageError,
@@ -92,7 +91,7 @@ def run_sweep(
     sizes = [] if lengths else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
-    targets = check_exports(exports)
+    checked = check_exports(exports, {target: "the model (TARGET) itself"})
     check_device(device)
 
     points = []
@@ -112,7 +111,7 @@ def run_sweep(
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data = {
             "schema": 1,
             "tool": {"name": "complexity", "version": tool_version()},
@@ -124,19 +123,12 @@ def run_sweep(
             "points": [point.to_dict() for point in points],
             "growth": {metric: sweep_growth(points, metric) for metric in ("flops", "activations")},
         }
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import sweep_html
 
         texts["html"] = sweep_html(points, target)
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     from rich.text import Text
@@ -157,5 +149,5 @@ def run_sweep(
                 + " (complexity analyze lists calls, where and why)"
             )
         )
-    sections += [Text(f"{fmt.upper()} report written to {path}") for fmt, path in targets.items()]
+    sections += [Text(line) for line in checked.written_lines()]
     print_sections(sections, stdout_console())

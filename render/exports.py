@@ -31,7 +31,7 @@ def json_text(report: Report, context: ExportContext) -> str:
     data["source"] = context.source
     if context.device is not None:
         annotate(data, roofline(report, context.device))
-    return json.dumps(data, indent=2) + "\n"
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
 def html_text(report: Report, context: ExportContext) -> str:
