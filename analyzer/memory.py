@@ -10,19 +10,21 @@ across a call that does not use it (a local variable). The peak is the largest t
 live storage at any node: an inference forward (no autograd), without the allocator's
 caching and rounding or kernels' scratch space (docs/memory.md).
 
-The same walk records, per kernel that ran, the bytes it read and wrote and its real flops,
-for the roofline (`roofline.py`).
+The walk records, per kernel that ran, the bytes it read and wrote (`Kernel`), which the
+roofline's collector (`roofline.KernelCosts`) prices. `MemoryWalk` is one collector of the
+analysis's single walk of the graph (`analysis.py`): it sees each node once, in order.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from .formulas import numel
 from .registry import simple_op_name
 
 Node = torch._C.Node
@@ -69,6 +71,15 @@ class _Call:
 
 
 @dataclass(frozen=True)
+class Kernel:
+    """The bytes one kernel of the forward moved (a view, a shape query moves none)."""
+
+    bytes_read: int  # tensor inputs, weights included
+    bytes_written: int  # tensor outputs
+    dtype: torch.dtype | None  # of the first output
+
+
+@dataclass(frozen=True)
 class OpCost:
     """One kernel of the forward: where it ran, its real flops and the bytes it moved."""
 
@@ -105,11 +116,8 @@ def tensor_bytes(value: Value) -> int:
     if not value.isCompleteTensor():
         return 0
     kind = value.type()
-    size = 1
-    for dim in kind.sizes():
-        size *= dim
     dtype = kind.dtype()
-    return size * (dtype.itemsize if dtype is not None else 0)
+    return numel(kind.sizes()) * (dtype.itemsize if dtype is not None else 0)
 
 
 def _constant_dim(value: Value, rank: int) -> int | None:
@@ -178,7 +186,10 @@ def _schema(node: Node) -> str:
 
 
 class MemoryWalk:
-    """Follows storages through the graph while the analysis walks it, node by node."""
+    """Follows storages through the graph while the analysis walks it, node by node.
+
+    After `visit` of a node, `kernel` holds the bytes it moved (None if no kernel ran).
+    """
 
     def __init__(
         self,
@@ -186,7 +197,6 @@ class MemoryWalk:
         state_inputs: int,
         parents: Sequence[int],
         called: Collection[int],
-        real_flops: Callable[[str, Node, list[Value]], int],
     ) -> None:
         module_count = len(parents)
         self._graph = graph
@@ -195,7 +205,7 @@ class MemoryWalk:
         # Module calls in progress, outermost first.
         self._calls: list[_Call] = []
         self._chains: dict[int, list[int]] = {}
-        self._real_flops = real_flops
+        self.kernel: Kernel | None = None
         self._sizes: list[int] = []  # storage -> bytes
         self._activation: list[bool] = []  # storage -> counts towards activations
         self._birth: list[int] = []
@@ -207,7 +217,6 @@ class MemoryWalk:
         self._positions: list[int] = []  # node index -> module index
         self._kinds: list[str] = []
         self._allocated: list[Counter[str]] = [Counter() for _ in range(module_count)]
-        self._ops: list[OpCost] = []
         inputs = list(graph.inputs())
         user = len(inputs) - state_inputs
         self.input_bytes = 0
@@ -225,12 +234,6 @@ class MemoryWalk:
         self._birth.append(birth)
         self._death.append(birth)
         return len(self._sizes) - 1
-
-    def nodes(self, position_of: Callable[[Node], int]) -> Iterator[Node]:
-        """The graph's nodes in order, each recorded before the caller sees it."""
-        for index, node in enumerate(self._graph.nodes()):
-            self._visit(index, node, position_of(node))
-            yield node
 
     def _storages_of(self, value: Value) -> tuple[int, ...]:
         return self._storages.get(value, ())
@@ -280,8 +283,9 @@ class MemoryWalk:
             # the forward that made it: a local variable there, held until that returns.
             maker.held.append(storage)
 
-    def _visit(self, index: int, node: Node, position: int) -> None:
-        kind = node.kind()
+    def visit(self, index: int, node: Node, kind: str, position: int) -> None:
+        """Record node number `index` of the graph (`kind` is node.kind()), run by `position`."""
+        self.kernel = None
         self._positions.append(position)
         self._kinds.append(kind)
         if kind != "prim::Constant":  # constants are hoisted anywhere: no call boundary
@@ -366,9 +370,7 @@ class MemoryWalk:
         read = sum(
             self._bytes.get(value, 0) for value in inputs if value.node().kind() != "prim::Constant"
         )
-        self._ops.append(
-            OpCost(position, kind, self._real_flops(kind, node, outputs), read, written, dtype)
-        )
+        self.kernel = Kernel(read, written, dtype)
 
     def _shares_storage(self, kind: str, base: Value, value: Value) -> bool:
         """Whether an aliasing op's output really is its input's storage (not a copy)."""
@@ -378,8 +380,11 @@ class MemoryWalk:
             return self._dense.get(base, True)
         return True
 
-    def finish(self) -> MemoryProfile:
-        """Close the walk: outputs and inputs live to the end; peaks per node and module."""
+    def finish(self, ops: Sequence[OpCost] = ()) -> MemoryProfile:
+        """Close the walk: outputs and inputs live to the end; peaks per node and module.
+
+        `ops` are the kernels' costs the roofline collector priced during the same walk.
+        """
         parents = self._parents
         end = len(self._positions)
         self._enter(end, -1)
@@ -426,5 +431,5 @@ class MemoryWalk:
             activation_bytes=tuple(dict(counts) for counts in self._allocated),
             input_bytes=self.input_bytes,
             output_bytes=output_bytes,
-            ops=tuple(self._ops),
+            ops=tuple(ops),
         )

@@ -26,6 +26,8 @@ import torch
 import torch.utils._pytree as pytree
 from torch import nn
 
+from .meta_elementwise import register_elementwise_shapes
+
 _REROUTE_LOCK = threading.Lock()
 _reroute_users = 0
 _reroute_library: torch.library.Library | None = None
@@ -97,6 +99,30 @@ def _native_batch_norm_shapes(
     return torch.empty_like(input), input.new_empty((saved,)), input.new_empty((saved,))
 
 
+def _grouped_mm_shapes(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    offs: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """`aten::_grouped_mm` on meta: the output's shape, in any floating dtype.
+
+    torch's meta kernel repeats the CUDA kernel's bfloat16-only check, but the CPU kernel
+    (which a real forward of the same model runs) takes float32 too: meta follows the model.
+    """
+    if mat_a.dim() == 2 and mat_b.dim() == 2:  # (M, K) @ (K, N), K split by offs: per group
+        groups = offs.shape[0] if offs is not None else 1
+        shape: tuple[int, ...] = (groups, mat_a.shape[0], mat_b.shape[1])
+    elif mat_a.dim() == 2:  # (S, K) @ (G, K, N): each row through its group's matrix
+        shape = (mat_a.shape[0], mat_b.shape[-1])
+    elif mat_b.dim() == 2:  # (G, M, K) @ (K, N), N split by offs
+        shape = (mat_a.shape[1], mat_b.shape[1])
+    else:  # (G, M, K) @ (G, K, N): a batched matmul
+        shape = (mat_a.shape[0], mat_a.shape[1], mat_b.shape[-1])
+    return mat_a.new_empty(shape, dtype=out_dtype or mat_a.dtype)
+
+
 @contextmanager
 def conv_meta_reroute() -> Iterator[None]:
     """Reroute `aten::convolution` on the Meta key for the duration; nested/threads share it.
@@ -111,6 +137,8 @@ def conv_meta_reroute() -> Iterator[None]:
             library.impl("convolution", _convolution_as_on_cpu)
             library.impl("_convolution", _convolution_shapes)
             library.impl("native_batch_norm", _native_batch_norm_shapes)
+            library.impl("_grouped_mm", _grouped_mm_shapes)
+            register_elementwise_shapes(library)  # no torch._dynamo import on meta
             _reroute_library = library
         _reroute_users += 1
     try:

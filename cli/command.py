@@ -10,17 +10,19 @@ from dataclasses import dataclass, field, replace
 from rich.console import Console
 
 from complexity.render import RenderOptions
-
-from .devices import check_device, load_and_analyze
-from .export import check_exports
-from .loading import (
+from complexity.targets import (
     InputRequest,
-    UsageError,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
     parse_cfg_options,
     parse_input,
     parse_model_args,
     parse_shape,
 )
+
+from .export import check_exports
+from .failures import UsageError
 from .signals import raise_if_interrupted
 
 
@@ -40,7 +42,7 @@ class AnalyzeRequest:
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
-    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
 
 
@@ -119,14 +121,14 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     with spinner(f"building and tracing {request.target}"):
         try:
+            spec = TargetSpec(
+                request.target, size, options, inputs, training_form=request.training_form
+            )
+            # Bytes and peaks are printed with --memory, priced by the roofline and
+            # carried by every export; the default table needs no memory walk.
+            memory = render.memory or render.device is not None or bool(exports.targets)
             loaded, report = load_and_analyze(
-                request.target,
-                size,
-                options,
-                request.convention,
-                request.device,
-                inputs,
-                training_form=request.training_form,
+                spec, request.convention, request.device, memory=memory
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error

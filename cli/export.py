@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .loading import UsageError
+from .failures import UsageError
 from .signals import deferred, raise_if_interrupted
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .loading import UsageError
+from .failures import UsageError
 
 
 def refuse_repeated_options(group: Any, args: list[str]) -> None:

@@ -94,20 +94,3 @@ def interrupt_guard() -> Iterator[None]:
         if previous is not None:
             for signum, old in previous.items():
                 signal.signal(signum, old)
-
-
-@contextlib.contextmanager
-def handlers_kept() -> Iterator[None]:
-    """Around the user's code: a model file that ignores Ctrl-C (`signal.signal(SIGINT,
-    SIG_IGN)`) or installs its own handler does not take Ctrl-C away from the command."""
-    try:
-        ours = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
-    except ValueError:  # pragma: no cover - getsignal works in every thread
-        ours = {}
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):  # not the main thread: nothing was changed here
-            for signum, handler in ours.items():
-                if handler is not None and signal.getsignal(signum) is not handler:
-                    signal.signal(signum, handler)
