@@ -18,9 +18,10 @@ def parse_budgets(limits: dict[str, str | None]) -> dict[str, int]:
             continue
         try:
             parsed[metric] = parse_quantity(text)
-        except ValueError:
+        except ValueError as error:
+            reason = "is too large" if "too large" in str(error) else "is not a number"
             raise UsageError(
-                f"--max-{metric} {text!r} is not a number; write e.g. --max-{metric} 15G "
+                f"--max-{metric} {text!r} {reason}; write e.g. --max-{metric} 15G "
                 "(suffixes K, M, G, T, P as printed)"
             ) from None
     return parsed
