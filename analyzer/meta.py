@@ -26,6 +26,8 @@ import torch
 import torch.utils._pytree as pytree
 from torch import nn
 
+from .meta_elementwise import register_elementwise_shapes
+
 _REROUTE_LOCK = threading.Lock()
 _reroute_users = 0
 _reroute_library: torch.library.Library | None = None
@@ -136,6 +138,7 @@ def conv_meta_reroute() -> Iterator[None]:
             library.impl("_convolution", _convolution_shapes)
             library.impl("native_batch_norm", _native_batch_norm_shapes)
             library.impl("_grouped_mm", _grouped_mm_shapes)
+            register_elementwise_shapes(library)  # no torch._dynamo import on meta
             _reroute_library = library
         _reroute_users += 1
     try:

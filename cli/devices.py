@@ -50,13 +50,16 @@ def load_and_analyze(
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
     from complexity.analyzer import AnalysisError, analyze
+    from complexity.analyzer.meta import conv_meta_reroute
 
     check_device(device)
 
     def loaded_on(device: str | None) -> Loaded:
         # The user's code prints to stderr, sees its own argv, and may not sys.exit.
         where = building_on(device) if device else contextlib.nullcontext()
-        with where, user_code(target, "loading it", LOADING_EXIT_HINT):
+        # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
+        kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
+        with where, kernels, user_code(target, "loading it", LOADING_EXIT_HINT):
             return load(target, shape, options, request, training_form=training_form)
 
     def traced(loaded: Loaded, meta: bool) -> Any:
