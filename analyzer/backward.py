@@ -72,6 +72,10 @@ PRODUCT_OPERANDS: Mapping[str, tuple[str | int, ...]] = {
 }
 
 
+class FreezeError(ValueError):
+    """A --freeze pattern that names no parameter."""
+
+
 @dataclass(frozen=True)
 class TrainStep:
     """One training step to price beside the forward.
@@ -143,7 +147,7 @@ def trainable_state(model: nn.Module, freeze: Sequence[str]) -> Trainable:
     unused = [p for p in freeze if p.strip(".") not in used]
     if unused:
         example = next((n for n, t in state.items() if isinstance(t, nn.Parameter)), "")
-        raise ValueError(
+        raise FreezeError(
             f"--freeze {unused[0]!r} names no parameter; give a module name prefix or glob, "
             f"e.g. {example.rpartition('.')[0] or example!r}"
         )
@@ -211,9 +215,7 @@ class GradientFlow:
 
     def visit(self, index: int, node: Node, kind: str, position: int) -> None:
         needs = self._needs
-        needing = [
-            node.inputsAt(i) for i in range(node.inputsSize()) if node.inputsAt(i) in needs
-        ]
+        needing = [node.inputsAt(i) for i in range(node.inputsSize()) if node.inputsAt(i) in needs]
         if not needing or kind in NOT_DIFFERENTIABLE:
             return
         outputs = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .report import METRICS, Report
+from .report import ALL_METRICS, Report
 
 # Module order and depth come from the reports; a module is matched by its canonical name.
 BOTH, ONLY_A, ONLY_B = "both", "a", "b"
@@ -108,7 +108,7 @@ def compare_reports(a: Report, b: Report) -> ReportDiff:
     infos_a = {info.name: info for info in a.modules}
     infos_b = {info.name: info for info in b.modules}
     # Both reports carry the memory and train-step metrics only when both collected them.
-    metrics = [m for m in METRICS if m in a.inclusive and m in b.inclusive]
+    metrics = [m for m in ALL_METRICS if m in a.inclusive and m in b.inclusive]
     values_a = {metric: a.by_module(metric) for metric in metrics}
     values_b = {metric: b.by_module(metric) for metric in metrics}
     modules = []

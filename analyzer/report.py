@@ -10,16 +10,10 @@ from .backward import TrainStep
 from .memory import MemoryProfile
 from .tracing import ModuleInfo
 
-METRICS = (
-    "flops",
-    "activations",
-    "params",
-    "param_bytes",
-    "activation_bytes",
-    "backward_flops",  # with a train step: the backward's, loss = sum of the outputs
-    "train_flops",  # forward + backward
-)
+METRICS = ("flops", "activations", "params", "param_bytes", "activation_bytes")
+# With a train step only: the backward (loss = sum of the outputs), forward + backward.
 TRAIN_METRICS = ("backward_flops", "train_flops")
+ALL_METRICS = METRICS + TRAIN_METRICS
 # Metrics that are not produced by operators (no `by_operator` for them).
 STATE_METRICS = ("params", "param_bytes")
 
@@ -101,8 +95,8 @@ class Report:
         return lines
 
     def _check(self, metric: str) -> str:
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        if metric not in ALL_METRICS:
+            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(ALL_METRICS)}")
         if metric not in self.inclusive:
             needs = "train_step=True" if metric in TRAIN_METRICS else "memory=True"
             raise ValueError(f"{metric} was not collected: analyze(..., {needs}) counts it")
@@ -124,7 +118,7 @@ class Report:
     def totals(self) -> dict[str, int]:
         """The whole model's figures, as JSON's `totals` holds them: every metric and memory
         (the activation bytes and peak only when the analysis collected memory)."""
-        totals = {metric: self.total(metric) for metric in METRICS if metric in self.inclusive}
+        totals = {metric: self.total(metric) for metric in ALL_METRICS if metric in self.inclusive}
         if self.memory is not None:
             totals["peak_activation_bytes"] = self.peak_activation_bytes
         totals["buffer_bytes"] = self.buffer_bytes

@@ -42,14 +42,17 @@ def load_and_analyze(
     *,
     training_form: bool = False,
     memory: bool = True,
+    train_step: Any = None,
 ) -> tuple[Loaded, Any]:
     """Build `target` for `device` and analyse it once: (what was loaded, the Report).
     A config's model is counted in deploy form unless `training_form` (see `load`);
-    `memory=False` skips the memory walk (`analyze`'s `memory`).
+    `memory=False` skips the memory walk (`analyze`'s `memory`); `train_step` (a
+    `TrainStep`) adds the backward; a --freeze pattern naming no parameter is a usage error.
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
     from complexity.analyzer import AnalysisError, analyze
+    from complexity.analyzer.backward import FreezeError
     from complexity.analyzer.meta import conv_meta_reroute
 
     check_device(device)
@@ -66,11 +69,18 @@ def load_and_analyze(
         try:
             with user_code(target, "running its forward", FORWARD_EXIT_HINT):
                 return analyze(
-                    loaded.model, loaded.inputs, convention=convention, meta=meta, memory=memory
+                    loaded.model,
+                    loaded.inputs,
+                    convention=convention,
+                    meta=meta,
+                    memory=memory,
+                    train_step=train_step or False,
                 )
         except AnalysisError as error:
             error.tokens = loaded.tokens
             raise
+        except FreezeError as error:
+            raise UsageError(str(error)) from None
 
     if device in ("cpu", "cuda"):
         loaded = loaded_on(device)
