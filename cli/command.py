@@ -11,17 +11,19 @@ from typing import Any
 from rich.console import Console
 
 from complexity.render import RenderOptions
-
-from .devices import check_device, load_and_analyze
-from .export import ExportTarget, check_export_target, write_export
-from .loading import (
+from complexity.targets import (
     InputRequest,
-    UsageError,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
     parse_cfg_options,
     parse_input,
     parse_model_args,
     parse_shape,
 )
+
+from .export import ExportTarget, check_export_target, write_export
+from .failures import UsageError
 from .signals import raise_if_interrupted
 
 
@@ -41,7 +43,7 @@ class AnalyzeRequest:
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
-    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
@@ -167,18 +169,14 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     with spinner(f"building and tracing {request.target}"):
         try:
+            spec = TargetSpec(
+                request.target, size, options, inputs, training_form=request.training_form
+            )
+            # Bytes and peaks are printed with --memory, priced by the roofline and
+            # carried by every export; the default table needs no memory walk.
+            memory = render.memory or render.device is not None or bool(targets)
             loaded, report = load_and_analyze(
-                request.target,
-                size,
-                options,
-                request.convention,
-                request.device,
-                inputs,
-                training_form=request.training_form,
-                # Bytes and peaks are printed with --memory, priced by the roofline and
-                # carried by every export; the default table needs no memory walk.
-                memory=render.memory or render.device is not None or bool(targets),
-                train_step=step,
+                spec, request.convention, request.device, memory=memory, train_step=step
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error

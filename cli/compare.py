@@ -6,10 +6,18 @@ import json
 import sys
 from typing import Any
 
+from complexity.targets import (
+    InputRequest,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
+    parse_input,
+    parse_shape,
+)
+
 from .command import check_exports, spinner, tool_version
-from .devices import check_device, load_and_analyze
 from .export import write_export
-from .loading import InputRequest, UsageError, parse_input, parse_shape
+from .failures import UsageError
 
 
 def run_compare(
@@ -47,7 +55,9 @@ def run_compare(
     reports, labels, notes = [], [], []
     for target in (target_a, target_b):
         with spinner(f"building and tracing {target}"):
-            loaded, report = load_and_analyze(target, size, {}, convention, device, request)
+            loaded, report = load_and_analyze(
+                TargetSpec(target, size, request=request), convention, device
+            )
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)

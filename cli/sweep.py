@@ -8,16 +8,20 @@ import math
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
-from .devices import check_device, load_and_analyze
-from .export import write_export
-from .loading import (
+from complexity.targets import (
     InputRequest,
-    UsageError,
+    TargetError,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
     parse_cfg_options,
     parse_model_args,
     parse_shape,
 )
+
+from .command import check_exports, spinner, tool_version
+from .export import write_export
+from .failures import UsageError
 
 
 def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
@@ -29,7 +33,7 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     for item in items:
         try:
             size = parse_shape([item.strip()])
-        except UsageError:
+        except TargetError:
             raise UsageError(
                 f"--shapes item {item.strip()!r} is not a size; write e.g. --shapes 320,640,960 "
                 "or --shapes 640x480,1280x960"
@@ -100,14 +104,18 @@ def run_sweep(
         label = "x".join(map(str, shape))
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
-            loaded, report = load_and_analyze(target, shape, options, convention, device, request)
+            loaded, report = load_and_analyze(
+                TargetSpec(target, shape, options, request), convention, device
+            )
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
     for length in lengths:
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
-            loaded, report = load_and_analyze(target, None, options, convention, device, request)
+            loaded, report = load_and_analyze(
+                TargetSpec(target, None, options, request), convention, device
+            )
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
 
