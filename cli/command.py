@@ -47,6 +47,9 @@ class AnalyzeRequest:
     training_form: bool = False  # skip switch_to_deploy on configs
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
+    decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
+    context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
+    kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
 
 
 def tool_version() -> str:
@@ -116,6 +119,32 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
+def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
+    """The decode step's context (None without --decode); options that cannot apply refused."""
+    from complexity.targets import DEFAULT_SEQ_LEN
+    from complexity.targets.decode import check_kv_dtype
+
+    if not request.decode:
+        for name, value in (("--context", request.context), ("--kv-dtype", request.kv_dtype)):
+            if value is not None:
+                raise UsageError(f"{name} applies to a decode step; add --decode")
+        return None
+    if not request.target.endswith(".json"):
+        raise UsageError(
+            "--decode analyses a Hugging Face causal LM: give its config.json "
+            "(e.g. examples/hf/llama-2-7b/config.json)"
+        )
+    if inputs.inputs:
+        raise UsageError("--decode builds its own inputs; use --context and --batch, not --input")
+    if request.device in ("cpu", "cuda"):
+        raise UsageError(f"--decode traces on meta; drop --device {request.device}")
+    check_kv_dtype(request.kv_dtype)
+    context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
+    if context <= 0:
+        raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    return context
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
     """Load the target, analyse it once, print the sections and write the exports.
 
@@ -166,6 +195,9 @@ def run_analyze(request: AnalyzeRequest) -> int:
     if "train_flops" in limits and not request.train_step:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
     step = TrainStep(freeze=request.freeze) if request.train_step else None
+    cached_tokens = _check_decode(request, inputs)
+    if cached_tokens is not None and inputs.seq_len is None:
+        inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
 
     with spinner(f"building and tracing {request.target}"):
         try:
@@ -174,12 +206,26 @@ def run_analyze(request: AnalyzeRequest) -> int:
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
-            memory = render.memory or render.device is not None or bool(targets)
+            memory = (
+                render.memory
+                or render.device is not None
+                or bool(targets)
+                or cached_tokens is not None  # the prefill's time to first token
+            )
             loaded, report = load_and_analyze(
                 spec, request.convention, request.device, memory=memory, train_step=step
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
+        if cached_tokens is not None:
+            from complexity.targets.decode import analyze_decode
+
+            report, serving, step = analyze_decode(
+                loaded, report, request.convention, cached_tokens, request.kv_dtype, render.device
+            )
+            render = replace(render, serving=serving)
+            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
+            loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
@@ -191,6 +237,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         notes=tuple(loaded.notes),
         depth=request.render.depth,
         device=render.device,
+        serving=render.serving,
     )
     to_stdout = None
     for fmt, path in targets.items():
