@@ -22,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import ExportTarget, check_export_target, write_export
+from .export import check_exports
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -70,19 +70,6 @@ def spinner(message: str) -> Iterator[None]:
             yield
     else:
         yield
-
-
-def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
-    """Each export's path (None for stdout), refused before any work if it cannot be written."""
-    targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
-    if "html" in targets:
-        from complexity.render.html import PLOTLY_MISSING, plotly_available
-
-        if not plotly_available():
-            raise UsageError(PLOTLY_MISSING)
-    if sum(path is None for path in targets.values()) > 1:
-        raise UsageError("only one export can go to stdout (-); give the others a file path")
-    return targets
 
 
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
@@ -181,7 +168,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    targets = check_exports(request.exports)
+    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -209,7 +196,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             memory = (
                 render.memory
                 or render.device is not None
-                or bool(targets)
+                or bool(exports.targets)
                 or cached_tokens is not None  # the prefill's time to first token
             )
             loaded, report = load_and_analyze(
@@ -239,16 +226,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
         device=render.device,
         serving=render.serving,
     )
-    to_stdout = None
-    for fmt, path in targets.items():
-        text = EXPORTERS[fmt](report, context)
-        if path is None:
-            to_stdout = text
-        else:
-            write_export(path, text)
-    if to_stdout is not None:  # `--json -`: stdout carries the export alone
-        sys.stdout.write(to_stdout)
-        for line in broken:
+    if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
+        for line in broken:  # `--json -`: stdout carries the export alone
             print(line, file=sys.stderr)
         return exit_code
 
@@ -266,13 +245,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
         ),
         console,
     )
-    for fmt, path in targets.items():
-        console.print(
-            f"{fmt.upper()} report written to {path.path}",
-            style="dim",
-            highlight=False,
-            markup=False,
-        )
+    for line in exports.written_lines():
+        console.print(line, style="dim", highlight=False, markup=False)
     for line in broken:
         console.print(line, highlight=False, markup=False)
     return exit_code

@@ -477,7 +477,8 @@ def _error(message: str) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
-    from .signals import interrupt_guard
+    from .repeated import refuse_repeated_options
+    from .signals import exit_code_and_message, interrupt_guard, interrupted
 
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     if not args:  # a bare `complexity`: the help, and no error
@@ -488,31 +489,28 @@ def run(argv: list[str] | None = None) -> None:
     code: int = 0
     try:
         with interrupt_guard():
+            refuse_repeated_options(command, args)
             result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
         if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
-            _error("interrupted")
+            code, message = exit_code_and_message()
+            _error(message)
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
-        _error("interrupted")
-        code = 130
+    except (typer.Abort, KeyboardInterrupt):  # a stopping signal (typer's abort: Ctrl-C)
+        code, message = exit_code_and_message()
+        _error(message)
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
         context = getattr(error, "ctx", None)
         hint = f" (see `{context.command_path} --help`)" if context is not None else ""
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         _error(message + hint)
         code = getattr(error, "exit_code", 2)
-    except KeyboardInterrupt:
-        _error("interrupted")
-        code = 130
     except Exception as error:  # one line for the user; the traceback only with --debug
-        from .signals import interrupted
-
         if debug:
             traceback.print_exc()
-        if interrupted():  # a Ctrl-C that a library turned into another error
-            message, code = "interrupted", 130
+        if interrupted():  # a stopping signal that a library turned into another error
+            code, message = exit_code_and_message()
         else:
             from .failures import describe_failure
 
