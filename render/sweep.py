@@ -51,6 +51,9 @@ def totals_table(points: Sequence[SweepPoint]) -> Table:
     decode sweep adds the KV cache, the bytes a step moves and its roofline time."""
     table = Table(box=box.SQUARE, header_style="bold")
     columns = ["input", "params", "flops", "activations", "flops growth", "acts growth"]
+    train = all(point.report.train_step is not None for point in points)
+    if train:
+        columns += ["train flops"]  # --train-step: forward + backward
     decode = [point.serving for point in points if point.serving is not None]
     if decode:
         columns += ["KV cache", "bytes moved"]
@@ -69,6 +72,8 @@ def totals_table(points: Sequence[SweepPoint]) -> Table:
             exponent_cell(growth["flops"][i]),
             exponent_cell(growth["activations"][i]),
         ]
+        if train:
+            cells.append(format_size(point.report.total("train_flops")))
         serving = point.serving
         if serving is not None:
             cells += [format_bytes(serving.cache.bytes_at()), format_bytes(serving.decode_bytes)]
