@@ -258,6 +258,33 @@ def _serving(report: Report, serving: Serving, depth: int) -> str:
     )
 
 
+def _training(report: Report, depth: int) -> str:
+    """--train-step: forward, backward and their sum per module, and the step's lines."""
+    from .training import training_lines
+
+    forward, backward = report.inclusive["flops"], report.inclusive["backward_flops"]
+    headers = ["module", "forward", "backward", "train step", "bwd/fwd"]
+    rows = []
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        f, b = forward[position], backward[position]
+        cells = [
+            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
+            _e(format_size(f)),
+            _e(format_size(b)),
+            _e(format_size(f + b)),
+            _e(f"{b / f:.2f}" if f else "-"),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    summary = _e("\n".join(training_lines(report)))
+    return (
+        f"<h2>Training step (loss = sum of the outputs), depth {depth}</h2>\n"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table>\n<pre>{summary}</pre>"
+    )
+
+
 def report_html(
     report: Report,
     *,
@@ -280,6 +307,7 @@ def report_html(
         f"<h2>Per-module table (depth {depth})</h2>",
         _module_table(report, depth),
         *([_serving(report, serving, depth)] if serving is not None else []),
+        *([_training(report, depth)] if report.train_step is not None else []),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]
