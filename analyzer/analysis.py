@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 
+from .backward import GradientFlow, Trainable, TrainStep, trainable_state
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
@@ -262,6 +263,20 @@ class _OperatorCounts:
             self.prices.add(kind, HANDLER_FAILED, node)
 
 
+def _training_notes(tree: ModuleTree) -> list[str]:
+    """Say so when modules ran in train mode: BatchNorm and dropout then count their
+    training form (batch statistics, masks), which an inference forward does not do."""
+    training = [info.name for info, module in zip(tree.modules, tree.objects, strict=True)
+                if module.training]  # fmt: skip
+    if not training:
+        return []
+    which = "the model is" if "" in training else f"{len(training)} modules are"
+    return [
+        f"{which} in train mode: batch norm and dropout are counted in their training form; "
+        "call model.eval() first for inference numbers"
+    ]
+
+
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     totals = list(own)
     for position in range(len(totals) - 1, 0, -1):  # children come after their parents
@@ -278,6 +293,8 @@ def analyze(
     meta: bool | None = None,
     kwargs: Mapping[str, Any] | None = None,
     memory: bool = True,
+    train_step: TrainStep | bool = False,
+    cache_inputs: Collection[int] = (),
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs, **kwargs)` per module and
     operator.
@@ -294,8 +311,15 @@ def analyze(
     back to the tensors as given when the forward needs values; `meta=True` insists on
     meta, `meta=False` traces the real tensors. `Report.traced_on` says which ran.
 
+    `train_step=True` (or a `TrainStep`: frozen parameters, optimizer) adds the backward of
+    one training step (loss = sum of the outputs): `backward_flops` and `train_flops` per
+    module, and the ops without a backward rule in `Report.uncounted_backward`.
+
     `memory=False` skips the liveness walk and the kernels' costs: the report then has no
     `activation_bytes`, peak or roofline input (`Report.memory` is None), and is faster.
+
+    `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
+    bytes are the cache's, not activations, and appending to them writes only the new part.
     """
     rules_of = get_convention(convention)
     if handlers:
@@ -317,9 +341,24 @@ def analyze(
     if memory:
         state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
         parents = [info.parent for info in tree.modules]
-        liveness = MemoryWalk(graph, state_inputs, parents, traced.called)
+        liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
         costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
+    step = TrainStep() if train_step is True else train_step or None
+    gradients: GradientFlow | None = None
+    trainable: Trainable | None = None
+    if step is not None:
+        trainable = trainable_state(model, step.freeze)
+        gradients = GradientFlow(
+            graph,
+            trainable.flags,
+            rules_of.rules,
+            rules_of.ignored,
+            len(tree.modules),
+            _resolve,
+            _named,
+        )
+        collectors.append(gradients)
 
     scope_position: dict[str, int] = {}
     for index, node in enumerate(graph.nodes()):
@@ -353,9 +392,33 @@ def analyze(
         inclusive["activation_bytes"] = _inclusive(
             tree, [sum(c.values()) for c in profile.activation_bytes]
         )
+    uncounted_backward: tuple[UncountedOp, ...] = ()
+    if gradients is not None and trainable is not None:
+        backward = gradients.finish(trainable.params, trainable.frozen)
+        own_backward = [sum(c.values()) for c in backward.own]
+        self_by_operator["backward_flops"] = backward.own
+        self_by_operator["train_flops"] = tuple(
+            dict(Counter(f) + Counter(b))
+            for f, b in zip(self_by_operator["flops"], backward.own, strict=True)
+        )
+        inclusive["backward_flops"] = _inclusive(tree, own_backward)
+        inclusive["train_flops"] = tuple(
+            f + b for f, b in zip(inclusive["flops"], inclusive["backward_flops"], strict=True)
+        )
+        uncounted_backward = tuple(
+            UncountedOp(
+                op=op,
+                count=sum(where.values()),
+                modules={names[p]: n for p, n in where.items()},
+                reason=reason,
+            )
+            for op, reason, where in backward.uncounted
+        )
     return Report(
         convention=rules_of.name,
         convention_summary=rules_of.summary,
+        unit=rules_of.unit,
+        flops_per_multiply_add=rules_of.flops_per_multiply_add,
         input_shapes=describe_shapes(list(args))
         if not kwargs
         else {"args": describe_shapes(list(args)), "kwargs": describe_shapes(dict(kwargs))},
@@ -382,9 +445,12 @@ def analyze(
         traced_on=traced.traced_on,
         fallback_reason=traced.fallback_reason,
         unreached={names[p]: n for p, n in sorted(counts.unreached.items())},
-        notes=tuple(traced.notes),
+        notes=(*traced.notes, *_training_notes(tree)),
         self_by_operator=self_by_operator,
         inclusive=inclusive,
         memory=profile,
         buffer_bytes=state.buffer_bytes,
+        train_step=step,
+        trainable_params=trainable.params if trainable else None,
+        uncounted_backward=uncounted_backward,
     )

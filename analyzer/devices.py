@@ -6,6 +6,7 @@ sparsity"; dense is half of those). docs/memory.md lists the figures with their 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class DeviceSpec:
     fp16: float
     bandwidth: float
     source: str  # the document the figures come from
+    memory: float | None = None  # device memory in bytes (the datasheet's GB, 10^9 bytes)
 
     def peak(self, dtype: torch.dtype | None, matmul: bool) -> float:
         """FLOP/s an op of `dtype` can reach: tensor cores for the matmul family only."""
@@ -51,6 +53,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=1979 / 2 * TERA,
             bandwidth=3.35 * TERA,
             source="NVIDIA H100 Tensor Core GPU datasheet (H100 SXM column)",
+            memory=80 * GIGA,
         ),
         DeviceSpec(
             "H200",
@@ -60,6 +63,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=1979 / 2 * TERA,
             bandwidth=4.8 * TERA,
             source="NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column)",
+            memory=141 * GIGA,
         ),
         DeviceSpec(
             "A100 80GB",
@@ -69,6 +73,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=312 * TERA,
             bandwidth=2039 * GIGA,
             source="NVIDIA A100 Tensor Core GPU datasheet (A100 80GB SXM column)",
+            memory=80 * GIGA,
         ),
         DeviceSpec(
             "L4",
@@ -78,6 +83,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=242 / 2 * TERA,
             bandwidth=300 * GIGA,
             source="NVIDIA L4 Tensor Core GPU datasheet",
+            memory=24 * GIGA,
         ),
         DeviceSpec(
             "T4",
@@ -87,6 +93,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=65 * TERA,
             bandwidth=320 * GIGA,
             source="NVIDIA T4 Tensor Core GPU datasheet (mixed precision FP16/FP32 figure)",
+            memory=16 * GIGA,
         ),
         DeviceSpec(
             "RTX 4090",
@@ -97,6 +104,7 @@ DEVICES: dict[str, DeviceSpec] = {
             bandwidth=1008 * GIGA,
             source="NVIDIA Ada GPU Architecture whitepaper, GeForce RTX 4090 table "
             "(tensor figures with FP32 accumulate)",
+            memory=24 * GIGA,
         ),
     )
 }
@@ -113,24 +121,27 @@ _EXAMPLES = {
     "bf16": "989.5T",
     "fp16": "989.5T",
     "bandwidth": "3.35T",
+    "memory": "80G",
 }
 _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 
 
 def _number(field: str, text: str) -> float:
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)\s*", text.lower())
-    if match is None or float(match.group(1)) <= 0:
+    value = float(match.group(1)) * _SUFFIXES[match.group(2)] if match else 0.0
+    if not 0 < value < math.inf:  # 1e400 is inf: its times would be 0 and its JSON invalid
         raise ValueError(
-            f"{field}={text!r} is not a positive number; write e.g. {field}={_EXAMPLES[field]}"
+            f"{field}={text!r} is not a positive finite number; write e.g. "
+            f"{field}={_EXAMPLES[field]}"
         )
-    return float(match.group(1)) * _SUFFIXES[match.group(2)]
+    return value
 
 
 def parse_device_spec(text: str) -> DeviceSpec:
     """A device of the table by name (any case, spaces optional), or `flops=...,bandwidth=...`.
 
     A custom spec gives `flops` (FLOP/s for every dtype) or per-dtype `fp32`, `tf32`, `bf16`,
-    `fp16`, and `bandwidth` in bytes/s; numbers take a k/M/G/T/P suffix (powers of 1000).
+    `fp16`, `bandwidth` in bytes/s and optionally `memory` in bytes; numbers take a k/M/G/T/P suffix (powers of 1000).
     """
     if "=" not in text:
         wanted = _key(text)
@@ -142,7 +153,7 @@ def parse_device_spec(text: str) -> DeviceSpec:
             f"unknown device {text!r}; use one of: {known}, or flops=...,bandwidth=..."
         )
     values: dict[str, float] = {}
-    allowed = ("flops", "fp32", "tf32", "bf16", "fp16", "bandwidth")
+    allowed = ("flops", "fp32", "tf32", "bf16", "fp16", "bandwidth", "memory")
     for part in filter(None, (p.strip() for p in text.split(","))):
         field, _, value = part.partition("=")
         field = field.strip().lower()
@@ -151,6 +162,8 @@ def parse_device_spec(text: str) -> DeviceSpec:
                 f"unknown device-spec field {field!r}; use {', '.join(allowed)} "
                 "(e.g. flops=989T,bandwidth=3.35T)"
             )
+        if field in values:
+            raise ValueError(f"device spec {text!r} gives {field}= twice; give it once")
         values[field] = _number(field, value)
     if "bandwidth" not in values or not ({"flops", "fp32"} & values.keys()):
         raise ValueError(
@@ -166,4 +179,5 @@ def parse_device_spec(text: str) -> DeviceSpec:
         fp16=values.get("fp16", flops),
         bandwidth=values["bandwidth"],
         source="given on the command line",
+        memory=values.get("memory"),
     )

@@ -6,6 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rich.console import Console
 
@@ -21,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import ExportTarget, check_export_target, write_export
+from .export import check_exports
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -44,6 +45,11 @@ class AnalyzeRequest:
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    train_step: bool = False  # --train-step: the backward of one training step too
+    freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
+    decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
+    context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
+    kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
 
 
 def tool_version() -> str:
@@ -66,19 +72,6 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
-    """Each export's path (None for stdout), refused before any work if it cannot be written."""
-    targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
-    if "html" in targets:
-        from complexity.render.html import PLOTLY_MISSING, plotly_available
-
-        if not plotly_available():
-            raise UsageError(PLOTLY_MISSING)
-    if sum(path is None for path in targets.values()) > 1:
-        raise UsageError("only one export can go to stdout (-); give the others a file path")
-    return targets
-
-
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
     """An embedding fed floats: say how to give it token ids instead."""
     from complexity.analyzer import AnalysisError
@@ -92,12 +85,73 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
     )
 
 
+def transformer_shape(model: Any) -> Any:
+    """Layers, query heads and head dim of a Hugging Face model (its config), else None."""
+    from complexity.render.training import TransformerShape
+
+    config = getattr(model, "config", None)
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    hidden = getattr(config, "hidden_size", None)
+    if not (isinstance(layers, int) and isinstance(heads, int) and isinstance(hidden, int)):
+        return None
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    return TransformerShape(layers, heads, head_dim)
+
+
+def input_embedding_params(model: Any) -> int:
+    """Parameters of a Hugging Face model's input embedding (a gather, no flops), else 0."""
+    getter = getattr(model, "get_input_embeddings", None)
+    embedding = getter() if callable(getter) else None
+    return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
+
+
+def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
+    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
+    from complexity.analyzer import TrainStep
+
+    if freeze and not train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    return TrainStep(freeze=freeze) if train_step else None
+
+
+def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
+    """The decode step's context (None without --decode); options that cannot apply refused."""
+    from complexity.targets import DEFAULT_SEQ_LEN
+    from complexity.targets.decode import check_kv_dtype
+
+    if not request.decode:
+        for name, value in (("--context", request.context), ("--kv-dtype", request.kv_dtype)):
+            if value is not None:
+                raise UsageError(f"{name} applies to a decode step; add --decode")
+        return None
+    if not request.target.endswith(".json"):
+        raise UsageError(
+            "--decode analyses a Hugging Face causal LM: give its config.json "
+            "(e.g. examples/hf/llama-2-7b/config.json)"
+        )
+    if inputs.inputs:
+        raise UsageError("--decode builds its own inputs; use --context and --batch, not --input")
+    if request.device in ("cpu", "cuda"):
+        raise UsageError(f"--decode traces on meta; drop --device {request.device}")
+    check_kv_dtype(request.kv_dtype)
+    context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
+    if context <= 0:
+        raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    return context
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
     """Load the target, analyse it once, print the sections and write the exports.
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
+    from complexity.analyzer import (
+        CONVENTIONS,
+        AnalysisError,
+        check_budgets,
+        parse_device_spec,
+    )
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -122,7 +176,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    targets = check_exports(request.exports)
+    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -131,6 +185,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
+    step = train_step_of(request.train_step, request.freeze)
+    if "train_flops" in limits and step is None:
+        raise UsageError("--max-train-flops budgets a training step: add --train-step")
+    cached_tokens = _check_decode(request, inputs)
+    if cached_tokens is not None and inputs.seq_len is None:
+        inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
 
     with spinner(f"building and tracing {request.target}"):
         try:
@@ -139,12 +199,26 @@ def run_analyze(request: AnalyzeRequest) -> int:
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
-            memory = render.memory or render.device is not None or bool(targets)
+            memory = (
+                render.memory
+                or render.device is not None
+                or bool(exports.targets)
+                or cached_tokens is not None  # the prefill's time to first token
+            )
             loaded, report = load_and_analyze(
-                spec, request.convention, request.device, memory=memory
+                spec, request.convention, request.device, memory=memory, train_step=step
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
+        if cached_tokens is not None:
+            from complexity.targets.decode import analyze_decode
+
+            report, serving, step = analyze_decode(
+                loaded, report, request.convention, cached_tokens, request.kv_dtype, render.device
+            )
+            render = replace(render, serving=serving)
+            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
+            loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
@@ -156,17 +230,10 @@ def run_analyze(request: AnalyzeRequest) -> int:
         notes=tuple(loaded.notes),
         depth=request.render.depth,
         device=render.device,
+        serving=render.serving,
     )
-    to_stdout = None
-    for fmt, path in targets.items():
-        text = EXPORTERS[fmt](report, context)
-        if path is None:
-            to_stdout = text
-        else:
-            write_export(path, text)
-    if to_stdout is not None:  # `--json -`: stdout carries the export alone
-        sys.stdout.write(to_stdout)
-        for line in broken:
+    if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
+        for line in broken:  # `--json -`: stdout carries the export alone
             print(line, file=sys.stderr)
         return exit_code
 
@@ -179,16 +246,14 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            active_params=loaded.active_params if loaded.tokens else None,
+            transformer=transformer_shape(loaded.model) if step else None,
+            embedding_params=input_embedding_params(loaded.model) if step else 0,
         ),
         console,
     )
-    for fmt, path in targets.items():
-        console.print(
-            f"{fmt.upper()} report written to {path.path}",
-            style="dim",
-            highlight=False,
-            markup=False,
-        )
+    for line in exports.written_lines():
+        console.print(line, style="dim", highlight=False, markup=False)
     for line in broken:
         console.print(line, highlight=False, markup=False)
     return exit_code

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import sys
 from typing import Any
 
 from complexity.targets import (
@@ -15,8 +15,8 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import check_exports, spinner, tool_version
-from .export import write_export
+from .command import spinner, tool_version, train_step_of
+from .export import check_exports
 from .failures import UsageError
 
 
@@ -32,8 +32,16 @@ def run_compare(
     seq_len: int | None = None,
     batch: int | None = None,
     device: str = "auto",
+    decode: bool = False,
+    context: int | None = None,
+    kv_dtype: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
-    """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
+    """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
+
+    With `decode`, each side is one decode step with a KV cache of `context` tokens.
+    """
     from complexity.analyzer import CONVENTIONS, compare_reports
     from complexity.render import print_sections, stdout_console, uncounted_section
     from complexity.render.compare import diff_tables, summary_lines
@@ -48,16 +56,44 @@ def run_compare(
     request = InputRequest(
         inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
     )
-    targets = check_exports(exports)
+    checked = check_exports(
+        exports,
+        {target_a: f"model A ({target_a})", target_b: f"model B ({target_b})"},
+    )
 
     check_device(device)
+    train_step_of(train_step, freeze)  # refuse --freeze without --train-step before any work
+    cached = None
+    if decode or context is not None or kv_dtype is not None:
+        from .command import AnalyzeRequest, _check_decode
 
-    reports, labels, notes = [], [], []
+        for target in (target_a, target_b):
+            cached = _check_decode(
+                AnalyzeRequest(target, decode=decode, context=context, kv_dtype=kv_dtype,
+                               device=device),
+                request,
+            )  # fmt: skip
+        if cached is not None and request.seq_len is None:
+            request = dataclasses.replace(request, seq_len=cached)
+
+    reports, labels, notes, servings = [], [], [], []
     for target in (target_a, target_b):
         with spinner(f"building and tracing {target}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request), convention, device
+                TargetSpec(target, size, request=request),
+                convention,
+                device,
+                train_step=train_step_of(train_step, freeze),
             )
+            if cached is not None:
+                from complexity.targets.decode import analyze_decode
+
+                report, serving, step = analyze_decode(
+                    loaded, report, convention, cached, kv_dtype, None
+                )
+                servings.append(serving)
+                loaded.input_label = step.label
+                loaded.notes = [*loaded.notes, *step.notes]
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -67,28 +103,25 @@ def run_compare(
     sources = (target_a, target_b)
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data: dict[str, Any] = {}
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
             data[key]["source"] = source
+            if servings:
+                from complexity.render.exports import add_serving
+
+                add_serving(data[key], servings[0 if key == "a" else 1])
         data["delta"] = diff.to_dict()
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import compare_html
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
             depth=depth,
         )  # fmt: skip
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     console = stdout_console()
@@ -99,7 +132,16 @@ def run_compare(
     for title, side_notes in zip("AB", notes, strict=True):
         sections += [f"{title}: {note}" for note in side_notes]
     sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
-    sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
+    if servings:
+        from complexity.render import format_bytes
+
+        first, second = servings
+        sections.append(
+            f"KV cache at {first.cache.context} tokens: {format_bytes(first.cache.bytes_at())} "
+            f"-> {format_bytes(second.cache.bytes_at())}; a decode step moves "
+            f"{format_bytes(first.decode_bytes)} -> {format_bytes(second.decode_bytes)}"
+        )
+    sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 
 

@@ -58,6 +58,14 @@ EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
 )
+TRAIN_STEP_HELP = (
+    "Add the backward of one training step (loss = sum of the outputs): backward and "
+    "forward+backward flops, from the graph. Not --training-form (RepVGG blocks unfused)."
+)
+FREEZE_HELP = (
+    "With --train-step: parameters of modules named by PATTERN (a module-name prefix such as "
+    "backbone, or a glob) get no gradient. Repeatable."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
@@ -189,10 +197,61 @@ def analyze_command(
         bool,
         typer.Option(
             "--training-form",
-            help="Count a config's model as trained: do not fuse RepVGG-style blocks "
-            "(MMYOLO's get_flops fuses them).",
+            help="Count a config's model in its training form: do not fuse RepVGG-style "
+            "blocks (MMYOLO's get_flops fuses them). Not --train-step.",
         ),
     ] = False,
+    train_step: Annotated[
+        bool,
+        typer.Option(
+            "--train-step",
+            help="Add the backward of one training step (loss = sum of the outputs): "
+            "backward and forward+backward flops per module, from the graph. Not "
+            "--training-form, which only keeps RepVGG blocks unfused.",
+        ),
+    ] = False,
+    freeze: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--freeze",
+            metavar="PATTERN",
+            help="With --train-step: parameters of modules named by PATTERN (a module-name "
+            "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
+            "gradient. Repeatable.",
+        ),
+    ] = None,
+    max_train_flops: Annotated[
+        str | None,
+        typer.Option(
+            help="Budget: exit 3 if forward + backward flops of a train step exceed it "
+            "(needs --train-step), e.g. 45G."
+        ),
+    ] = None,
+    decode: Annotated[
+        bool,
+        typer.Option(
+            "--decode",
+            help="Hugging Face causal LM: analyse one decode step (one new token per sequence, "
+            "a KV cache of --context tokens) beside the prefill of --seq-len tokens.",
+        ),
+    ] = False,
+    context: Annotated[
+        int | None,
+        typer.Option(
+            "--context",
+            metavar="N",
+            help="With --decode: tokens already in the KV cache (default --seq-len, else 512).",
+        ),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--kv-dtype",
+            metavar="DTYPE",
+            help="With --decode: the KV cache's element type (default the model's), e.g. "
+            "float8_e4m3fn.",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -201,7 +260,12 @@ def analyze_command(
     from .command import AnalyzeRequest, run_analyze
 
     exports = {"json": json_path, "html": html}
-    budgets = {"flops": max_flops, "params": max_params, "activations": max_activations}
+    budgets = {
+        "flops": max_flops,
+        "params": max_params,
+        "activations": max_activations,
+        "train_flops": max_train_flops,
+    }
     code = run_analyze(
         AnalyzeRequest(
             target=config,
@@ -217,6 +281,11 @@ def analyze_command(
             device_spec=device_spec,
             device=device,
             training_form=training_form,
+            train_step=train_step,
+            freeze=tuple(freeze or ()),
+            decode=decode,
+            context=context,
+            kv_dtype=kv_dtype,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -255,6 +324,22 @@ def compare_command(
         typer.Option("--json", help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).'),
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    decode: Annotated[
+        bool,
+        typer.Option("--decode", help="Hugging Face causal LMs: compare one decode step each."),
+    ] = False,
+    context: Annotated[
+        int | None,
+        typer.Option("--context", help="With --decode: tokens in the KV cache, for both."),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option("--kv-dtype", help="With --decode: the KV cache's element type, for both."),
+    ] = None,
+    train_step: Annotated[bool, typer.Option("--train-step", help=TRAIN_STEP_HELP)] = False,
+    freeze: Annotated[
+        list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
@@ -272,6 +357,11 @@ def compare_command(
         seq_len=seq_len,
         batch=batch,
         device=device,
+        decode=decode,
+        context=context,
+        kv_dtype=kv_dtype,
+        train_step=train_step,
+        freeze=tuple(freeze or ()),
     )
 
 
@@ -309,6 +399,31 @@ def sweep_command(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    decode: Annotated[
+        bool,
+        typer.Option(
+            "--decode", help="Hugging Face causal LM: one decode step at each of --contexts."
+        ),
+    ] = False,
+    contexts: Annotated[
+        list[str] | None,
+        typer.Option(help="With --decode: tokens in the KV cache, e.g. 512,2048,8192."),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option("--kv-dtype", help="With --decode: the KV cache's element type."),
+    ] = None,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            help="With --decode: time per step and tokens/s on a device (as analyze takes it).",
+        ),
+    ] = None,
+    train_step: Annotated[bool, typer.Option("--train-step", help=TRAIN_STEP_HELP)] = False,
+    freeze: Annotated[
+        list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
@@ -326,6 +441,12 @@ def sweep_command(
         batch=batch,
         model_args=model_args,
         device=device,
+        contexts=contexts,
+        decode=decode,
+        kv_dtype=kv_dtype,
+        device_spec=device_spec,
+        train_step=train_step,
+        freeze=tuple(freeze or ()),
     )
 
 
@@ -376,7 +497,8 @@ def _error(message: str) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
-    from .signals import interrupt_guard
+    from .repeated import refuse_repeated_options
+    from .signals import exit_code_and_message, interrupt_guard, interrupted
 
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     if not args:  # a bare `complexity`: the help, and no error
@@ -387,31 +509,28 @@ def run(argv: list[str] | None = None) -> None:
     code: int = 0
     try:
         with interrupt_guard():
+            refuse_repeated_options(command, args)
             result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
         if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
-            _error("interrupted")
+            code, message = exit_code_and_message()
+            _error(message)
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
-        _error("interrupted")
-        code = 130
+    except (typer.Abort, KeyboardInterrupt):  # a stopping signal (typer's abort: Ctrl-C)
+        code, message = exit_code_and_message()
+        _error(message)
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
         context = getattr(error, "ctx", None)
         hint = f" (see `{context.command_path} --help`)" if context is not None else ""
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         _error(message + hint)
         code = getattr(error, "exit_code", 2)
-    except KeyboardInterrupt:
-        _error("interrupted")
-        code = 130
     except Exception as error:  # one line for the user; the traceback only with --debug
-        from .signals import interrupted
-
         if debug:
             traceback.print_exc()
-        if interrupted():  # a Ctrl-C that a library turned into another error
-            message, code = "interrupted", 130
+        if interrupted():  # a stopping signal that a library turned into another error
+            code, message = exit_code_and_message()
         else:
             from .failures import describe_failure
 

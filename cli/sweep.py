@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from typing import Any
 
 from complexity.targets import (
@@ -19,8 +18,8 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import check_exports, spinner, tool_version
-from .export import write_export
+from .command import spinner, tool_version, train_step_of
+from .export import check_exports
 from .failures import UsageError
 
 
@@ -45,20 +44,55 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     return sizes
 
 
-def parse_seq_lens(values: list[str]) -> list[int]:
+def parse_seq_lens(values: list[str], option: str = "--seq-lens") -> list[int]:
     """`512,1024,2048` (or repeated --seq-lens) -> [512, 1024, 2048]."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
     lengths = []
     for item in items:
         if not item.isdigit() or int(item) <= 0:
             raise UsageError(
-                f"--seq-lens item {item!r} is not a positive integer; write e.g. "
-                "--seq-lens 512,1024,2048"
+                f"{option} item {item!r} is not a positive integer; write e.g. "
+                f"{option} 512,1024,2048"
             )
         lengths.append(int(item))
     if len(set(lengths)) != len(lengths):
-        raise UsageError("--seq-lens lists a length twice; give each length once")
+        raise UsageError(f"{option} lists a length twice; give each length once")
     return lengths
+
+
+def _device_spec(text: str | None) -> Any:
+    from complexity.analyzer import parse_device_spec
+
+    if text is None:
+        return None
+    try:
+        return parse_device_spec(text)
+    except ValueError as error:
+        raise UsageError(f"--device-spec: {error}") from None
+
+
+def _decode_point(
+    target: str,
+    context: int,
+    batch: int | None,
+    arguments: dict[str, Any],
+    convention: str,
+    kv_dtype: str | None,
+    spec: Any,
+) -> Any:
+    """One decode step with `context` cached tokens (its prefill fills the cache)."""
+    from complexity.analyzer.sweep import SweepPoint
+    from complexity.targets.decode import analyze_decode, check_kv_dtype
+
+    check_kv_dtype(kv_dtype)
+    if not target.endswith(".json"):
+        raise UsageError("--decode analyses a Hugging Face causal LM: give its config.json")
+    request = InputRequest(seq_len=context, batch=batch, model_args=arguments)
+    with spinner(f"building and tracing {target} with {context} cached tokens"):
+        loaded, prefill = load_and_analyze(TargetSpec(target, request=request), convention, "meta")
+        report, serving, step = analyze_decode(loaded, prefill, convention, context, kv_dtype, spec)
+    shape = (serving.cache.batch, context)
+    return SweepPoint(shape, shape, context, step.label, report, "context", serving)
 
 
 def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
@@ -79,8 +113,17 @@ def run_sweep(
     batch: int | None = None,
     model_args: list[str] | None = None,
     device: str = "auto",
+    contexts: list[str] | None = None,
+    decode: bool = False,
+    kv_dtype: str | None = None,
+    device_spec: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
-    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports."""
+    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
+
+    With `decode`, each of `contexts` is one decode step with a KV cache of that many tokens.
+    """
     from complexity.analyzer import CONVENTIONS
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
     from complexity.render import print_sections, stdout_console
@@ -92,12 +135,24 @@ def run_sweep(
         )
     if shapes and seq_lens:
         raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
+    if decode != bool(contexts):
+        raise UsageError(
+            "a decode sweep takes both --decode and --contexts, e.g. --decode "
+            "--contexts 512,2048,8192"
+        )
+    if contexts and (shapes or seq_lens):
+        raise UsageError("--contexts sweeps the KV cache; drop --shapes and --seq-lens")
+    spec = _device_spec(device_spec)
+    cached = parse_seq_lens(contexts, "--contexts") if contexts else []
     lengths = parse_seq_lens(seq_lens) if seq_lens else []
-    sizes = [] if lengths else parse_sizes(shapes)
+    sizes = [] if lengths or cached else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
-    targets = check_exports(exports)
+    checked = check_exports(exports, {target: "the model (TARGET) itself"})
     check_device(device)
+    step = train_step_of(train_step, freeze)
+    if step is not None and cached:
+        raise UsageError("--train-step prices a training step; a decode sweep has none")
 
     points = []
     for shape in sizes:
@@ -105,7 +160,7 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request), convention, device
+                TargetSpec(target, shape, options, request), convention, device, train_step=step
             )
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
@@ -114,13 +169,15 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request), convention, device
+                TargetSpec(target, None, options, request), convention, device, train_step=step
             )
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
+    for context in cached:
+        points.append(_decode_point(target, context, batch, arguments, convention, kv_dtype, spec))
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data = {
             "schema": 1,
             "tool": {"name": "complexity", "version": tool_version()},
@@ -132,19 +189,12 @@ def run_sweep(
             "points": [point.to_dict() for point in points],
             "growth": {metric: sweep_growth(points, metric) for metric in ("flops", "activations")},
         }
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import sweep_html
 
         texts["html"] = sweep_html(points, target)
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     from rich.text import Text
@@ -165,5 +215,5 @@ def run_sweep(
                 + " (complexity analyze lists calls, where and why)"
             )
         )
-    sections += [Text(f"{fmt.upper()} report written to {path}") for fmt, path in targets.items()]
+    sections += [Text(line) for line in checked.written_lines()]
     print_sections(sections, stdout_console())

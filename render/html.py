@@ -13,14 +13,15 @@ from typing import Any
 
 from complexity.analyzer import Report
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
-from complexity.analyzer.sweep import SweepPoint, sweep_growth
+from complexity.analyzer.serving import Serving
+from complexity.analyzer.sweep import SweepPoint
 
 from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
-from .rows import COLUMNS, table_rows
-from .sweep import exponent_cell, growth_note, size_label
+from .rows import columns_of, table_rows
+from .sweep import growth_note, totals_cells
 
 PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
 
@@ -46,6 +47,12 @@ def plotly_available() -> bool:
 
 def _e(value: Any) -> str:
     return html.escape(str(value))
+
+
+def _chart_text(value: Any) -> str:
+    """Text for a plotly label or title: plotly draws its own tags (`<a href>`, `<b>`) from
+    raw text and decodes entities, so escaping shows a module name as it is, never a link."""
+    return html.escape(str(value), quote=False)
 
 
 def _node_id(name: str) -> str:
@@ -93,7 +100,8 @@ def flops_icicle(
         if position and (flops[position] == 0 or position not in reached):
             continue
         ids.append(_node_id(info.name))
-        labels.append(info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})")
+        label = info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})"
+        labels.append(_chart_text(label))
         parents.append("" if position == 0 else _node_id(report.modules[info.parent].name))
         values.append(flops[position])
         top = info.name.split(".", 1)[0]
@@ -101,8 +109,8 @@ def flops_icicle(
         share = f"{100 * flops[position] / total:.1f}%" if total else "n/a"
         custom.append(
             (
-                info.name or "model",
-                info.type,
+                _chart_text(info.name or "model"),
+                _chart_text(info.type),
                 format_size(params[position]),
                 format_size(flops[position]),
                 format_size(acts[position]),
@@ -121,7 +129,7 @@ def flops_icicle(
             texttemplate="%{label}<br>%{customdata[3]}",
             hovertemplate=(
                 "<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
-                "flops: %{customdata[3]} (%{customdata[5]} of the model)<br>"
+                f"{report.unit}: %{{customdata[3]}} (%{{customdata[5]}} of the model)<br>"
                 "params: %{customdata[2]}<br>activations: %{customdata[4]}<extra></extra>"
             ),
             marker={"colors": fills},
@@ -130,7 +138,7 @@ def flops_icicle(
         )
     )
     figure.update_layout(
-        title={"text": title, "x": 0.01},
+        title={"text": _chart_text(title), "x": 0.01},
         margin={"t": 50, "l": 10, "r": 10, "b": 10},
         height=620,
     )
@@ -144,7 +152,7 @@ def flops_icicle(
 
 
 def _module_table(report: Report, depth: int) -> str:
-    header = "".join(f"<th>{_e(c)}</th>" for c in COLUMNS)
+    header = "".join(f"<th>{_e(c)}</th>" for c in columns_of(report))
     lines = [f'<table class="modules"><tr><th class="name">module</th>{header}</tr>']
     for row in table_rows(report, depth):
         pad = "&nbsp;" * (2 * row.indent)
@@ -197,7 +205,7 @@ def _report_facts(report: Report, source: str, input_label: str) -> list[tuple[s
         ("model", source),
         ("input shapes", report.input_shapes),
         ("input shape (summary)", input_label),
-        ("Model Flops", format_size(report.total("flops"))),
+        (f"Model {report.unit_label}", format_size(report.total("flops"))),
         *(("not counted", line) for line in [hidden_work_line(report)] if line),
         ("Model Parameters", format_size(report.total("params"))),
         ("Model Activations", format_size(report.total("activations"))),
@@ -213,8 +221,78 @@ def _page(title: str, body: str) -> str:
     )
 
 
+def _serving(report: Report, serving: Serving, depth: int) -> str:
+    """--decode: the prefill/decode summary and the step's bytes per module."""
+    from .costs import format_bytes, format_seconds, serving_lines
+
+    step = serving.step
+    headers = ["module", "bytes read", "weights read", "KV read", "KV written"]
+    timed = step.compute_seconds is not None
+    if timed:
+        headers += ["roofline time", "bound"]
+    rows = []
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        cells = [
+            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
+            *(
+                _e(format_bytes(values[position]))
+                for values in (
+                    step.bytes_read,
+                    step.weight_bytes_read,
+                    step.kv_bytes_read,
+                    step.kv_bytes_written,
+                )
+            ),
+        ]
+        if timed:
+            cells += [_e(format_seconds(step.seconds(position) or 0)), _e(step.bound(position))]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    summary = _e("\n".join(serving_lines(serving)))
+    return (
+        f"<h2>Serving: prefill and decode</h2>\n<pre>{summary}</pre>\n"
+        f"<h2>Decode step: bytes per module (depth {depth})</h2>\n"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+    )
+
+
+def _training(report: Report, depth: int) -> str:
+    """--train-step: forward, backward and their sum per module, and the step's lines."""
+    from .training import training_lines
+
+    forward, backward = report.inclusive["flops"], report.inclusive["backward_flops"]
+    headers = ["module", "forward", "backward", "train step", "bwd/fwd"]
+    rows = []
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        f, b = forward[position], backward[position]
+        cells = [
+            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
+            _e(format_size(f)),
+            _e(format_size(b)),
+            _e(format_size(f + b)),
+            _e(f"{b / f:.2f}" if f else "-"),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    summary = _e("\n".join(training_lines(report)))
+    return (
+        f"<h2>Training step (loss = sum of the outputs), depth {depth}</h2>\n"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table>\n<pre>{summary}</pre>"
+    )
+
+
 def report_html(
-    report: Report, *, source: str, input_label: str, depth: int = 3, notes: Sequence[str] = ()
+    report: Report,
+    *,
+    source: str,
+    input_label: str,
+    depth: int = 3,
+    notes: Sequence[str] = (),
+    serving: Serving | None = None,
 ) -> str:
     """The HTML page of one analysis (`complexity analyze --html`)."""
     chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
@@ -222,12 +300,14 @@ def report_html(
         f"<h1>complexity report: {_e(source)}</h1>",
         _facts(_report_facts(report, source, input_label)),
         *(f"<p class='note'>{_e(note)}</p>" for note in notes),
-        "<h2>Flops by module</h2>",
+        f"<h2>{report.unit_label} by module</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
-        "Hover for params, flops, activations and share of the model.</p>",
+        f"Hover for params, {report.unit}, activations and share of the model.</p>",
         chart,
         f"<h2>Per-module table (depth {depth})</h2>",
         _module_table(report, depth),
+        *([_serving(report, serving, depth)] if serving is not None else []),
+        *([_training(report, depth)] if report.train_step is not None else []),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]
@@ -242,6 +322,7 @@ def html_text(report: Report, context: ExportContext) -> str:
         input_label=context.input_label or str(report.input_shapes),
         depth=context.depth,
         notes=context.notes,
+        serving=context.serving,
     )
 
 
@@ -313,7 +394,11 @@ def compare_html(
     return _page(f"complexity compare: {sources[0]} vs {sources[1]}", "\n".join(body))
 
 
-AXIS_TITLES = {"side": "input side, √(H·W)", "seq_len": "sequence length"}
+AXIS_TITLES = {
+    "side": "input side, √(H·W)",
+    "seq_len": "sequence length",
+    "context": "tokens in the KV cache (one decode step)",
+}
 
 
 def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
@@ -334,26 +419,18 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
         )
     convention = points[0].report.convention
     figure.update_layout(
-        title=f"{source}: totals against input size ({convention} convention)",
+        title=_chart_text(f"{source}: totals against input size ({convention} convention)"),
         xaxis={"type": "log", "title": AXIS_TITLES[points[0].axis]},
         yaxis={"type": "log", "title": "count", "exponentformat": "SI"},
         height=520,
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
-    growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
-    header = "".join(
-        f"<th>{c}</th>"
-        for c in ("input", "params", "flops", "activations", "flops growth", "acts growth")
-    )
-    rows = []
-    for i, point in enumerate(points):
-        cells = (
-            size_label(point),
-            *(format_size(point.report.total(m)) for m in ("params", "flops", "activations")),
-            exponent_cell(growth["flops"][i]),
-            exponent_cell(growth["activations"][i]),
-        )
-        rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+    headers, cells_per_point = totals_cells(points)
+    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
+    rows = [
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
+        for cells in cells_per_point
+    ]
     table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(growth_note(points))}</p>"
     body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
     return _page(f"complexity sweep: {source}", body)

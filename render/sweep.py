@@ -11,12 +11,15 @@ from rich.table import Table
 from complexity.analyzer import growth_exponents
 from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
+from .costs import format_bytes, format_seconds
 from .formatting import format_size
 
 GROWTH_NOTES = {
     "side": "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
     "side = √(H·W) of the input fed",
     "seq_len": "growth: k with value ∝ seq_len^k from the row above, log(v2/v1) / log(s2/s1)",
+    "context": "one decode step per context (tokens in the KV cache); growth: k with value ∝ "
+    "context^k from the row above, log(v2/v1) / log(s2/s1)",
 }
 
 
@@ -33,7 +36,7 @@ def size_label(point: SweepPoint) -> str:
 
 def short_label(point: SweepPoint) -> str:
     """The swept size alone: `640` (square), `640x480`, or the sequence length `512`."""
-    if point.axis == "seq_len":
+    if point.axis in ("seq_len", "context"):
         return str(round(point.size))
     height, width = point.shape[-2:]
     return str(height) if height == width else f"{height}x{width}"
@@ -43,21 +46,52 @@ def exponent_cell(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def totals_table(points: Sequence[SweepPoint]) -> Table:
-    """params, flops and activations per size, with the flops and activations growth."""
-    table = Table(box=box.SQUARE, header_style="bold")
-    for column in ("input", "params", "flops", "activations", "flops growth", "acts growth"):
-        table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
+def totals_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str]]]:
+    """(headers, one row of cells per point): params, flops and activations with their
+    growth; a decode sweep adds the KV cache, the bytes a step moves and, on a device,
+    the time per step and tokens/s. The terminal table and the HTML page show these."""
+    headers = ["input", "params", "flops", "activations", "flops growth", "acts growth"]
+    train = all(point.report.train_step is not None for point in points)
+    if train:
+        headers += ["train flops"]  # --train-step: forward + backward
+    decode = [point.serving for point in points if point.serving is not None]
+    if decode:
+        headers += ["KV cache", "bytes moved"]
+        if decode[0].seconds_per_step is not None:
+            headers += ["time per step", "tokens/s"]
     growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
+    rows = []
     for i, point in enumerate(points):
-        table.add_row(
+        cells = [
             size_label(point),
             format_size(point.report.total("params")),
             format_size(point.report.total("flops")),
             format_size(point.report.total("activations")),
             exponent_cell(growth["flops"][i]),
             exponent_cell(growth["activations"][i]),
-        )
+        ]
+        if train:
+            cells.append(format_size(point.report.total("train_flops")))
+        serving = point.serving
+        if serving is not None:
+            cells += [format_bytes(serving.cache.bytes_at()), format_bytes(serving.decode_bytes)]
+            if serving.seconds_per_step is not None:
+                cells += [
+                    format_seconds(serving.seconds_per_step),
+                    f"{serving.tokens_per_second or 0:,.0f}",
+                ]
+        rows.append(cells)
+    return headers, rows
+
+
+def totals_table(points: Sequence[SweepPoint]) -> Table:
+    """The totals per size (`totals_cells`) as a rich table."""
+    table = Table(box=box.SQUARE, header_style="bold")
+    headers, rows = totals_cells(points)
+    for column in headers:
+        table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
+    for cells in rows:
+        table.add_row(*cells)
     return table
 
 
