@@ -44,6 +44,7 @@ class AnalyzeRequest:
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
@@ -167,7 +168,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
     with spinner(f"building and tracing {request.target}"):
         try:
             spec = TargetSpec(
-                request.target, size, options, inputs, training_form=request.training_form
+                request.target,
+                size,
+                options,
+                inputs,
+                training_form=request.training_form,
+                builder=request.builder,
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
@@ -203,6 +209,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         depth=request.render.depth,
         device=render.device,
         serving=render.serving,
+        built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
     )
     to_stdout = None
     for fmt, path in targets.items():
@@ -226,6 +233,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            built_by=str(loaded.built_by) if loaded.built_by is not None else None,
         ),
         console,
     )

@@ -33,6 +33,7 @@ def run_compare(
     seq_len: int | None = None,
     batch: int | None = None,
     device: str = "auto",
+    builder: str = "auto",
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
@@ -75,7 +76,7 @@ def run_compare(
     for target in (target_a, target_b):
         with spinner(f"building and tracing {target}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request), convention, device
+                TargetSpec(target, size, request=request, builder=builder), convention, device
             )
             if cached is not None:
                 from complexity.targets.decode import analyze_decode

@@ -114,6 +114,7 @@ def run_sweep(
     batch: int | None = None,
     model_args: list[str] | None = None,
     device: str = "auto",
+    builder: str = "auto",
     contexts: list[str] | None = None,
     decode: bool = False,
     kv_dtype: str | None = None,
@@ -156,7 +157,7 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request), convention, device
+                TargetSpec(target, shape, options, request, builder=builder), convention, device
             )
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
@@ -165,7 +166,7 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request), convention, device
+                TargetSpec(target, None, options, request, builder=builder), convention, device
             )
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))

@@ -73,6 +73,9 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
         raise TargetError(
             f"--cfg-options applies to MMYOLO-style configs; {path} is a plain model file"
         )
+    from .load import refuse_builder
+
+    refuse_builder(spec, f"{path}, a plain model file")
     model = _model_from(namespace["model"], f"`model` in {path}", device, request.model_args)
     if "inputs" in namespace:
         if shape is not None:

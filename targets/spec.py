@@ -57,6 +57,7 @@ class TargetSpec:
     request: InputRequest = field(default_factory=InputRequest)
     training_form: bool = False
     device: str = "cpu"  # one of BUILD_DEVICES
+    builder: str = "auto"  # configs: "auto", "openmmlab" or "zoo" (builders.py)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Loaded:
     # (batch, sequence length) when the first input is token ids: flops per token
     tokens: tuple[int, int] | None = None
     default_seq_len: bool = False  # the sequence length is DEFAULT_SEQ_LEN, not given
+    built_by: Any = None  # configs: the builder and versions that built it (builders.BuiltBy)
 
 
 def first_line(error: BaseException) -> str:
