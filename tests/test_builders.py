@@ -195,7 +195,18 @@ def test_unknown_type_in_mmyolos_registry_is_one_line(tmp_path, capsys) -> None:
 # --- mmcv without compiled ops: the placeholder -------------------------------------------
 
 
-def _fake_mmcv(monkeypatch, tmp_path: Path, with_ops: bool) -> None:
+@pytest.fixture
+def own_mmcv_modules():
+    """Whatever a test puts under `mmcv` in sys.modules is gone after it; the real entries
+    (a later test may build with mmcv) come back."""
+    saved = {k: v for k, v in sys.modules.items() if k == "mmcv" or k.startswith("mmcv.")}
+    yield
+    for key in [k for k in sys.modules if k == "mmcv" or k.startswith("mmcv.")]:
+        del sys.modules[key]
+    sys.modules.update(saved)
+
+
+def _fake_mmcv(tmp_path: Path, with_ops: bool) -> None:
     """An `mmcv` package in tmp_path (with or without `_ext`) standing in for the real one."""
     package = tmp_path / "mmcv"
     package.mkdir()
@@ -206,12 +217,12 @@ def _fake_mmcv(monkeypatch, tmp_path: Path, with_ops: bool) -> None:
     spec.submodule_search_locations = [str(package)]
     module = types.ModuleType("mmcv")
     module.__spec__, module.__path__ = spec, [str(package)]
-    monkeypatch.setitem(sys.modules, "mmcv", module)
-    monkeypatch.delitem(sys.modules, "mmcv._ext", raising=False)
+    sys.modules["mmcv"] = module
+    sys.modules.pop("mmcv._ext", None)
 
 
-def test_placeholder_stands_in_only_while_needed_and_names_the_op(monkeypatch, tmp_path):
-    _fake_mmcv(monkeypatch, tmp_path, with_ops=False)
+def test_placeholder_stands_in_only_while_needed_and_names_the_op(own_mmcv_modules, tmp_path):
+    _fake_mmcv(tmp_path, with_ops=False)
     with compiled_ops_placeholder() as used:
         assert used
         ext = importlib.import_module("mmcv._ext")
@@ -226,8 +237,8 @@ def test_placeholder_stands_in_only_while_needed_and_names_the_op(monkeypatch, t
     assert "compiled op 'nms'" in message and "install mmcv with its ops" in message
 
 
-def test_a_working_mmcv_is_not_touched(monkeypatch, tmp_path):
-    _fake_mmcv(monkeypatch, tmp_path, with_ops=True)
+def test_a_working_mmcv_is_not_touched(own_mmcv_modules, tmp_path):
+    _fake_mmcv(tmp_path, with_ops=True)
     with compiled_ops_placeholder() as used:
         assert not used
         assert importlib.import_module("mmcv._ext").nms() == "real nms"
