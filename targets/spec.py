@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_SHAPE = (640, 640)  # MMYOLO configs: what MMYOLO's get_flops feeds
@@ -68,6 +69,9 @@ class Loaded:
     # (batch, sequence length) when the first input is token ids: flops per token
     tokens: tuple[int, int] | None = None
     default_seq_len: bool = False  # the sequence length is DEFAULT_SEQ_LEN, not given
+    # Every local file the target read (the target, its `_base_` files, the modules a model
+    # file imported from its folder): an export must not replace one of them.
+    files_read: tuple[Path, ...] = ()
 
 
 def first_line(error: BaseException) -> str:
