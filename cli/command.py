@@ -6,6 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rich.console import Console
 
@@ -44,6 +45,8 @@ class AnalyzeRequest:
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    train_step: bool = False  # --train-step: the backward of one training step too
+    freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
@@ -82,6 +85,27 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
     )
 
 
+def transformer_shape(model: Any) -> Any:
+    """Layers, query heads and head dim of a Hugging Face model (its config), else None."""
+    from complexity.render.training import TransformerShape
+
+    config = getattr(model, "config", None)
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    hidden = getattr(config, "hidden_size", None)
+    if not (isinstance(layers, int) and isinstance(heads, int) and isinstance(hidden, int)):
+        return None
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    return TransformerShape(layers, heads, head_dim)
+
+
+def input_embedding_params(model: Any) -> int:
+    """Parameters of a Hugging Face model's input embedding (a gather, no flops), else 0."""
+    getter = getattr(model, "get_input_embeddings", None)
+    embedding = getter() if callable(getter) else None
+    return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
+
+
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     """The decode step's context (None without --decode); options that cannot apply refused."""
     from complexity.targets import DEFAULT_SEQ_LEN
@@ -113,7 +137,13 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
+    from complexity.analyzer import (
+        CONVENTIONS,
+        AnalysisError,
+        TrainStep,
+        check_budgets,
+        parse_device_spec,
+    )
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -147,6 +177,11 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
+    if request.freeze and not request.train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    if "train_flops" in limits and not request.train_step:
+        raise UsageError("--max-train-flops budgets a training step: add --train-step")
+    step = TrainStep(freeze=request.freeze) if request.train_step else None
     cached_tokens = _check_decode(request, inputs)
     if cached_tokens is not None and inputs.seq_len is None:
         inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
@@ -165,7 +200,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
                 or cached_tokens is not None  # the prefill's time to first token
             )
             loaded, report = load_and_analyze(
-                spec, request.convention, request.device, memory=memory
+                spec, request.convention, request.device, memory=memory, train_step=step
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
@@ -206,6 +241,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            transformer=transformer_shape(loaded.model) if step else None,
+            embedding_params=input_embedding_params(loaded.model) if step else 0,
         ),
         console,
     )

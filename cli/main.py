@@ -189,10 +189,36 @@ def analyze_command(
         bool,
         typer.Option(
             "--training-form",
-            help="Count a config's model as trained: do not fuse RepVGG-style blocks "
-            "(MMYOLO's get_flops fuses them).",
+            help="Count a config's model in its training form: do not fuse RepVGG-style "
+            "blocks (MMYOLO's get_flops fuses them). Not --train-step.",
         ),
     ] = False,
+    train_step: Annotated[
+        bool,
+        typer.Option(
+            "--train-step",
+            help="Add the backward of one training step (loss = sum of the outputs): "
+            "backward and forward+backward flops per module, from the graph. Not "
+            "--training-form, which only keeps RepVGG blocks unfused.",
+        ),
+    ] = False,
+    freeze: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--freeze",
+            metavar="PATTERN",
+            help="With --train-step: parameters of modules named by PATTERN (a module-name "
+            "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
+            "gradient. Repeatable.",
+        ),
+    ] = None,
+    max_train_flops: Annotated[
+        str | None,
+        typer.Option(
+            help="Budget: exit 3 if forward + backward flops of a train step exceed it "
+            "(needs --train-step), e.g. 45G."
+        ),
+    ] = None,
     decode: Annotated[
         bool,
         typer.Option(
@@ -226,7 +252,12 @@ def analyze_command(
     from .command import AnalyzeRequest, run_analyze
 
     exports = {"json": json_path, "html": html}
-    budgets = {"flops": max_flops, "params": max_params, "activations": max_activations}
+    budgets = {
+        "flops": max_flops,
+        "params": max_params,
+        "activations": max_activations,
+        "train_flops": max_train_flops,
+    }
     code = run_analyze(
         AnalyzeRequest(
             target=config,
@@ -242,6 +273,8 @@ def analyze_command(
             device_spec=device_spec,
             device=device,
             training_form=training_form,
+            train_step=train_step,
+            freeze=tuple(freeze or ()),
             decode=decode,
             context=context,
             kv_dtype=kv_dtype,

@@ -14,14 +14,14 @@ from typing import Any
 from complexity.analyzer import Report
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 from complexity.analyzer.serving import Serving
-from complexity.analyzer.sweep import SweepPoint, sweep_growth
+from complexity.analyzer.sweep import SweepPoint
 
 from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .rows import COLUMNS, table_rows
-from .sweep import exponent_cell, growth_note, size_label
+from .sweep import growth_note, totals_cells
 
 PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
 
@@ -397,20 +397,12 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
         height=520,
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
-    growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
-    header = "".join(
-        f"<th>{c}</th>"
-        for c in ("input", "params", "flops", "activations", "flops growth", "acts growth")
-    )
-    rows = []
-    for i, point in enumerate(points):
-        cells = (
-            size_label(point),
-            *(format_size(point.report.total(m)) for m in ("params", "flops", "activations")),
-            exponent_cell(growth["flops"][i]),
-            exponent_cell(growth["activations"][i]),
-        )
-        rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+    headers, cells_per_point = totals_cells(points)
+    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
+    rows = [
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
+        for cells in cells_per_point
+    ]
     table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(growth_note(points))}</p>"
     body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
     return _page(f"complexity sweep: {source}", body)

@@ -24,6 +24,7 @@ from .formatting import format_arch_stat, format_size, visible
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
+from .training import TransformerShape, training_section
 
 SPLIT_LINE = "=" * 30
 SDPA = "aten::scaled_dot_product_attention"
@@ -272,11 +273,15 @@ def report_sections(
     *,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    transformer: TransformerShape | None = None,
+    embedding_params: int = 0,
 ) -> list[RenderableType]:
     """Every section `complexity analyze` and get_flops.py print, in their order.
 
     `tokens` (batch, sequence length) for a token model adds its sequence length and flops
-    per token to the summary block.
+    per token to the summary block. A report with a train step adds the training section;
+    `transformer` (layers, heads, head dim) and `embedding_params` add PaLM's per-token
+    rule beside 6·N to it.
     """
     sections: list[RenderableType] = []
     times = roofline(report, options.device) if options.device is not None else None
@@ -300,6 +305,10 @@ def report_sections(
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len)
     sections.append(plain("\n".join(summary)))
+    if report.train_step is not None:
+        sections.append(
+            training_section(report, options.depth, tokens, transformer, embedding_params)
+        )
     costs = memory_lines(report) if options.memory else []
     if options.serving is not None:
         costs += serving_lines(options.serving)
