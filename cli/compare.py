@@ -17,7 +17,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import spinner, tool_version
+from .command import spinner, tool_version, train_step_of
 from .export import check_exports, files_read_by
 from .failures import UsageError
 
@@ -37,6 +37,8 @@ def run_compare(
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
@@ -62,6 +64,7 @@ def run_compare(
     )
 
     check_device(device)
+    train_step_of(train_step, freeze)  # refuse --freeze without --train-step before any work
     cached = None
     if decode or context is not None or kv_dtype is not None:
         from .command import AnalyzeRequest, _check_decode
@@ -79,7 +82,10 @@ def run_compare(
     for side, target in zip("AB", (target_a, target_b), strict=True):
         with spinner(f"building and tracing {target}"), _naming_the_side(side, target):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request), convention, device
+                TargetSpec(target, size, request=request),
+                convention,
+                device,
+                train_step=train_step_of(train_step, freeze),
             )
             checked.refuse_overwriting(
                 {path: f"a file model {side} read" for path in loaded.files_read}
