@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from .inputs import refuse, token_ids
-from .spec import DEFAULT_SEQ_LEN, InputRequest, Loaded, TargetError, TargetSpec, first_line
+from .spec import (
+    DEFAULT_SEQ_LEN,
+    ActiveParams,
+    InputRequest,
+    Loaded,
+    TargetError,
+    TargetSpec,
+    first_line,
+)
 
 CAUSAL_SUFFIX = "ForCausalLM"
 
@@ -114,6 +122,32 @@ def _check_fits(auto: Any, config: Any, device: str) -> None:
         )
 
 
+EXPERT_COUNT_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts")
+
+
+def active_parameters(model: Any, config: Any) -> ActiveParams:
+    """Parameters a token runs through: every parameter, less (E - k) / E of the routed
+    experts' for a mixture of experts (E experts, top-k per token; shared experts, router,
+    attention and embeddings stay whole). Routed experts are the modules named `experts`."""
+    unique = {id(p): p.numel() for p in model.parameters()}
+    total = sum(unique.values())
+    experts = next(
+        (getattr(config, name) for name in EXPERT_COUNT_FIELDS if getattr(config, name, None)),
+        0,
+    )
+    top_k = getattr(config, "num_experts_per_tok", 0) or 0
+    if not experts or not top_k:
+        return ActiveParams(total, total)
+    routed = {
+        id(p): p.numel()
+        for name, module in model.named_modules()
+        if name.rsplit(".", 1)[-1] == "experts"
+        for p in module.parameters()
+    }
+    idle = sum(routed.values()) * (experts - top_k) // experts
+    return ActiveParams(total - idle, total, experts, top_k)
+
+
 def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
     try:
         import transformers
@@ -173,6 +207,7 @@ def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
         [note],
         tokens=(batch, seq_len),
         default_seq_len=request.seq_len is None,
+        active_params=active_parameters(model, config),
     )
 
 

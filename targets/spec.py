@@ -68,6 +68,21 @@ class Loaded:
     # (batch, sequence length) when the first input is token ids: flops per token
     tokens: tuple[int, int] | None = None
     default_seq_len: bool = False  # the sequence length is DEFAULT_SEQ_LEN, not given
+    # Parameters one token runs through (Hugging Face configs): all of them, or for a
+    # mixture of experts the shared ones and top-k of the routed experts.
+    active_params: ActiveParams | None = None
+    # Keyword inputs: model(*inputs, **kwargs)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActiveParams:
+    """Parameters per token: `count` of `total`, `top_k` of `experts` routed experts."""
+
+    count: int
+    total: int
+    experts: int = 0
+    top_k: int = 0
 
 
 def first_line(error: BaseException) -> str:
