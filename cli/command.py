@@ -138,7 +138,27 @@ def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
     if context <= 0:
         raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    limit = inputs.model_args.get("max_position_embeddings", _positions(request.target))
+    if isinstance(limit, int) and context + 1 > limit:  # refused before any build or trace
+        raise UsageError(
+            f"--context {context} leaves no position for the new token: the model has "
+            f"{limit}; give --context {limit - 1} or less, or --model-arg "
+            f"max_position_embeddings={context + 1}"
+        )
     return context
+
+
+def _positions(target: str) -> int | None:
+    """`max_position_embeddings` of a config.json, if it states one (loading checks again)."""
+    import json
+    from pathlib import Path
+
+    path = Path(target)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # loading says what is wrong with the file
+    return data.get("max_position_embeddings") if isinstance(data, dict) else None
 
 
 def run_analyze(request: AnalyzeRequest) -> int:
