@@ -22,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -107,6 +107,15 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
+def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
+    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
+    from complexity.analyzer import TrainStep
+
+    if freeze and not train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    return TrainStep(freeze=freeze) if train_step else None
+
+
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     """The decode step's context (None without --decode); options that cannot apply refused."""
     from complexity.targets import DEFAULT_SEQ_LEN
@@ -130,7 +139,27 @@ def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
     if context <= 0:
         raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    limit = inputs.model_args.get("max_position_embeddings", _positions(request.target))
+    if isinstance(limit, int) and context + 1 > limit:  # refused before any build or trace
+        raise UsageError(
+            f"--context {context} leaves no position for the new token: the model has "
+            f"{limit}; give --context {limit - 1} or less, or --model-arg "
+            f"max_position_embeddings={context + 1}"
+        )
     return context
+
+
+def _positions(target: str) -> int | None:
+    """`max_position_embeddings` of a config.json, if it states one (loading checks again)."""
+    import json
+    from pathlib import Path
+
+    path = Path(target)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # loading says what is wrong with the file
+    return data.get("max_position_embeddings") if isinstance(data, dict) else None
 
 
 def run_analyze(request: AnalyzeRequest) -> int:
@@ -141,7 +170,6 @@ def run_analyze(request: AnalyzeRequest) -> int:
     from complexity.analyzer import (
         CONVENTIONS,
         AnalysisError,
-        TrainStep,
         check_budgets,
         parse_device_spec,
     )
@@ -169,7 +197,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
+    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -178,11 +206,9 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
-    if request.freeze and not request.train_step:
-        raise UsageError("--freeze applies to a training step: add --train-step")
-    if "train_flops" in limits and not request.train_step:
+    step = train_step_of(request.train_step, request.freeze)
+    if "train_flops" in limits and step is None:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
-    step = TrainStep(freeze=request.freeze) if request.train_step else None
     cached_tokens = _check_decode(request, inputs)
     if cached_tokens is not None and inputs.seq_len is None:
         inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
@@ -220,6 +246,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
             loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
+    exports.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
@@ -248,6 +275,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
             built_by=str(loaded.built_by) if loaded.built_by is not None else None,
+            active_params=loaded.active_params if loaded.tokens else None,
             transformer=transformer_shape(loaded.model) if step else None,
             embedding_params=input_embedding_params(loaded.model) if step else 0,
         ),
