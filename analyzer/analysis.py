@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
+from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
 from .registry import Args, Handler
-from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
+from .report import (
+    HANDLER_FAILED,
+    NO_HANDLER,
+    NOT_COUNTED_BY_CONVENTION,
+    Report,
+    UncountedOp,
+    uncounted_rank,
+)
+from .roofline import KernelCosts
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
 
@@ -94,17 +103,163 @@ def _state(tree: ModuleTree) -> _State:
     return _State(own_params, own_param_bytes, shapes, buffer_bytes)
 
 
-def _real_flops(
-    rules: Mapping[str, Any], kind: str, node: torch._C.Node, outputs: list[torch._C.Value]
-) -> int:
+def _real_flops(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int:
     """The `flops` convention's count for one node (for the roofline), 0 if it has none."""
     rule = rules.get(kind)
     if rule is None or rule.flops is None:
         return 0
     try:
-        return rule.flops(_named(node), [_resolve(v) for v in outputs])
+        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
     except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
         return 0
+
+
+def _price(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int | None:
+    """What `rules` would count for one node; None when they have no rule or it cannot."""
+    rule = rules.get(kind)
+    if rule is None or rule.flops is None:
+        return None
+    try:
+        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
+    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return None
+
+
+def _hidden(op: str, reason: str) -> bool:
+    """Work of the kind the convention counts: multiply-adds, or an op it has no rule for
+    (elementwise ops a convention leaves out by definition are not)."""
+    return op in MULTIPLY_ADD_OPS or reason != NOT_COUNTED_BY_CONVENTION
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    return None if total is None or value is None else total + value
+
+
+@dataclass
+class _Missed:
+    """What one uncounted (op, reason) would have cost, summed over its calls."""
+
+    would_be_flops: int | None = 0
+    cost: int | None = 0
+    cost_convention: str | None = None
+
+
+class _UncountedPrices:
+    """What each uncounted op would cost: under `flops` (for the ranking) and, when it is
+    hidden work, in the convention's own unit, priced by a convention that shares that unit
+    (fvcore's attention by `macs`), else by `flops` (docs/conventions.md)."""
+
+    def __init__(self, convention: Convention, real_rules: Mapping[str, Any]) -> None:
+        self._real_rules = real_rules
+        self._sources = [
+            (c.name, c.rules)
+            for c in CONVENTIONS.values()
+            if c.name not in (convention.name, FLOPS.name)
+            and c.flops_per_multiply_add == convention.flops_per_multiply_add
+        ] + [(FLOPS.name, real_rules)]
+        self.missed: dict[tuple[str, str], _Missed] = defaultdict(_Missed)
+
+    def add(self, kind: str, reason: str, node: torch._C.Node) -> None:
+        entry = self.missed[(kind, reason)]
+        free = kind in FLOPS.ignored  # no arithmetic: 0 under `flops`, not unknown
+        would_be = 0 if free else _price(self._real_rules, kind, node)
+        entry.would_be_flops = _add(entry.would_be_flops, would_be)
+        if not _hidden(kind, reason):
+            return  # left out by the convention's own definition: not hidden work
+        for name, source in self._sources:
+            if kind in source and entry.cost_convention in (None, name):
+                entry.cost = _add(entry.cost, _price(source, kind, node))
+                entry.cost_convention = name
+                return
+        entry.cost = None
+
+    def entry(self, op: str, reason: str, count: int, modules: dict[str, int]) -> UncountedOp:
+        missed = self.missed[(op, reason)]
+        hidden = _hidden(op, reason)
+        return UncountedOp(
+            op=op,
+            count=count,
+            modules=modules,
+            reason=reason,
+            would_be_flops=missed.would_be_flops,
+            hidden=hidden,
+            cost=missed.cost if hidden else None,
+            cost_convention=missed.cost_convention if hidden else None,
+        )
+
+
+class Collector(Protocol):
+    """One concern of the analysis, fed by the single walk of the graph, node by node."""
+
+    def visit(self, index: int, node: torch._C.Node, kind: str, position: int) -> None:
+        """Node number `index` (`kind` = node.kind()), run by the module at `position`."""
+
+
+class _OperatorCounts:
+    """The convention's flops and activations per module and operator, and the census of
+    operators: counted calls, ignored ones, uncounted ones (why, where), unreached ones."""
+
+    def __init__(
+        self,
+        convention: Convention,
+        module_count: int,
+        graph: torch._C.Graph,
+        prices: _UncountedPrices,
+    ) -> None:
+        self._rules = convention.rules
+        self.prices = prices
+        self._ignored = convention.ignored
+        self._reaching_output = _reaching_output(graph)
+        self.own_flops: list[Counter[str]] = [Counter() for _ in range(module_count)]
+        self.own_acts: list[Counter[str]] = [Counter() for _ in range(module_count)]
+        self.uncounted: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+        self.ignored_calls: Counter[str] = Counter()
+        self.operator_calls: Counter[str] = Counter()
+        self.unreached: Counter[int] = Counter()
+        self._reasons: dict[str, str] = {}  # per analysis: the tables are live
+
+    def _reason_uncounted(self, kind: str) -> str:
+        reason = self._reasons.get(kind)
+        if reason is None:
+            # Counted by another convention, or an op with no arithmetic at all (free under
+            # `flops`, which counts every op that computes: views, shape and data movement):
+            # leaving it out is this convention's choice, not a missing handler.
+            counted_elsewhere = any(
+                kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
+            )
+            no_arithmetic = kind in CONVENTIONS["flops"].ignored
+            reason = NOT_COUNTED_BY_CONVENTION if counted_elsewhere or no_arithmetic else NO_HANDLER
+            self._reasons[kind] = reason
+        return reason
+
+    def visit(self, index: int, node: torch._C.Node, kind: str, position: int) -> None:
+        if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
+            kind = f"{kind}.{node.pyname()}"
+        rule = self._rules.get(kind)
+        if rule is None:
+            if kind in self._ignored:
+                self.ignored_calls[kind] += 1
+            elif not kind.startswith("prim::") or kind.startswith(
+                ("prim::PythonOp", "prim::CallFunction")
+            ):
+                reason = self._reason_uncounted(kind)
+                self.uncounted[(kind, reason)][position] += 1
+                self.prices.add(kind, reason, node)
+            return  # prim:: nodes are graph plumbing (constants, list construction)
+        self.operator_calls[rule.label] += 1
+        if node not in self._reaching_output:
+            self.unreached[position] += 1
+        outs = [_resolve(v) for v in node.outputs()]
+        try:
+            ins = _named(node)
+            if rule.flops is not None:
+                self.own_flops[position][rule.label] += rule.flops(ins, outs)
+            if rule.activations is not None:
+                self.own_acts[position][rule.label] += rule.activations(ins, outs)
+        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+            # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
+            self.uncounted[(kind, HANDLER_FAILED)][position] += 1
+            self.prices.add(kind, HANDLER_FAILED, node)
 
 
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
@@ -121,11 +276,17 @@ def analyze(
     convention: str | Convention = "fvcore",
     handlers: Mapping[str, Handler] | None = None,
     meta: bool | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    memory: bool = True,
+    cache_inputs: Collection[int] = (),
 ) -> Report:
-    """Count parameters, flops and activations of `model(*inputs)` per module and operator.
+    """Count parameters, flops and activations of `model(*inputs, **kwargs)` per module and
+    operator.
 
     `inputs` is a tensor or a tuple of positional inputs (tensors, or lists, tuples and
-    dicts of tensors); any other value is passed as the single positional input. The model
+    dicts of tensors); any other value is passed as the single positional input. `kwargs`
+    are keyword inputs (`attention_mask=...`); values holding no tensor (`use_cache=False`)
+    are passed as they are. Give `inputs=()` for a keywords-only call. The model
     is traced once, in whatever train/eval mode it is in, and is left unchanged.
     `convention` is a name in CONVENTIONS or a Convention (e.g. one made with `extend`);
     `handlers` (op -> flops handler) add to or replace its flop handlers for this analysis.
@@ -133,38 +294,39 @@ def analyze(
     `meta=None` (default) traces on the meta device (shapes only, no arithmetic) and falls
     back to the tensors as given when the forward needs values; `meta=True` insists on
     meta, `meta=False` traces the real tensors. `Report.traced_on` says which ran.
+
+    `memory=False` skips the liveness walk and the kernels' costs: the report then has no
+    `activation_bytes`, peak or roofline input (`Report.memory` is None), and is faster.
+
+    `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
+    bytes are the cache's, not activations, and appending to them writes only the new part.
     """
     rules_of = get_convention(convention)
     if handlers:
         rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
-    traced = trace(model, args, tree, meta=meta)
-    reaching_output = _reaching_output(traced.graph)
-    unreached: Counter[int] = Counter()
+    traced = trace(model, args, tree, meta=meta, kwargs=dict(kwargs or {}))
+    graph = traced.graph
 
-    rules = rules_of.rules
-    ignored = rules_of.ignored
-    count = len(tree.modules)
-    own_flops: list[Counter[str]] = [Counter() for _ in range(count)]
-    own_acts: list[Counter[str]] = [Counter() for _ in range(count)]
-    uncounted: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
-    ignored_calls: Counter[str] = Counter()
-    operator_calls: Counter[str] = Counter()
+    # Roofline flops and uncounted ops' prices are real flops: the flops convention's,
+    # with any handlers added.
+    real_rules = rules_of.rules if rules_of.name == FLOPS.name else FLOPS.rules
+    counts = _OperatorCounts(
+        rules_of, len(tree.modules), graph, _UncountedPrices(rules_of, real_rules)
+    )
+    collectors: list[Collector] = [counts]
+    liveness: MemoryWalk | None = None
+    costs: KernelCosts | None = None
+    if memory:
+        state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
+        parents = [info.parent for info in tree.modules]
+        liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
+        costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
+        collectors += [liveness, costs]  # costs read what liveness saw of the same node
+
     scope_position: dict[str, int] = {}
-
-    @functools.cache
-    def reason_uncounted(kind: str) -> str:
-        # Counted by another convention, or an op with no arithmetic at all (free under
-        # `flops`, which counts every op that computes: views, shape and data movement):
-        # leaving it out is this convention's choice, not a missing handler.
-        counted_elsewhere = any(
-            kind in c.flops or kind in c.activations for c in CONVENTIONS.values()
-        )
-        no_arithmetic = kind in CONVENTIONS["flops"].ignored
-        return NOT_COUNTED_BY_CONVENTION if counted_elsewhere or no_arithmetic else NO_HANDLER
-
-    def position_of(node: torch._C.Node) -> int:
+    for index, node in enumerate(graph.nodes()):
         scope = node.scopeName()
         position = scope_position.get(scope)
         if position is None:
@@ -172,82 +334,61 @@ def analyze(
             innermost = scope.rsplit("/", 1)[-1]
             position = int(innermost) if innermost.isdigit() else 0
             scope_position[scope] = position
-        return position
-
-    state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
-    parents = [info.parent for info in tree.modules]
-    # Roofline flops are real flops: the flops convention's, with any handlers added to it.
-    real_rules = rules if rules_of.name == FLOPS.name else FLOPS.rules
-    real_flops = functools.partial(_real_flops, real_rules)
-    memory = MemoryWalk(traced.graph, state_inputs, parents, traced.called, real_flops)
-    for node in memory.nodes(position_of):
         kind = node.kind()
-        if kind == "prim::PythonOp":  # an autograd.Function: name it as fvcore does
-            kind = f"{kind}.{node.pyname()}"
-        rule = rules.get(kind)
-        if rule is None:
-            if kind in ignored:
-                ignored_calls[kind] += 1
-            elif not kind.startswith("prim::") or kind.startswith(
-                ("prim::PythonOp", "prim::CallFunction")
-            ):
-                uncounted[(kind, reason_uncounted(kind))][position_of(node)] += 1
-            continue  # prim:: nodes are graph plumbing (constants, list construction)
-        position = position_of(node)
-        operator_calls[rule.label] += 1
-        if node not in reaching_output:
-            unreached[position] += 1
-        outs = [_resolve(v) for v in node.outputs()]
-        try:
-            ins = _named(node)
-            if rule.flops is not None:
-                own_flops[position][rule.label] += rule.flops(ins, outs)
-            if rule.activations is not None:
-                own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
-            # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
-            uncounted[(kind, HANDLER_FAILED)][position] += 1
+        for collector in collectors:
+            collector.visit(index, node, kind, position)
 
     state = _state(tree)
-    profile = memory.finish()
     names = [info.name for info in tree.modules]
+    self_by_operator: dict[str, tuple[Mapping[str, int], ...]] = {
+        "flops": tuple(dict(c) for c in counts.own_flops),
+        "activations": tuple(dict(c) for c in counts.own_acts),
+    }
+    inclusive = {
+        "flops": _inclusive(tree, [sum(c.values()) for c in counts.own_flops]),
+        "activations": _inclusive(tree, [sum(c.values()) for c in counts.own_acts]),
+        "params": _inclusive(tree, state.own_params),
+        "param_bytes": _inclusive(tree, state.own_param_bytes),
+    }
+    profile = None
+    if liveness is not None and costs is not None:
+        profile = liveness.finish(costs.ops)
+        self_by_operator["activation_bytes"] = profile.activation_bytes
+        inclusive["activation_bytes"] = _inclusive(
+            tree, [sum(c.values()) for c in profile.activation_bytes]
+        )
     return Report(
         convention=rules_of.name,
         convention_summary=rules_of.summary,
-        input_shapes=describe_shapes(list(args)),
+        input_shapes=describe_shapes(list(args))
+        if not kwargs
+        else {"args": describe_shapes(list(args)), "kwargs": describe_shapes(dict(kwargs))},
         modules=tree.modules,
         aliases=tree.index,
         parameter_shapes=state.parameter_shapes,
         uncounted=tuple(
-            UncountedOp(
-                op=op,
-                count=sum(where.values()),
-                modules={names[p]: n for p, n in sorted(where.items())},
-                reason=reason,
+            sorted(
+                (
+                    counts.prices.entry(
+                        op,
+                        reason,
+                        sum(where.values()),
+                        {names[p]: n for p, n in sorted(where.items())},
+                    )
+                    for (op, reason), where in counts.uncounted.items()
+                ),
+                key=uncounted_rank,
             )
-            for (op, reason), where in sorted(uncounted.items())
         ),
-        ignored_ops=dict(sorted(ignored_calls.items())),
-        operator_calls=dict(operator_calls),
+        ignored_ops=dict(sorted(counts.ignored_calls.items())),
+        operator_calls=dict(counts.operator_calls),
         called=frozenset(traced.called),
         traced_on=traced.traced_on,
         fallback_reason=traced.fallback_reason,
-        unreached={names[p]: n for p, n in sorted(unreached.items())},
+        unreached={names[p]: n for p, n in sorted(counts.unreached.items())},
         notes=tuple(traced.notes),
-        self_by_operator={
-            "flops": tuple(dict(c) for c in own_flops),
-            "activations": tuple(dict(c) for c in own_acts),
-            "activation_bytes": profile.activation_bytes,
-        },
-        inclusive={
-            "flops": _inclusive(tree, [sum(c.values()) for c in own_flops]),
-            "activations": _inclusive(tree, [sum(c.values()) for c in own_acts]),
-            "params": _inclusive(tree, state.own_params),
-            "param_bytes": _inclusive(tree, state.own_param_bytes),
-            "activation_bytes": _inclusive(
-                tree, [sum(c.values()) for c in profile.activation_bytes]
-            ),
-        },
+        self_by_operator=self_by_operator,
+        inclusive=inclusive,
         memory=profile,
         buffer_bytes=state.buffer_bytes,
     )

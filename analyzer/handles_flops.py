@@ -9,26 +9,25 @@ a test keeps the two equal). Shape, view and copy ops are free (`IGNORED`).
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from string import ascii_letters
 from typing import Any
 
-import numpy as np
-import torch
-from torch.utils.flop_counter import conv_flop_count as torch_conv_flop_count
-
+from .formulas import (
+    MATMUL_OPS,
+    conv_macs,
+    einsum_path,
+    einsum_subscripts,
+    grouped_mm_macs,
+    linear_macs,
+    matmul_macs,
+    numel,
+    sdpa_macs,
+)
 from .registry import Args, Handler, HandlerTable, simple_op_name
 
 FLOPS = HandlerTable("flops")
 ACTIVATIONS = HandlerTable("activations")
-
-
-def numel(shape: Sequence[int]) -> int:
-    return math.prod(shape)
-
 
 # ------------------------------------------------------------------ per-element costs
 
@@ -226,65 +225,30 @@ IGNORED: frozenset[str] = frozenset(
 # ------------------------------------------------------------------ matmul family
 
 
-def _matmul(a: Sequence[int], b: Sequence[int]) -> int:
-    """2 * batch * n * k * m for a (..., n, k) @ b (..., k, m); a 1-d operand has n or m = 1."""
-    n = a[-2] if len(a) > 1 else 1
-    m = b[-1] if len(b) > 1 else 1
-    batch = torch.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2]))
-    return 2 * numel(batch) * n * a[-1] * m
-
-
 @FLOPS.register("aten::_convolution", "aten::convolution", "aten::_convolution_mode", label="conv")
 def conv_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * N * prod(out spatial; in spatial if transposed) * prod(weight): torch's formula."""
-    x, w, out = list(args["input"]), list(args["weight"]), list(outputs[0])
     transposed = bool(args.get("transposed"))  # _convolution_mode (string padding) has none
-    return int(torch_conv_flop_count(x, w, out, transposed=transposed))
+    return 2 * conv_macs(args["input"], args["weight"], outputs[0], transposed)
 
 
 @FLOPS.register("aten::mm", "aten::bmm", "aten::matmul", "aten::mv", "aten::dot")
 def matmul_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * broadcast batch * n * k * m; a 1-d operand contributes n = 1 or m = 1."""
-    return _matmul(*args.first(2))  # (self, mat2 | other | vec | tensor) by overload
+    return 2 * matmul_macs(*args.first(2))  # (self, mat2 | other | vec | tensor) by overload
 
 
 @FLOPS.register("aten::addmm", "aten::baddbmm")
 def addmm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * (b *) n * k * m of the product; the scaled add of `self` is free."""
     _, a, b = args.first(3)  # addmm(self, mat1, mat2), baddbmm(self, batch1, batch2)
-    return _matmul(a, b)
+    return 2 * matmul_macs(a, b)
 
 
 @FLOPS.register("aten::linear")
 def linear_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2 * numel(input) * out_features; the bias add is free."""
-    weight = args["weight"]
-    return 2 * numel(args["input"]) * (weight[0] if len(weight) == 2 else 1)
-
-
-def _einsum_subscripts(
-    equation: str, shapes: Sequence[Sequence[int]]
-) -> tuple[list[str], str, dict[str, int]]:
-    """Explicit subscripts per operand, output subscripts and index sizes; `...` expanded."""
-    equation = equation.replace(" ", "")
-    lhs, arrow, rhs = equation.partition("->")
-    terms = lhs.split(",")
-    spare = iter(c for c in ascii_letters if c not in equation)
-    ranks = [len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes, strict=True)]
-    ellipsis = "".join(next(spare) for _ in range(max([0, *ranks])))
-    subscripts: list[str] = []
-    sizes: dict[str, int] = {}
-    for term, shape, rank in zip(terms, shapes, ranks, strict=True):
-        term = term.replace("...", ellipsis[len(ellipsis) - rank :])
-        subscripts.append(term)
-        for index, size in zip(term, shape, strict=True):
-            sizes[index] = max(sizes.get(index, 1), size)  # size-1 dims broadcast
-    if arrow:
-        output = rhs.replace("...", ellipsis)
-    else:  # implicit output: the broadcast dims, then every index used exactly once
-        counts = Counter("".join(subscripts))
-        output = ellipsis + "".join(c for c in counts if counts[c] == 1 and c not in ellipsis)
-    return subscripts, output, sizes
+    return 2 * linear_macs(args["input"], args["weight"])
 
 
 def _contraction(indices: set[str], kept: set[str], operands: int, sizes: dict[str, int]) -> int:
@@ -299,16 +263,13 @@ def _contraction(indices: set[str], kept: set[str], operands: int, sizes: dict[s
 def einsum_flops(args: Args, outputs: Sequence[Any]) -> int:
     """Per pairwise step of numpy's optimal path: (2 if an index is summed else 1) * prod(sizes)."""
     shapes = args["tensors"]
-    subscripts, output, sizes = _einsum_subscripts(args["equation"], shapes)
+    subscripts, output, sizes = einsum_subscripts(args["equation"], shapes)
     if len(subscripts) <= 2:
         indices = set("".join(subscripts))
         return _contraction(indices, set(output), len(subscripts), sizes)
-    views = [np.broadcast_to(0.0, [sizes[c] for c in term]) for term in subscripts]
-    equation = ",".join(subscripts) + "->" + output
-    path = np.einsum_path(equation, *views, optimize="optimal")[0][1:]
     operands = [set(term) for term in subscripts]
     total = 0
-    for step in path:
+    for step in einsum_path(subscripts, output, sizes):
         picked = [operands.pop(i) for i in sorted(step, reverse=True)]
         indices = set().union(*picked)
         kept = indices & set(output).union(*operands)
@@ -317,12 +278,17 @@ def einsum_flops(args: Args, outputs: Sequence[Any]) -> int:
     return total
 
 
+@FLOPS.register("aten::_grouped_mm", label="grouped_mm")
+def grouped_mm_flops(args: Args, outputs: Sequence[Any]) -> int:
+    """2 * each group's n * k * m, summed: 2 * S*K*N for MoE rows (S, K) @ experts (G, K, N)."""
+    mat_a, mat_b = args.first(2)
+    return 2 * grouped_mm_macs(mat_a, mat_b, outputs[0])
+
+
 @FLOPS.register("aten::scaled_dot_product_attention")
 def sdpa_flops(args: Args, outputs: Sequence[Any]) -> int:
     """2*B*H*L*S*E + 2*B*H*L*S*Ev: q @ k^T and attn @ v, causal or not (torch's formula)."""
-    q, k, v, out = args["query"], args["key"], args["value"], outputs[0]
-    batch_heads_l = numel(out[:-1])  # the output's batch dims: q's heads under GQA
-    return 2 * batch_heads_l * k[-2] * q[-1] + 2 * batch_heads_l * k[-2] * v[-1]
+    return 2 * sdpa_macs(args["query"], args["key"], args["value"], outputs[0])
 
 
 # ------------------------------------------------------------------ dedicated handlers
@@ -517,14 +483,7 @@ def output_elements(args: Args, outputs: Sequence[Any]) -> int:
     return numel(outputs[0])
 
 
-MATMUL_FAMILY: frozenset[str] = frozenset(
-    "aten::" + op
-    for op in (
-        "_convolution convolution _convolution_mode mm bmm matmul mv dot addmm baddbmm "
-        "linear einsum scaled_dot_product_attention"
-    ).split()
-)
-for _op in sorted(MATMUL_FAMILY):
+for _op in sorted(MATMUL_OPS):
     ACTIVATIONS.add(_op, output_elements, label=FLOPS.get(_op)[0])  # type: ignore[index]
 
 
@@ -542,7 +501,7 @@ __all__: list[str] = [
     "COSTS",
     "FLOPS",
     "IGNORED",
-    "MATMUL_FAMILY",
     "Cost",
     "cost_table_markdown",
+    "grouped_mm_macs",
 ]

@@ -1,20 +1,20 @@
 """The `fvcore` convention: fvcore's operator set and formulas, one fused multiply-add = 1 flop.
 
 These are the numbers MMYOLO's get_flops (mmengine.analysis) and detectron2 print. Every
-formula below is fvcore's (fvcore/nn/jit_handles.py); where fvcore has a shape-level helper
-(`conv_flop_count`) we call it instead of re-deriving it.
+formula below is fvcore's (fvcore/nn/jit_handles.py). Where fvcore's formula is the plain one (conv, addmm, bmm) the
+handler calls `formulas.py`; fvcore's own variants (matmul without a broadcast batch, einsum
+through numpy's flop estimate) are written out here.
 """
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from fvcore.nn.jit_handles import conv_flop_count
 
+from .formulas import conv_macs, matmul_macs, numel
 from .registry import Args, Handler, HandlerTable
 
 FLOPS = HandlerTable("flops")
@@ -35,22 +35,16 @@ IGNORED: frozenset[str] = frozenset(
 )
 
 
-def numel(shape: Sequence[int]) -> int:
-    return math.prod(shape)
-
-
 @FLOPS.register("aten::_convolution", label="conv")
 def conv_flops(args: Args, outputs: Sequence[Any]) -> int:
     """batch * prod(weight) * prod(output spatial), input spatial when transposed; no bias."""
-    x, w, out, transposed = args["input"], args["weight"], outputs[0], bool(args["transposed"])
-    return int(conv_flop_count(list(x), list(w), list(out), transposed=transposed))
+    return conv_macs(args["input"], args["weight"], outputs[0], bool(args["transposed"]))
 
 
 @FLOPS.register("aten::addmm")
 def addmm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """n * k * m for mat1 (n, k) @ mat2 (k, m); the bias add is free."""
-    (n, k), (_, m) = args["mat1"], args["mat2"]
-    return n * k * m
+    return matmul_macs(args["mat1"], args["mat2"])
 
 
 @FLOPS.register("aten::linear")
@@ -62,8 +56,7 @@ def linear_flops(args: Args, outputs: Sequence[Any]) -> int:
 @FLOPS.register("aten::bmm")
 def bmm_flops(args: Args, outputs: Sequence[Any]) -> int:
     """b * n * k * m for (b, n, k) @ (b, k, m)."""
-    b, n, k = args["self"]
-    return b * n * k * args["mat2"][-1]
+    return matmul_macs(args["self"], args["mat2"])
 
 
 @FLOPS.register("aten::matmul", "aten::mm")

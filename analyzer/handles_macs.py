@@ -1,12 +1,12 @@
 """The `macs` convention: multiply-adds of conv and matmul-family ops, and nothing else.
 
 One multiply-add = 1. Counted: convolutions (any dims, transposed too), linear, addmm, mm,
-bmm, baddbmm, matmul (with its 1-d forms mv and dot), einsum, and
+bmm, baddbmm, matmul (with its 1-d forms mv and dot), einsum, _grouped_mm (MoE experts), and
 scaled_dot_product_attention as its two matmuls (q @ k^T and p @ v). Bias and `beta * self`
 adds, masks and causality do not change the count. This is what torchvision publishes as
 its models' GFLOPS and what most papers call "FLOPs".
 
-Every formula is a small pure function of named shapes; the registered handlers only pick
+The formulas are the pure shape functions of `formulas.py`; the handlers here only pick
 those shapes out of the node's inputs. Ops with no multiply-add (norms, elementwise,
 softmax, pooling, interpolation, shape ops) are free (`IGNORED`); an op that may hide
 multiply-adds (lstm, a custom autograd.Function, ...) is never free: it is reported.
@@ -14,73 +14,23 @@ multiply-adds (lstm, a custom autograd.Function, ...) is never free: it is repor
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import torch
-
 from . import handles_flops, handles_fvcore
+from .formulas import (
+    MATMUL_OPS,
+    conv_macs,
+    einsum_macs,
+    grouped_mm_macs,
+    linear_macs,
+    matmul_macs,
+    sdpa_macs,
+)
 from .registry import Args, HandlerTable
 
 FLOPS = HandlerTable("flops")
 ACTIVATIONS = HandlerTable("activations")
-
-Shape = Sequence[int]
-
-
-def numel(shape: Shape) -> int:
-    return math.prod(shape)
-
-
-# ------------------------------------------------------------------ formulas
-
-
-def conv_macs(input: Shape, weight: Shape, output: Shape, transposed: bool) -> int:
-    """N * prod(output spatial; input spatial if transposed) * prod(weight)."""
-    spatial = input[2:] if transposed else output[2:]
-    return input[0] * numel(spatial) * numel(weight)
-
-
-def matmul_macs(a: Shape, b: Shape) -> int:
-    """prod(broadcast batch) * n * k * m for (..., n, k) @ (..., k, m); 1-d: n or m = 1."""
-    n = a[-2] if len(a) > 1 else 1
-    m = b[-1] if len(b) > 1 else 1
-    batch = torch.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2]))
-    return numel(batch) * n * a[-1] * m
-
-
-def linear_macs(input: Shape, weight: Shape) -> int:
-    """numel(input) * out_features (1 for a 1-d weight)."""
-    return numel(input) * (weight[0] if len(weight) == 2 else 1)
-
-
-def einsum_macs(equation: str, operands: Sequence[Shape]) -> int:
-    """Sum over numpy's optimal pairwise path of prod(sizes of each step's indices)."""
-    subscripts, output, sizes = handles_flops._einsum_subscripts(equation, operands)
-    if len(subscripts) == 1:  # a sum or a view of one tensor: no multiplication
-        return 0
-    if len(subscripts) == 2:
-        return numel([sizes[c] for c in set("".join(subscripts))])
-    views = [np.broadcast_to(0.0, [sizes[c] for c in term]) for term in subscripts]
-    path = np.einsum_path(",".join(subscripts) + "->" + output, *views, optimize="optimal")[0]
-    operands_left = [set(term) for term in subscripts]
-    total = 0
-    for step in path[1:]:
-        picked = [operands_left.pop(i) for i in sorted(step, reverse=True)]
-        indices = set().union(*picked)
-        total += numel([sizes[c] for c in indices]) if len(picked) > 1 else 0
-        operands_left.append(indices & set(output).union(*operands_left))
-    return total
-
-
-def sdpa_macs(query: Shape, key: Shape, value: Shape, output: Shape) -> int:
-    """B*Hq*L*S*E (q @ k^T) + B*Hq*L*S*Ev (p @ v), B*Hq*L from the output (GQA's real heads)."""
-    batch_heads_l = numel(output[:-1])
-    source = key[-2]
-    return batch_heads_l * source * query[-1] + batch_heads_l * source * value[-1]
-
 
 # ------------------------------------------------------------------ handlers
 # A handler picks the formula's shapes out of the node's inputs, by schema argument name.
@@ -118,13 +68,20 @@ def einsum_handler(args: Args, outputs: Sequence[Any]) -> int:
     return einsum_macs(args["equation"], args["tensors"])
 
 
+@FLOPS.register("aten::_grouped_mm", label="grouped_mm")
+def grouped_mm_handler(args: Args, outputs: Sequence[Any]) -> int:
+    """grouped_mm_macs(self, mat2, output); the bias add is free."""
+    mat_a, mat_b = args.first(2)
+    return grouped_mm_macs(mat_a, mat_b, outputs[0])
+
+
 @FLOPS.register("aten::scaled_dot_product_attention")
 def sdpa_handler(args: Args, outputs: Sequence[Any]) -> int:
     """sdpa_macs(query, key, value, output); attn_mask and is_causal change nothing."""
     return sdpa_macs(args["query"], args["key"], args["value"], outputs[0])
 
 
-for _op in sorted(handles_flops.MATMUL_FAMILY):
+for _op in sorted(MATMUL_OPS):
     ACTIVATIONS.add(_op, handles_flops.output_elements, label=FLOPS.get(_op)[0])  # type: ignore[index]
 
 

@@ -10,19 +10,21 @@ across a call that does not use it (a local variable). The peak is the largest t
 live storage at any node: an inference forward (no autograd), without the allocator's
 caching and rounding or kernels' scratch space (docs/memory.md).
 
-The same walk records, per kernel that ran, the bytes it read and wrote and its real flops,
-for the roofline (`roofline.py`).
+The walk records, per kernel that ran, the bytes it read and wrote (`Kernel`), which the
+roofline's collector (`roofline.KernelCosts`) prices. `MemoryWalk` is one collector of the
+analysis's single walk of the graph (`analysis.py`): it sees each node once, in order.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from .formulas import numel
 from .registry import simple_op_name
 
 Node = torch._C.Node
@@ -52,6 +54,9 @@ FIRST_DIM_VIEWS = {  # op -> position of its `dim` argument
     "aten::split_with_sizes": 2,
     "aten::unbind": 1,
 }
+# Gathers: they read the rows they select from their first argument, not all of it.
+GATHERS = frozenset({"aten::embedding", "aten::index", "aten::index_select"})
+WEIGHT_GATHERS = frozenset({"aten::index", "aten::index_select"})  # e.g. experts' weights
 # Graph plumbing: their outputs are (parts of) their inputs.
 PACKERS = frozenset({"prim::ListConstruct", "prim::TupleConstruct"})
 UNPACKERS = frozenset({"prim::ListUnpack", "prim::TupleUnpack"})
@@ -69,6 +74,18 @@ class _Call:
 
 
 @dataclass(frozen=True)
+class Kernel:
+    """The bytes one kernel of the forward moved (a view, a shape query moves none)."""
+
+    bytes_read: int  # tensor inputs, weights included
+    bytes_written: int  # tensor outputs
+    dtype: torch.dtype | None  # of the first output
+    weight_bytes_read: int = 0  # of bytes_read: parameters and buffers
+    kv_bytes_read: int = 0  # of bytes_read: the KV cache (a decode step's cache inputs)
+    kv_bytes_written: int = 0  # of bytes_written: keys and values appended to the cache
+
+
+@dataclass(frozen=True)
 class OpCost:
     """One kernel of the forward: where it ran, its real flops and the bytes it moved."""
 
@@ -78,6 +95,9 @@ class OpCost:
     bytes_read: int  # tensor inputs, weights included
     bytes_written: int  # tensor outputs
     dtype: torch.dtype | None  # of the first output (decides the peak FLOP/s used)
+    weight_bytes_read: int = 0  # of bytes_read: parameters and buffers
+    kv_bytes_read: int = 0  # of bytes_read: the KV cache (a decode step's cache inputs)
+    kv_bytes_written: int = 0  # of bytes_written: keys and values appended to the cache
 
 
 @dataclass(frozen=True)
@@ -105,11 +125,8 @@ def tensor_bytes(value: Value) -> int:
     if not value.isCompleteTensor():
         return 0
     kind = value.type()
-    size = 1
-    for dim in kind.sizes():
-        size *= dim
     dtype = kind.dtype()
-    return size * (dtype.itemsize if dtype is not None else 0)
+    return numel(kind.sizes()) * (dtype.itemsize if dtype is not None else 0)
 
 
 def _constant_dim(value: Value, rank: int) -> int | None:
@@ -178,7 +195,10 @@ def _schema(node: Node) -> str:
 
 
 class MemoryWalk:
-    """Follows storages through the graph while the analysis walks it, node by node."""
+    """Follows storages through the graph while the analysis walks it, node by node.
+
+    After `visit` of a node, `kernel` holds the bytes it moved (None if no kernel ran).
+    """
 
     def __init__(
         self,
@@ -186,8 +206,9 @@ class MemoryWalk:
         state_inputs: int,
         parents: Sequence[int],
         called: Collection[int],
-        real_flops: Callable[[str, Node, list[Value]], int],
+        cache_inputs: Collection[int] = (),
     ) -> None:
+        """`cache_inputs`: positions of the user inputs that are a KV cache (not activations)."""
         module_count = len(parents)
         self._graph = graph
         self._parents = parents
@@ -195,9 +216,11 @@ class MemoryWalk:
         # Module calls in progress, outermost first.
         self._calls: list[_Call] = []
         self._chains: dict[int, list[int]] = {}
-        self._real_flops = real_flops
+        self.kernel: Kernel | None = None
         self._sizes: list[int] = []  # storage -> bytes
         self._activation: list[bool] = []  # storage -> counts towards activations
+        self._state: set[int] = set()  # storages of parameters and buffers
+        self._cache: set[int] = set()  # storages of the KV cache
         self._birth: list[int] = []
         self._death: list[int] = []
         self._storages: dict[Value, tuple[int, ...]] = {}
@@ -207,14 +230,19 @@ class MemoryWalk:
         self._positions: list[int] = []  # node index -> module index
         self._kinds: list[str] = []
         self._allocated: list[Counter[str]] = [Counter() for _ in range(module_count)]
-        self._ops: list[OpCost] = []
         inputs = list(graph.inputs())
         user = len(inputs) - state_inputs
         self.input_bytes = 0
         for number, value in enumerate(inputs):
             size = tensor_bytes(value)
-            is_activation = number < user
-            self._storages[value] = (self._new(size, -1, is_activation),)
+            is_cache = number in cache_inputs
+            is_activation = number < user and not is_cache
+            storage = self._new(size, -1, is_activation)
+            if number >= user:
+                self._state.add(storage)
+            elif is_cache:
+                self._cache.add(storage)
+            self._storages[value] = (storage,)
             self._bytes[value] = size
             if is_activation:
                 self.input_bytes += size
@@ -225,12 +253,6 @@ class MemoryWalk:
         self._birth.append(birth)
         self._death.append(birth)
         return len(self._sizes) - 1
-
-    def nodes(self, position_of: Callable[[Node], int]) -> Iterator[Node]:
-        """The graph's nodes in order, each recorded before the caller sees it."""
-        for index, node in enumerate(self._graph.nodes()):
-            self._visit(index, node, position_of(node))
-            yield node
 
     def _storages_of(self, value: Value) -> tuple[int, ...]:
         return self._storages.get(value, ())
@@ -280,8 +302,9 @@ class MemoryWalk:
             # the forward that made it: a local variable there, held until that returns.
             maker.held.append(storage)
 
-    def _visit(self, index: int, node: Node, position: int) -> None:
-        kind = node.kind()
+    def visit(self, index: int, node: Node, kind: str, position: int) -> None:
+        """Record node number `index` of the graph (`kind` is node.kind()), run by `position`."""
+        self.kernel = None
         self._positions.append(position)
         self._kinds.append(kind)
         if kind != "prim::Constant":  # constants are hoisted anywhere: no call boundary
@@ -332,6 +355,10 @@ class MemoryWalk:
         inputs: Sequence[Value],
         outputs: Sequence[Value],
     ) -> None:
+        if kind == "aten::cat" and self._cache and self._append(index, inputs, outputs):
+            return
+        if kind in WEIGHT_GATHERS and self._cache and self._weight_rows(index, inputs, outputs):
+            return
         aliases = _aliased_arguments(_schema(node)) if kind.startswith("aten::") else ()
         label = simple_op_name(kind)
         written = 0
@@ -363,12 +390,58 @@ class MemoryWalk:
             dtype = dtype or _dtype(value)
         if written == 0:
             return  # a view, a shape query or a scalar op: no kernel moves tensor data
-        read = sum(
-            self._bytes.get(value, 0) for value in inputs if value.node().kind() != "prim::Constant"
-        )
-        self._ops.append(
-            OpCost(position, kind, self._real_flops(kind, node, outputs), read, written, dtype)
-        )
+        read = weights = cache = 0
+        for number, value in enumerate(inputs):
+            if value.node().kind() == "prim::Constant":
+                continue
+            size = self._bytes.get(value, 0)
+            if number == 0 and kind in GATHERS:  # the selected rows, at most all of them
+                size = min(size, written)
+            read += size
+            storages = self._storages_of(value)
+            if any(storage in self._cache for storage in storages):
+                cache += size
+            elif any(storage in self._state for storage in storages):
+                weights += size
+        self.kernel = Kernel(read, written, dtype, weight_bytes_read=weights, kv_bytes_read=cache)
+
+    def _weight_rows(self, index: int, inputs: Sequence[Value], outputs: Sequence[Value]) -> bool:
+        """In a decode step, rows gathered from a parameter (the routed experts' weights) are
+        counted as read by the op that uses them, as a grouped kernel reads them in place,
+        not as a copy made and read again."""
+        if len(outputs) != 1 or inputs[0].node().kind() == "prim::Constant":
+            return False
+        if not any(s in self._state for s in self._storages_of(inputs[0])):
+            return False
+        value = outputs[0]
+        storage = self._new(tensor_bytes(value), index, activation=False)
+        self._state.add(storage)
+        self._storages[value] = (storage,)
+        self._bytes[value] = min(tensor_bytes(value), self._bytes.get(inputs[0], 0))
+        return True
+
+    def _append(self, index: int, inputs: Sequence[Value], outputs: Sequence[Value]) -> bool:
+        """`cat([cached, new])` of a KV cache: counted as writing the new keys into the cache.
+
+        transformers' DynamicCache appends by concatenation, a copy of the whole cache per
+        step; a serving engine (a static or paged cache) writes the new token in place, and
+        that is what is counted. The result is the cache, not an activation.
+        """
+        packed = inputs[0].node()
+        if packed.kind() != "prim::ListConstruct":
+            return False
+        items = node_inputs(packed)
+        cached = [v for v in items if any(s in self._cache for s in self._storages_of(v))]
+        if not cached:
+            return False
+        new = sum(self._bytes.get(v, 0) for v in items if v not in cached)
+        value = outputs[0]
+        storage = self._new(tensor_bytes(value), index, activation=False)
+        self._cache.add(storage)
+        self._storages[value] = (storage,)
+        self._bytes[value] = tensor_bytes(value)
+        self.kernel = Kernel(new, new, _dtype(value), kv_bytes_written=new)
+        return True
 
     def _shares_storage(self, kind: str, base: Value, value: Value) -> bool:
         """Whether an aliasing op's output really is its input's storage (not a copy)."""
@@ -378,8 +451,11 @@ class MemoryWalk:
             return self._dense.get(base, True)
         return True
 
-    def finish(self) -> MemoryProfile:
-        """Close the walk: outputs and inputs live to the end; peaks per node and module."""
+    def finish(self, ops: Sequence[OpCost] = ()) -> MemoryProfile:
+        """Close the walk: outputs and inputs live to the end; peaks per node and module.
+
+        `ops` are the kernels' costs the roofline collector priced during the same walk.
+        """
         parents = self._parents
         end = len(self._positions)
         self._enter(end, -1)
@@ -426,5 +502,5 @@ class MemoryWalk:
             activation_bytes=tuple(dict(counts) for counts in self._allocated),
             input_bytes=self.input_bytes,
             output_bytes=output_bytes,
-            ops=tuple(self._ops),
+            ops=tuple(ops),
         )

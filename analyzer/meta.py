@@ -26,6 +26,8 @@ import torch
 import torch.utils._pytree as pytree
 from torch import nn
 
+from .meta_elementwise import register_elementwise_shapes
+
 _REROUTE_LOCK = threading.Lock()
 _reroute_users = 0
 _reroute_libraries: tuple[torch.library.Library, ...] = ()
@@ -355,6 +357,30 @@ def _linear_shapes(
     return output
 
 
+def _grouped_mm_shapes(
+    mat_a: torch.Tensor,
+    mat_b: torch.Tensor,
+    offs: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """`aten::_grouped_mm` on meta: the output's shape, in any floating dtype.
+
+    torch's meta kernel repeats the CUDA kernel's bfloat16-only check, but the CPU kernel
+    (which a real forward of the same model runs) takes float32 too: meta follows the model.
+    """
+    if mat_a.dim() == 2 and mat_b.dim() == 2:  # (M, K) @ (K, N), K split by offs: per group
+        groups = offs.shape[0] if offs is not None else 1
+        shape: tuple[int, ...] = (groups, mat_a.shape[0], mat_b.shape[1])
+    elif mat_a.dim() == 2:  # (S, K) @ (G, K, N): each row through its group's matrix
+        shape = (mat_a.shape[0], mat_b.shape[-1])
+    elif mat_b.dim() == 2:  # (G, M, K) @ (K, N), N split by offs
+        shape = (mat_a.shape[1], mat_b.shape[1])
+    else:  # (G, M, K) @ (G, K, N): a batched matmul
+        shape = (mat_a.shape[0], mat_a.shape[1], mat_b.shape[-1])
+    return mat_a.new_empty(shape, dtype=out_dtype or mat_a.dtype)
+
+
 @contextmanager
 def conv_meta_reroute() -> Iterator[None]:
     """Reroute `aten::convolution` on the Meta key for the duration; nested/threads share it.
@@ -369,6 +395,8 @@ def conv_meta_reroute() -> Iterator[None]:
             library.impl("convolution", _convolution_as_on_cpu)
             library.impl("_convolution", _convolution_shapes)
             library.impl("native_batch_norm", _native_batch_norm_shapes)
+            library.impl("_grouped_mm", _grouped_mm_shapes)
+            register_elementwise_shapes(library)  # no torch._dynamo import on meta
             autograd = torch.library.Library("aten", "IMPL", "AutogradMeta")
             autograd.impl("linear", _linear_shapes)
             _reroute_libraries = (library, autograd)

@@ -12,21 +12,16 @@ reaches the peak. docs/memory.md says more.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .devices import DeviceSpec
-from .report import Report
+import torch
 
-# Ops that run on tensor cores (where a chip has them for their dtype).
-MATMUL_OPS = frozenset(
-    "aten::" + op
-    for op in (
-        "_convolution convolution _convolution_mode conv1d conv2d conv3d conv_transpose1d "
-        "conv_transpose2d conv_transpose3d mm bmm addmm baddbmm matmul linear einsum mv dot "
-        "scaled_dot_product_attention"
-    ).split()
-)
+from .devices import DeviceSpec
+from .formulas import MATMUL_OPS  # on tensor cores, where a chip has them for their dtype
+from .memory import MemoryWalk, OpCost
+from .report import Report
 
 COMPUTE, MEMORY = "compute", "memory"
 LOWER_BOUND_NOTE = (
@@ -84,6 +79,38 @@ class Roofline:
             "bound": self.bound(),
             "note": LOWER_BOUND_NOTE,
         }
+
+
+class KernelCosts:
+    """A collector of the analysis's walk: each kernel's real flops beside the bytes it moved.
+
+    It reads the bytes from the memory collector, which must visit each node first;
+    `real_flops(kind, node)` is the `flops` convention's count of the node (0 if none).
+    """
+
+    def __init__(self, memory: MemoryWalk, real_flops: Callable[[str, torch._C.Node], int]) -> None:
+        self._memory = memory
+        self._real_flops = real_flops
+        self.ops: list[OpCost] = []
+
+    def visit(self, index: int, node: torch._C.Node, kind: str, position: int) -> None:
+        kernel = self._memory.kernel
+        if kernel is None:
+            return
+        flops = self._real_flops(kind, node)
+        self.ops.append(
+            OpCost(
+                position,
+                kind,
+                flops,
+                kernel.bytes_read,
+                kernel.bytes_written,
+                kernel.dtype,
+                weight_bytes_read=kernel.weight_bytes_read,
+                kv_bytes_read=kernel.kv_bytes_read,
+                kv_bytes_written=kernel.kv_bytes_written,
+            )
+        )
 
 
 def roofline(report: Report, device: DeviceSpec) -> Roofline:

@@ -16,6 +16,7 @@ process-wide.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import threading
 import warnings
@@ -200,14 +201,26 @@ class _Outputs(nn.Module):
     `self` or thrown away would count 0. Module outputs as extra graph outputs keep it.
     """
 
-    def __init__(self, model: nn.Module, extras: list[torch.Tensor]) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        extras: list[torch.Tensor],
+        keywords: tuple[str, ...] = (),
+        constants: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.extras = extras
+        # The tracer takes positional inputs only: keyword inputs travel at the end of the
+        # positional ones and are handed back by name; values with no tensor are constants.
+        self.keywords = keywords
+        self.constants = constants or {}
         self.output: Any = None
 
     def forward(self, *args: Any) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-        self.output = self.model(*args)
+        split = len(args) - len(self.keywords)
+        named = dict(zip(self.keywords, args[split:], strict=True))
+        self.output = self.model(*args[:split], **named, **self.constants)
         tensors = tuple(t for t in pytree.tree_leaves(self.output) if isinstance(t, torch.Tensor))
         return tensors, tuple(self.extras)
 
@@ -245,9 +258,13 @@ def _reject_scripted(tree: ModuleTree) -> None:
 
 
 def trace(
-    model: nn.Module, args: tuple[Any, ...], tree: ModuleTree, meta: bool | None = None
+    model: nn.Module,
+    args: tuple[Any, ...],
+    tree: ModuleTree,
+    meta: bool | None = None,
+    kwargs: dict[str, Any] | None = None,
 ) -> Trace:
-    """Trace `model(*args)` once, under no_grad, with every node scoped to its module.
+    """Trace `model(*args, **kwargs)` once, under no_grad, every node scoped to its module.
 
     `meta=True` traces shapes only: parameters, buffers and inputs are swapped for meta
     tensors for the duration. `meta=False` traces the tensors as given. `meta=None` tries
@@ -265,6 +282,11 @@ def trace(
     """
     _reject_nested()
     _reject_scripted(tree)
+    kwargs = kwargs or {}
+    keywords = tuple(name for name, value in kwargs.items() if _tensors(value))
+    constants = {name: value for name, value in kwargs.items() if name not in keywords}
+    args = (*args, *(kwargs[name] for name in keywords))
+    call = functools.partial(_trace_once, keywords=keywords, constants=constants)
     already_meta = is_on_meta(model) or any(t.is_meta for t in _tensors(args))
     if meta is False and already_meta:
         raise AnalysisError(
@@ -275,9 +297,9 @@ def trace(
         _TRACING.active = True
         try:
             if meta is False:
-                return _trace_once(model, args, tree, on_meta=False)
+                return call(model, args, tree, on_meta=False)
             try:
-                return _trace_once(model, args, tree, on_meta=True)
+                return call(model, args, tree, on_meta=True)
             except AnalysisError as error:
                 # Only a lack of values is the meta path's fault; any other failure is the
                 # model's, and a real forward would fail the same way.
@@ -293,7 +315,7 @@ def trace(
                     explained.value_needed, explained.reason = True, error.reason
                     raise explained from error
                 reason = error.reason
-            traced = _trace_once(model, args, tree, on_meta=False)
+            traced = call(model, args, tree, on_meta=False)
             traced.fallback_reason = reason
             return traced
         finally:
@@ -311,7 +333,14 @@ def _reject_nested() -> None:
         )
 
 
-def _trace_once(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree, on_meta: bool) -> Trace:
+def _trace_once(
+    model: nn.Module,
+    args: tuple[Any, ...],
+    tree: ModuleTree,
+    on_meta: bool,
+    keywords: tuple[str, ...] = (),
+    constants: dict[str, Any] | None = None,
+) -> Trace:
     called: set[int] = set()
     stack: list[tuple[int, tuple[Any, ...]]] = []  # the modules whose forward is running
     extras: list[torch.Tensor] = []
@@ -346,7 +375,7 @@ def _trace_once(model: nn.Module, args: tuple[Any, ...], tree: ModuleTree, on_me
     device = "meta" if on_meta else _device_label(real_device(model, args))
     handles = []
     state = ModelState(tree.objects, keep_values=not on_meta)
-    wrapper = _Outputs(model, extras)
+    wrapper = _Outputs(model, extras, keywords, constants)
     try:
         with contextlib.ExitStack() as scope:
             if on_meta:

@@ -10,17 +10,19 @@ from dataclasses import dataclass, field, replace
 from rich.console import Console
 
 from complexity.render import RenderOptions
-
-from .devices import check_device, load_and_analyze
-from .export import ExportTarget, check_export_target, write_export
-from .loading import (
+from complexity.targets import (
     InputRequest,
-    UsageError,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
     parse_cfg_options,
     parse_input,
     parse_model_args,
     parse_shape,
 )
+
+from .export import ExportTarget, check_export_target, write_export
+from .failures import UsageError
 from .signals import raise_if_interrupted
 
 
@@ -40,8 +42,11 @@ class AnalyzeRequest:
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
-    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
+    context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
+    kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
 
 
 def tool_version() -> str:
@@ -90,6 +95,32 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
     )
 
 
+def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
+    """The decode step's context (None without --decode); options that cannot apply refused."""
+    from complexity.targets import DEFAULT_SEQ_LEN
+    from complexity.targets.decode import check_kv_dtype
+
+    if not request.decode:
+        for name, value in (("--context", request.context), ("--kv-dtype", request.kv_dtype)):
+            if value is not None:
+                raise UsageError(f"{name} applies to a decode step; add --decode")
+        return None
+    if not request.target.endswith(".json"):
+        raise UsageError(
+            "--decode analyses a Hugging Face causal LM: give its config.json "
+            "(e.g. examples/hf/llama-2-7b/config.json)"
+        )
+    if inputs.inputs:
+        raise UsageError("--decode builds its own inputs; use --context and --batch, not --input")
+    if request.device in ("cpu", "cuda"):
+        raise UsageError(f"--decode traces on meta; drop --device {request.device}")
+    check_kv_dtype(request.kv_dtype)
+    context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
+    if context <= 0:
+        raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    return context
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
     """Load the target, analyse it once, print the sections and write the exports.
 
@@ -129,20 +160,37 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
+    cached_tokens = _check_decode(request, inputs)
+    if cached_tokens is not None and inputs.seq_len is None:
+        inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
 
     with spinner(f"building and tracing {request.target}"):
         try:
+            spec = TargetSpec(
+                request.target, size, options, inputs, training_form=request.training_form
+            )
+            # Bytes and peaks are printed with --memory, priced by the roofline and
+            # carried by every export; the default table needs no memory walk.
+            memory = (
+                render.memory
+                or render.device is not None
+                or bool(targets)
+                or cached_tokens is not None  # the prefill's time to first token
+            )
             loaded, report = load_and_analyze(
-                request.target,
-                size,
-                options,
-                request.convention,
-                request.device,
-                inputs,
-                training_form=request.training_form,
+                spec, request.convention, request.device, memory=memory
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
+        if cached_tokens is not None:
+            from complexity.targets.decode import analyze_decode
+
+            report, serving, step = analyze_decode(
+                loaded, report, request.convention, cached_tokens, request.kv_dtype, render.device
+            )
+            render = replace(render, serving=serving)
+            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
+            loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
@@ -154,6 +202,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         notes=tuple(loaded.notes),
         depth=request.render.depth,
         device=render.device,
+        serving=render.serving,
     )
     to_stdout = None
     for fmt, path in targets.items():

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Any
 
+from complexity.targets import (
+    InputRequest,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
+    parse_input,
+    parse_shape,
+)
+
 from .command import check_exports, spinner, tool_version
-from .devices import check_device, load_and_analyze
 from .export import write_export
-from .loading import InputRequest, UsageError, parse_input, parse_shape
+from .failures import UsageError
 
 
 def run_compare(
@@ -24,8 +33,14 @@ def run_compare(
     seq_len: int | None = None,
     batch: int | None = None,
     device: str = "auto",
+    decode: bool = False,
+    context: int | None = None,
+    kv_dtype: str | None = None,
 ) -> None:
-    """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
+    """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
+
+    With `decode`, each side is one decode step with a KV cache of `context` tokens.
+    """
     from complexity.analyzer import CONVENTIONS, compare_reports
     from complexity.render import print_sections, stdout_console, uncounted_section
     from complexity.render.compare import diff_tables, summary_lines
@@ -43,11 +58,34 @@ def run_compare(
     targets = check_exports(exports)
 
     check_device(device)
+    cached = None
+    if decode or context is not None or kv_dtype is not None:
+        from .command import AnalyzeRequest, _check_decode
 
-    reports, labels, notes = [], [], []
+        for target in (target_a, target_b):
+            cached = _check_decode(
+                AnalyzeRequest(target, decode=decode, context=context, kv_dtype=kv_dtype,
+                               device=device),
+                request,
+            )  # fmt: skip
+        if cached is not None and request.seq_len is None:
+            request = dataclasses.replace(request, seq_len=cached)
+
+    reports, labels, notes, servings = [], [], [], []
     for target in (target_a, target_b):
         with spinner(f"building and tracing {target}"):
-            loaded, report = load_and_analyze(target, size, {}, convention, device, request)
+            loaded, report = load_and_analyze(
+                TargetSpec(target, size, request=request), convention, device
+            )
+            if cached is not None:
+                from complexity.targets.decode import analyze_decode
+
+                report, serving, step = analyze_decode(
+                    loaded, report, convention, cached, kv_dtype, None
+                )
+                servings.append(serving)
+                loaded.input_label = step.label
+                loaded.notes = [*loaded.notes, *step.notes]
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -62,6 +100,10 @@ def run_compare(
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
             data[key]["source"] = source
+            if servings:
+                from complexity.render.exports import add_serving
+
+                add_serving(data[key], servings[0 if key == "a" else 1])
         data["delta"] = diff.to_dict()
         texts["json"] = json.dumps(data, indent=2) + "\n"
     if "html" in targets:
@@ -89,6 +131,15 @@ def run_compare(
     for title, side_notes in zip("AB", notes, strict=True):
         sections += [f"{title}: {note}" for note in side_notes]
     sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
+    if servings:
+        from complexity.render import format_bytes
+
+        first, second = servings
+        sections.append(
+            f"KV cache at {first.cache.context} tokens: {format_bytes(first.cache.bytes_at())} "
+            f"-> {format_bytes(second.cache.bytes_at())}; a decode step moves "
+            f"{format_bytes(first.decode_bytes)} -> {format_bytes(second.decode_bytes)}"
+        )
     sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 

@@ -193,6 +193,31 @@ def analyze_command(
             "(MMYOLO's get_flops fuses them).",
         ),
     ] = False,
+    decode: Annotated[
+        bool,
+        typer.Option(
+            "--decode",
+            help="Hugging Face causal LM: analyse one decode step (one new token per sequence, "
+            "a KV cache of --context tokens) beside the prefill of --seq-len tokens.",
+        ),
+    ] = False,
+    context: Annotated[
+        int | None,
+        typer.Option(
+            "--context",
+            metavar="N",
+            help="With --decode: tokens already in the KV cache (default --seq-len, else 512).",
+        ),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--kv-dtype",
+            metavar="DTYPE",
+            help="With --decode: the KV cache's element type (default the model's), e.g. "
+            "float8_e4m3fn.",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -217,6 +242,9 @@ def analyze_command(
             device_spec=device_spec,
             device=device,
             training_form=training_form,
+            decode=decode,
+            context=context,
+            kv_dtype=kv_dtype,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -255,6 +283,18 @@ def compare_command(
         typer.Option("--json", help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).'),
     ] = None,
     html: Annotated[str | None, HTML_OPTION] = None,
+    decode: Annotated[
+        bool,
+        typer.Option("--decode", help="Hugging Face causal LMs: compare one decode step each."),
+    ] = False,
+    context: Annotated[
+        int | None,
+        typer.Option("--context", help="With --decode: tokens in the KV cache, for both."),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option("--kv-dtype", help="With --decode: the KV cache's element type, for both."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
@@ -272,6 +312,9 @@ def compare_command(
         seq_len=seq_len,
         batch=batch,
         device=device,
+        decode=decode,
+        context=context,
+        kv_dtype=kv_dtype,
     )
 
 
@@ -309,6 +352,27 @@ def sweep_command(
         list[str] | None,
         typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
     ] = None,
+    decode: Annotated[
+        bool,
+        typer.Option(
+            "--decode", help="Hugging Face causal LM: one decode step at each of --contexts."
+        ),
+    ] = False,
+    contexts: Annotated[
+        list[str] | None,
+        typer.Option(help="With --decode: tokens in the KV cache, e.g. 512,2048,8192."),
+    ] = None,
+    kv_dtype: Annotated[
+        str | None,
+        typer.Option("--kv-dtype", help="With --decode: the KV cache's element type."),
+    ] = None,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            help="With --decode: time per step and tokens/s on a device (as analyze takes it).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
@@ -326,6 +390,10 @@ def sweep_command(
         batch=batch,
         model_args=model_args,
         device=device,
+        contexts=contexts,
+        decode=decode,
+        kv_dtype=kv_dtype,
+        device_spec=device_spec,
     )
 
 

@@ -8,16 +8,20 @@ import math
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
-from .devices import check_device, load_and_analyze
-from .export import write_export
-from .loading import (
+from complexity.targets import (
     InputRequest,
-    UsageError,
+    TargetError,
+    TargetSpec,
+    check_device,
+    load_and_analyze,
     parse_cfg_options,
     parse_model_args,
     parse_shape,
 )
+
+from .command import check_exports, spinner, tool_version
+from .export import write_export
+from .failures import UsageError
 
 
 def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
@@ -29,7 +33,7 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     for item in items:
         try:
             size = parse_shape([item.strip()])
-        except UsageError:
+        except TargetError:
             raise UsageError(
                 f"--shapes item {item.strip()!r} is not a size; write e.g. --shapes 320,640,960 "
                 "or --shapes 640x480,1280x960"
@@ -41,20 +45,55 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     return sizes
 
 
-def parse_seq_lens(values: list[str]) -> list[int]:
+def parse_seq_lens(values: list[str], option: str = "--seq-lens") -> list[int]:
     """`512,1024,2048` (or repeated --seq-lens) -> [512, 1024, 2048]."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
     lengths = []
     for item in items:
         if not item.isdigit() or int(item) <= 0:
             raise UsageError(
-                f"--seq-lens item {item!r} is not a positive integer; write e.g. "
-                "--seq-lens 512,1024,2048"
+                f"{option} item {item!r} is not a positive integer; write e.g. "
+                f"{option} 512,1024,2048"
             )
         lengths.append(int(item))
     if len(set(lengths)) != len(lengths):
-        raise UsageError("--seq-lens lists a length twice; give each length once")
+        raise UsageError(f"{option} lists a length twice; give each length once")
     return lengths
+
+
+def _device_spec(text: str | None) -> Any:
+    from complexity.analyzer import parse_device_spec
+
+    if text is None:
+        return None
+    try:
+        return parse_device_spec(text)
+    except ValueError as error:
+        raise UsageError(f"--device-spec: {error}") from None
+
+
+def _decode_point(
+    target: str,
+    context: int,
+    batch: int | None,
+    arguments: dict[str, Any],
+    convention: str,
+    kv_dtype: str | None,
+    spec: Any,
+) -> Any:
+    """One decode step with `context` cached tokens (its prefill fills the cache)."""
+    from complexity.analyzer.sweep import SweepPoint
+    from complexity.targets.decode import analyze_decode, check_kv_dtype
+
+    check_kv_dtype(kv_dtype)
+    if not target.endswith(".json"):
+        raise UsageError("--decode analyses a Hugging Face causal LM: give its config.json")
+    request = InputRequest(seq_len=context, batch=batch, model_args=arguments)
+    with spinner(f"building and tracing {target} with {context} cached tokens"):
+        loaded, prefill = load_and_analyze(TargetSpec(target, request=request), convention, "meta")
+        report, serving, step = analyze_decode(loaded, prefill, convention, context, kv_dtype, spec)
+    shape = (serving.cache.batch, context)
+    return SweepPoint(shape, shape, context, step.label, report, "context", serving)
 
 
 def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
@@ -75,8 +114,15 @@ def run_sweep(
     batch: int | None = None,
     model_args: list[str] | None = None,
     device: str = "auto",
+    contexts: list[str] | None = None,
+    decode: bool = False,
+    kv_dtype: str | None = None,
+    device_spec: str | None = None,
 ) -> None:
-    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports."""
+    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
+
+    With `decode`, each of `contexts` is one decode step with a KV cache of that many tokens.
+    """
     from complexity.analyzer import CONVENTIONS
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
     from complexity.render import print_sections, stdout_console
@@ -88,8 +134,17 @@ def run_sweep(
         )
     if shapes and seq_lens:
         raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
+    if decode != bool(contexts):
+        raise UsageError(
+            "a decode sweep takes both --decode and --contexts, e.g. --decode "
+            "--contexts 512,2048,8192"
+        )
+    if contexts and (shapes or seq_lens):
+        raise UsageError("--contexts sweeps the KV cache; drop --shapes and --seq-lens")
+    spec = _device_spec(device_spec)
+    cached = parse_seq_lens(contexts, "--contexts") if contexts else []
     lengths = parse_seq_lens(seq_lens) if seq_lens else []
-    sizes = [] if lengths else parse_sizes(shapes)
+    sizes = [] if lengths or cached else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
     targets = check_exports(exports)
@@ -100,16 +155,22 @@ def run_sweep(
         label = "x".join(map(str, shape))
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
-            loaded, report = load_and_analyze(target, shape, options, convention, device, request)
+            loaded, report = load_and_analyze(
+                TargetSpec(target, shape, options, request), convention, device
+            )
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
     for length in lengths:
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
-            loaded, report = load_and_analyze(target, None, options, convention, device, request)
+            loaded, report = load_and_analyze(
+                TargetSpec(target, None, options, request), convention, device
+            )
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
+    for context in cached:
+        points.append(_decode_point(target, context, batch, arguments, convention, kv_dtype, spec))
 
     texts: dict[str, str] = {}
     if "json" in targets:

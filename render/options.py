@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from complexity.analyzer import DeviceSpec
+from complexity.analyzer.serving import Serving
 
 
 @dataclass(frozen=True)
@@ -20,3 +21,4 @@ class RenderOptions:
     all_uncounted: bool = False  # every uncounted operator with where it ran, not a summary
     memory: bool = False  # param/activation bytes and peak activation columns (--memory)
     device: DeviceSpec | None = None  # roofline time columns on this device (--device-spec)
+    serving: Serving | None = None  # --decode: the step's bytes columns, prefill vs decode

@@ -380,3 +380,22 @@ def test_binary_sizes_and_times() -> None:
     assert format_bytes(3 * 2**30) == "3.00 GiB"
     assert format_seconds(0.0123) == "12.3 ms"
     assert format_seconds(4.5e-6) == "4.5 µs"
+
+
+def test_memory_false_skips_the_memory_walk_and_says_so_when_asked() -> None:
+    # A conv of 2 output channels on 1x1x4x4: 16 positions * 9 taps * 2 channels = 288
+    # multiply-adds, 2 * 16 output elements, 2*9 + 2 parameters; no memory collected.
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1))
+    report = analyze(model, torch.zeros(1, 1, 4, 4), memory=False)
+    assert report.total("flops") == 288
+    assert report.total("activations") == 32
+    assert report.total("params") == 20
+    assert report.memory is None
+    assert "activation_bytes" not in report.totals()
+    assert "peak_activation_bytes" not in report.totals()
+    with pytest.raises(ValueError, match="memory=True"):
+        report.total("activation_bytes")
+    with pytest.raises(ValueError, match="memory=True"):
+        report.to_dict()
+    # The same analysis with memory: its output 2*16 floats is the one activation allocated.
+    assert analyze(model, torch.zeros(1, 1, 4, 4)).total("activation_bytes") == 32 * 4

@@ -1,0 +1,197 @@
+"""Work that used to hide: grouped (MoE expert) matmuls, on meta in any float dtype.
+
+Expectations are multiply-adds written out from the shapes by hand, and a real float32
+forward of the same model traced side by side with the meta trace.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+
+import pytest
+import torch
+from conftest import as_module, cli, fvcore_flops, run
+
+from complexity.analyzer import analyze
+
+ROWS, K, N, GROUPS = 12, 16, 8, 4
+OFFSETS = torch.tensor([3, 5, 9, 12], dtype=torch.int32)
+
+
+def routed(x: torch.Tensor, experts: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    return torch._grouped_mm(x, experts, offs=offsets)
+
+
+@pytest.mark.parametrize(("convention", "per_mac"), [("macs", 1), ("flops", 2)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_grouped_mm_routed_rows(convention: str, per_mac: int, dtype: torch.dtype) -> None:
+    # Each of the 12 rows goes through one expert's (16, 8) matrix: 12 * 16 * 8 MACs.
+    x, experts = torch.randn(ROWS, K, dtype=dtype), torch.randn(GROUPS, K, N, dtype=dtype)
+    report = run(routed, x, experts, OFFSETS, convention=convention)
+    assert report.traced_on == "meta"
+    assert report.total("flops") == per_mac * ROWS * K * N
+    assert report.by_operator("flops") == {"grouped_mm": per_mac * ROWS * K * N}
+    assert report.total("activations") == ROWS * N
+    assert not report.uncounted
+
+
+def test_grouped_mm_batched_and_weight_gradient_forms() -> None:
+    # (G, M, K) @ (G, K, N) is a bmm: G*M*K*N.  (M, K) @ (K, N) with K split in G groups
+    # (the expert weights' gradient): M*K*N over all groups.
+    a3, b3 = torch.randn(GROUPS, 5, K), torch.randn(GROUPS, K, N)
+    assert run(torch._grouped_mm, a3, b3, convention="macs").total("flops") == GROUPS * 5 * K * N
+    a2, b2 = torch.randn(5, ROWS), torch.randn(ROWS, N)
+    report = run(routed, a2, b2, OFFSETS, convention="macs")
+    assert report.total("flops") == 5 * ROWS * N
+
+
+def test_meta_and_real_float32_traces_agree() -> None:
+    # torch's meta kernel insists on bfloat16 (the CUDA kernel's rule); the CPU kernel that a
+    # real forward runs takes float32, and so does our meta trace now.
+    x, experts = torch.randn(ROWS, K), torch.randn(GROUPS, K, N)
+    module_inputs = (x, experts, OFFSETS)
+    model = as_module(routed)
+    on_meta = analyze(model, module_inputs, convention="flops", meta=True)
+    real = analyze(model, module_inputs, convention="flops", meta=False)
+    assert (on_meta.traced_on, real.traced_on) == ("meta", "cpu")
+    assert on_meta.total("flops") == real.total("flops") == 2 * ROWS * K * N
+
+
+def test_fvcore_leaves_grouped_mm_uncounted_as_fvcore_does() -> None:
+    # fvcore's own table has no _grouped_mm; the fvcore convention stays fvcore's.
+    x, experts = torch.randn(ROWS, K), torch.randn(GROUPS, K, N)
+    oracle = fvcore_flops(routed, x, experts, OFFSETS)
+    assert oracle.total() == 0
+    assert "aten::_grouped_mm" in oracle.unsupported_ops()
+    report = run(routed, x, experts, OFFSETS)
+    assert report.total("flops") == 0
+    assert report.unsupported_ops == {"aten::_grouped_mm": 1}
+
+
+# --------------------------------------------------------------- keyword inputs
+
+
+class Masked(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(8, 4)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, scale: float = 1.0
+    ) -> torch.Tensor:
+        y = self.proj(x) * scale
+        return y if mask is None else y * mask
+
+
+@pytest.mark.parametrize("meta", [True, False])
+def test_analyze_takes_keyword_inputs(meta: bool) -> None:
+    x, mask = torch.randn(2, 8), torch.ones(2, 4)
+    report = analyze(
+        Masked(), (x,), kwargs={"mask": mask, "scale": 2.0}, convention="flops", meta=meta
+    )
+    # linear 2*2*8*4; two multiplies over the (2, 4) output: by the scale, by the mask.
+    assert report.by_operator("flops") == {"linear": 2 * 2 * 8 * 4, "mul": 2 * 8}
+    assert report.input_shapes == {"args": [[2, 8]], "kwargs": {"mask": [2, 4], "scale": "float"}}
+    keywords_only = analyze(Masked(), (), kwargs={"x": x}, convention="flops", meta=meta)
+    assert keywords_only.by_operator("flops") == {"linear": 2 * 2 * 8 * 4, "mul": 8}
+
+
+# --------------------------------------------------------------- uncounted work, shouted
+
+
+UNET = "examples/unet_attention.py"
+# examples/unet_attention.py: 4 heads of 32 over the 32 x 32 = 1024 pixels of a 64 x 64
+# input after one stride-2 conv; q·kᵀ and p·v are 4 * 1024 * 1024 * 32 multiply-adds each.
+UNET_ATTENTION_MACS = 2 * 4 * 1024 * 1024 * 32
+
+
+def test_unet_attention_is_priced_ranked_first_and_shouted(capsys) -> None:
+    code, out, err = cli(capsys, "analyze", UNET, "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    first = data["uncounted_ops"][0]
+    assert first["op"] == "aten::scaled_dot_product_attention"
+    assert (first["hidden"], first["cost"], first["cost_convention"]) == (
+        True,
+        UNET_ATTENTION_MACS,
+        "macs",
+    )
+    assert first["would_be_flops"] == 2 * UNET_ATTENTION_MACS
+    assert data["hidden_work"] == UNET_ATTENTION_MACS
+    assert data["uncounted_share"] == UNET_ATTENTION_MACS / data["totals"]["flops"]
+    # silu, add, ... are left out by fvcore's definition: listed, not shouted.
+    assert all(not entry["hidden"] for entry in data["uncounted_ops"][1:])
+
+    code, out, err = cli(capsys, "analyze", UNET)
+    summary = out[out.rindex("Model Flops:") :].splitlines()
+    assert summary[1].startswith(
+        "attention (0.268G under --convention macs) is not counted by fvcore"
+    )
+    assert summary[1].endswith("; see below")
+    table = out[out.index("Operators not counted") :].splitlines()
+    assert "aten::scaled_dot_product_attention" in table[4] and "0.268G (macs)" in table[4]
+
+
+def test_unet_counted_total_is_fvcores_own() -> None:
+    # The share is taken against the total fvcore itself gives for the model.
+    namespace = runpy.run_path(UNET)
+    model, x = namespace["model"], torch.randn(namespace["input_shape"])
+    report = analyze(model, x)
+    assert report.total("flops") == fvcore_flops(model, x).total()
+    assert report.uncounted_share == UNET_ATTENTION_MACS / report.total("flops")
+
+
+def test_html_carries_the_warning(tmp_path, capsys) -> None:
+    target = tmp_path / "unet.html"
+    code, _, err = cli(capsys, "analyze", UNET, "--html", str(target))
+    assert code == 0, err
+    page = target.read_text()
+    assert "attention (0.268G under --convention macs) is not counted by fvcore" in page
+    assert "0.268G (macs)" in page
+
+
+def test_llama_config_shouts_attention_first(capsys) -> None:
+    # Llama-2-7B at 512 tokens, two of its layers: attention is 2 * 512^2 * 4096 MACs a
+    # layer against 512 * 202M in its linears and 512 * 131M in the head: about 1.6%.
+    code, out, err = cli(
+        capsys,
+        "analyze",
+        "examples/hf/llama-2-7b/config.json",
+        "--seq-len",
+        "512",
+        "--model-arg",
+        "num_hidden_layers=2",
+        "--json",
+        "-",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    first = data["uncounted_ops"][0]
+    assert first["op"] == "aten::scaled_dot_product_attention" and first["hidden"]
+    assert first["cost"] == 2 * 2 * 512 * 512 * 4096
+    assert 0.01 < data["uncounted_share"] < 0.02
+    code, out, err = cli(
+        capsys,
+        "analyze",
+        "examples/hf/llama-2-7b/config.json",
+        "--seq-len",
+        "512",
+        "--model-arg",
+        "num_hidden_layers=2",
+    )
+    summary = out[out.rindex("Model Flops:") :].splitlines()
+    assert summary[1].startswith("attention (4.295G under --convention macs) is not counted by")
+
+
+def test_rtmdet_has_no_hidden_work(rtmdet_s_report) -> None:
+    # Its uncounted ops (silu, mul, add, hardsigmoid, max_pool2d) are left out by fvcore's
+    # definition: priced for the ranking, but not hidden work, so nothing is shouted.
+    assert rtmdet_s_report.hidden_work == 0 and rtmdet_s_report.uncounted_share == 0
+    assert [e.op for e in rtmdet_s_report.uncounted] == [
+        "aten::silu_",
+        "aten::mul",
+        "aten::add",
+        "aten::hardsigmoid_",
+        "aten::max_pool2d",
+    ]
