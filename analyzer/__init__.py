@@ -6,6 +6,7 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 """
 
 from .analysis import analyze
+from .backward import OPTIMIZERS, TrainStep
 from .budget import BudgetBreach, check_budgets, parse_quantity
 from .conventions import CONVENTIONS, Convention, get_convention
 from .devices import DEVICES, DeviceSpec, parse_device_spec
@@ -31,6 +32,7 @@ __all__ = [
     "METRICS",
     "NOT_COUNTED_BY_CONVENTION",
     "NO_HANDLER",
+    "OPTIMIZERS",
     "AnalysisError",
     "BudgetBreach",
     "Change",
@@ -45,6 +47,7 @@ __all__ = [
     "Report",
     "ReportDiff",
     "Roofline",
+    "TrainStep",
     "UncountedOp",
     "analyze",
     "check_budgets",

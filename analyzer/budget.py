@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .report import METRICS, Report
+from .report import ALL_METRICS, Report
 
 # The suffixes of the printed numbers (fvcore's format): 14.835G, 8.887M, 0.464K.
 SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
@@ -19,7 +19,10 @@ def parse_quantity(text: str) -> int:
     if match is None:
         raise ValueError(f"{text!r} is not a number with an optional K, M, G, T or P suffix")
     mantissa, exponent, suffix = match.groups()
-    value = float(mantissa) * 10 ** int(exponent or 0) * SUFFIXES[suffix.upper()]
+    try:
+        value = float(mantissa) * 10 ** int(exponent or 0) * SUFFIXES[suffix.upper()]
+    except OverflowError:  # 1e400: 10**400 is beyond any float
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is too large")
     return round(value)
@@ -33,12 +36,13 @@ class BudgetBreach:
 
 
 def check_budgets(report: Report, limits: dict[str, int]) -> list[BudgetBreach]:
-    """The budgets `report`'s totals exceed (strictly), in METRICS order."""
-    unknown = set(limits) - set(METRICS)
+    """The budgets `report`'s totals exceed (strictly), in ALL_METRICS order."""
+    unknown = set(limits) - set(ALL_METRICS)
     if unknown:
-        raise ValueError(f"unknown metric {sorted(unknown)[0]!r}; use one of {', '.join(METRICS)}")
+        known = ", ".join(ALL_METRICS)
+        raise ValueError(f"unknown metric {sorted(unknown)[0]!r}; use one of {known}")
     return [
         BudgetBreach(metric, report.total(metric), limits[metric])
-        for metric in METRICS
+        for metric in ALL_METRICS
         if metric in limits and report.total(metric) > limits[metric]
     ]

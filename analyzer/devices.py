@@ -6,6 +6,7 @@ sparsity"; dense is half of those). docs/memory.md lists the figures with their 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -127,11 +128,13 @@ _SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 
 def _number(field: str, text: str) -> float:
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)\s*", text.lower())
-    if match is None or float(match.group(1)) <= 0:
+    value = float(match.group(1)) * _SUFFIXES[match.group(2)] if match else 0.0
+    if not 0 < value < math.inf:  # 1e400 is inf: its times would be 0 and its JSON invalid
         raise ValueError(
-            f"{field}={text!r} is not a positive number; write e.g. {field}={_EXAMPLES[field]}"
+            f"{field}={text!r} is not a positive finite number; write e.g. "
+            f"{field}={_EXAMPLES[field]}"
         )
-    return float(match.group(1)) * _SUFFIXES[match.group(2)]
+    return value
 
 
 def parse_device_spec(text: str) -> DeviceSpec:
@@ -159,6 +162,8 @@ def parse_device_spec(text: str) -> DeviceSpec:
                 f"unknown device-spec field {field!r}; use {', '.join(allowed)} "
                 "(e.g. flops=989T,bandwidth=3.35T)"
             )
+        if field in values:
+            raise ValueError(f"device spec {text!r} gives {field}= twice; give it once")
         values[field] = _number(field, value)
     if "bandwidth" not in values or not ({"flops", "fp32"} & values.keys()):
         raise ValueError(

@@ -6,6 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rich.console import Console
 
@@ -21,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import ExportTarget, check_export_target, write_export
+from .export import check_exports
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -44,6 +45,8 @@ class AnalyzeRequest:
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    train_step: bool = False  # --train-step: the backward of one training step too
+    freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
@@ -69,19 +72,6 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
-    """Each export's path (None for stdout), refused before any work if it cannot be written."""
-    targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
-    if "html" in targets:
-        from complexity.render.html import PLOTLY_MISSING, plotly_available
-
-        if not plotly_available():
-            raise UsageError(PLOTLY_MISSING)
-    if sum(path is None for path in targets.values()) > 1:
-        raise UsageError("only one export can go to stdout (-); give the others a file path")
-    return targets
-
-
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
     """An embedding fed floats: say how to give it token ids instead."""
     from complexity.analyzer import AnalysisError
@@ -93,6 +83,27 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
         module=getattr(error, "module", None),
         input_shapes=getattr(error, "input_shapes", None),
     )
+
+
+def transformer_shape(model: Any) -> Any:
+    """Layers, query heads and head dim of a Hugging Face model (its config), else None."""
+    from complexity.render.training import TransformerShape
+
+    config = getattr(model, "config", None)
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    hidden = getattr(config, "hidden_size", None)
+    if not (isinstance(layers, int) and isinstance(heads, int) and isinstance(hidden, int)):
+        return None
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    return TransformerShape(layers, heads, head_dim)
+
+
+def input_embedding_params(model: Any) -> int:
+    """Parameters of a Hugging Face model's input embedding (a gather, no flops), else 0."""
+    getter = getattr(model, "get_input_embeddings", None)
+    embedding = getter() if callable(getter) else None
+    return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
@@ -126,7 +137,13 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
+    from complexity.analyzer import (
+        CONVENTIONS,
+        AnalysisError,
+        TrainStep,
+        check_budgets,
+        parse_device_spec,
+    )
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -151,7 +168,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    targets = check_exports(request.exports)
+    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -160,6 +177,11 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
+    if request.freeze and not request.train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    if "train_flops" in limits and not request.train_step:
+        raise UsageError("--max-train-flops budgets a training step: add --train-step")
+    step = TrainStep(freeze=request.freeze) if request.train_step else None
     cached_tokens = _check_decode(request, inputs)
     if cached_tokens is not None and inputs.seq_len is None:
         inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
@@ -174,11 +196,11 @@ def run_analyze(request: AnalyzeRequest) -> int:
             memory = (
                 render.memory
                 or render.device is not None
-                or bool(targets)
+                or bool(exports.targets)
                 or cached_tokens is not None  # the prefill's time to first token
             )
             loaded, report = load_and_analyze(
-                spec, request.convention, request.device, memory=memory
+                spec, request.convention, request.device, memory=memory, train_step=step
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
@@ -204,16 +226,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
         device=render.device,
         serving=render.serving,
     )
-    to_stdout = None
-    for fmt, path in targets.items():
-        text = EXPORTERS[fmt](report, context)
-        if path is None:
-            to_stdout = text
-        else:
-            write_export(path, text)
-    if to_stdout is not None:  # `--json -`: stdout carries the export alone
-        sys.stdout.write(to_stdout)
-        for line in broken:
+    if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
+        for line in broken:  # `--json -`: stdout carries the export alone
             print(line, file=sys.stderr)
         return exit_code
 
@@ -226,16 +240,13 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            transformer=transformer_shape(loaded.model) if step else None,
+            embedding_params=input_embedding_params(loaded.model) if step else 0,
         ),
         console,
     )
-    for fmt, path in targets.items():
-        console.print(
-            f"{fmt.upper()} report written to {path.path}",
-            style="dim",
-            highlight=False,
-            markup=False,
-        )
+    for line in exports.written_lines():
+        console.print(line, style="dim", highlight=False, markup=False)
     for line in broken:
         console.print(line, highlight=False, markup=False)
     return exit_code

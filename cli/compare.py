@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from typing import Any
 
 from complexity.targets import (
@@ -16,8 +15,8 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import check_exports, spinner, tool_version
-from .export import write_export
+from .command import spinner, tool_version
+from .export import check_exports
 from .failures import UsageError
 
 
@@ -55,7 +54,10 @@ def run_compare(
     request = InputRequest(
         inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
     )
-    targets = check_exports(exports)
+    checked = check_exports(
+        exports,
+        {target_a: f"model A ({target_a})", target_b: f"model B ({target_b})"},
+    )
 
     check_device(device)
     cached = None
@@ -95,7 +97,7 @@ def run_compare(
     sources = (target_a, target_b)
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data: dict[str, Any] = {}
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
@@ -105,22 +107,15 @@ def run_compare(
 
                 add_serving(data[key], servings[0 if key == "a" else 1])
         data["delta"] = diff.to_dict()
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import compare_html
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
             depth=depth,
         )  # fmt: skip
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     console = stdout_console()
@@ -140,7 +135,7 @@ def run_compare(
             f"-> {format_bytes(second.cache.bytes_at())}; a decode step moves "
             f"{format_bytes(first.decode_bytes)} -> {format_bytes(second.decode_bytes)}"
         )
-    sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
+    sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from typing import Any
 
 from complexity.targets import (
@@ -19,8 +18,8 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import check_exports, spinner, tool_version
-from .export import write_export
+from .command import spinner, tool_version
+from .export import check_exports
 from .failures import UsageError
 
 
@@ -147,7 +146,7 @@ def run_sweep(
     sizes = [] if lengths or cached else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
-    targets = check_exports(exports)
+    checked = check_exports(exports, {target: "the model (TARGET) itself"})
     check_device(device)
 
     points = []
@@ -173,7 +172,7 @@ def run_sweep(
         points.append(_decode_point(target, context, batch, arguments, convention, kv_dtype, spec))
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data = {
             "schema": 1,
             "tool": {"name": "complexity", "version": tool_version()},
@@ -185,19 +184,12 @@ def run_sweep(
             "points": [point.to_dict() for point in points],
             "growth": {metric: sweep_growth(points, metric) for metric in ("flops", "activations")},
         }
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import sweep_html
 
         texts["html"] = sweep_html(points, target)
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     from rich.text import Text
@@ -218,5 +210,5 @@ def run_sweep(
                 + " (complexity analyze lists calls, where and why)"
             )
         )
-    sections += [Text(f"{fmt.upper()} report written to {path}") for fmt, path in targets.items()]
+    sections += [Text(line) for line in checked.written_lines()]
     print_sections(sections, stdout_console())

@@ -49,6 +49,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _chart_text(value: Any) -> str:
+    """Text for a plotly label or title: plotly draws its own tags (`<a href>`, `<b>`) from
+    raw text and decodes entities, so escaping shows a module name as it is, never a link."""
+    return html.escape(str(value), quote=False)
+
+
 def _node_id(name: str) -> str:
     # The root has the empty name; prefix every id so none is empty and none collides.
     return "model" + ("." + name if name else "")
@@ -94,7 +100,8 @@ def flops_icicle(
         if position and (flops[position] == 0 or position not in reached):
             continue
         ids.append(_node_id(info.name))
-        labels.append(info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})")
+        label = info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})"
+        labels.append(_chart_text(label))
         parents.append("" if position == 0 else _node_id(report.modules[info.parent].name))
         values.append(flops[position])
         top = info.name.split(".", 1)[0]
@@ -102,8 +109,8 @@ def flops_icicle(
         share = f"{100 * flops[position] / total:.1f}%" if total else "n/a"
         custom.append(
             (
-                info.name or "model",
-                info.type,
+                _chart_text(info.name or "model"),
+                _chart_text(info.type),
                 format_size(params[position]),
                 format_size(flops[position]),
                 format_size(acts[position]),
@@ -131,7 +138,7 @@ def flops_icicle(
         )
     )
     figure.update_layout(
-        title={"text": title, "x": 0.01},
+        title={"text": _chart_text(title), "x": 0.01},
         margin={"t": 50, "l": 10, "r": 10, "b": 10},
         height=620,
     )
@@ -384,7 +391,7 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
         )
     convention = points[0].report.convention
     figure.update_layout(
-        title=f"{source}: totals against input size ({convention} convention)",
+        title=_chart_text(f"{source}: totals against input size ({convention} convention)"),
         xaxis={"type": "log", "title": AXIS_TITLES[points[0].axis]},
         yaxis={"type": "log", "title": "count", "exponentformat": "SI"},
         height=520,
