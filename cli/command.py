@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,6 +12,7 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 from complexity.targets import (
+    DEFAULT_MAX_MODULES,
     InputRequest,
     TargetSpec,
     check_device,
@@ -50,6 +51,7 @@ class AnalyzeRequest:
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
+    max_modules: int = DEFAULT_MAX_MODULES  # --max-modules: stop building past this many
 
 
 def tool_version() -> str:
@@ -62,14 +64,19 @@ def tool_version() -> str:
 
 
 @contextlib.contextmanager
-def spinner(message: str) -> Iterator[None]:
-    """A spinner on stderr, only when stderr is a terminal."""
+def spinner(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr, only when stderr is a terminal; gives a function that says how
+    long work goes (the spinner's text on a terminal, else one stderr line per call)."""
     console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
-        with console.status(message):
-            yield
+        with console.status(message) as status:
+            yield lambda progress: status.update(f"{message}: {progress}")
     else:
-        yield
+        yield (
+            lambda progress: (
+                None if progress.startswith("building:") else console.print(f"note: {progress}")
+            )
+        )
 
 
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
@@ -186,10 +193,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
     if cached_tokens is not None and inputs.seq_len is None:
         inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
 
-    with spinner(f"building and tracing {request.target}"):
+    with spinner(f"building and tracing {request.target}") as notify:
         try:
             spec = TargetSpec(
-                request.target, size, options, inputs, training_form=request.training_form
+                request.target,
+                size,
+                options,
+                inputs,
+                training_form=request.training_form,
+                max_modules=request.max_modules,
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
@@ -200,7 +212,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
                 or cached_tokens is not None  # the prefill's time to first token
             )
             loaded, report = load_and_analyze(
-                spec, request.convention, request.device, memory=memory, train_step=step
+                spec,
+                request.convention,
+                request.device,
+                memory=memory,
+                train_step=step,
+                notify=notify,
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error

@@ -244,6 +244,16 @@ def analyze_command(
             "float8_e4m3fn.",
         ),
     ] = None,
+    max_modules: Annotated[
+        int,
+        typer.Option(
+            "--max-modules",
+            metavar="N",
+            min=1,
+            help="Stop building a model past N modules (an analysis costs about a "
+            "millisecond a module).",
+        ),
+    ] = 20_000,  # targets.spec.DEFAULT_MAX_MODULES: --help starts without the library
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -278,6 +288,7 @@ def analyze_command(
             decode=decode,
             context=context,
             kv_dtype=kv_dtype,
+            max_modules=max_modules,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,

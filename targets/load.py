@@ -10,9 +10,11 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from .inputs import check_input_options, refuse
+from .size_guard import check_module_count, module_limit
 from .spec import BUILD_DEVICES, Loaded, TargetError, TargetSpec
 
 
@@ -50,8 +52,16 @@ def check_config_path(target: str) -> Path:
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 
 
-def load_target(spec: TargetSpec) -> Loaded:
-    """Build the model and inputs `spec` names, on `spec.device`."""
+def load_target(spec: TargetSpec, progress: Callable[[int], None] | None = None) -> Loaded:
+    """Build the model and inputs `spec` names, on `spec.device`; past `spec.max_modules`
+    modules a TargetError (`progress(count)` every 1,000 modules built)."""
+    with module_limit(spec.target, spec.max_modules, progress):
+        loaded = _load(spec)
+    check_module_count(spec.target, loaded.model, spec.max_modules)
+    return loaded
+
+
+def _load(spec: TargetSpec) -> Loaded:
     from .huggingface import from_hf_config
     from .openmmlab import MMYOLO_INPUTS, from_config, is_mmyolo_config
     from .pyfile import from_import_spec, from_python_file
