@@ -113,6 +113,15 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
+def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
+    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
+    from complexity.analyzer import TrainStep
+
+    if freeze and not train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    return TrainStep(freeze=freeze) if train_step else None
+
+
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     """The decode step's context (None without --decode); options that cannot apply refused."""
     from complexity.targets import DEFAULT_SEQ_LEN
@@ -147,7 +156,6 @@ def run_analyze(request: AnalyzeRequest) -> int:
     from complexity.analyzer import (
         CONVENTIONS,
         AnalysisError,
-        TrainStep,
         check_budgets,
         parse_device_spec,
     )
@@ -184,11 +192,9 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
-    if request.freeze and not request.train_step:
-        raise UsageError("--freeze applies to a training step: add --train-step")
-    if "train_flops" in limits and not request.train_step:
+    step = train_step_of(request.train_step, request.freeze)
+    if "train_flops" in limits and step is None:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
-    step = TrainStep(freeze=request.freeze) if request.train_step else None
     cached_tokens = _check_decode(request, inputs)
     if cached_tokens is not None and inputs.seq_len is None:
         inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache

@@ -15,7 +15,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import spinner, tool_version
+from .command import spinner, tool_version, train_step_of
 from .export import check_exports
 from .failures import UsageError
 
@@ -35,6 +35,8 @@ def run_compare(
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
@@ -60,6 +62,7 @@ def run_compare(
     )
 
     check_device(device)
+    train_step_of(train_step, freeze)  # refuse --freeze without --train-step before any work
     cached = None
     if decode or context is not None or kv_dtype is not None:
         from .command import AnalyzeRequest, _check_decode
@@ -77,7 +80,10 @@ def run_compare(
     for target in (target_a, target_b):
         with spinner(f"building and tracing {target}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request), convention, device
+                TargetSpec(target, size, request=request),
+                convention,
+                device,
+                train_step=train_step_of(train_step, freeze),
             )
             if cached is not None:
                 from complexity.targets.decode import analyze_decode

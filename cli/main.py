@@ -58,6 +58,14 @@ EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
 )
+TRAIN_STEP_HELP = (
+    "Add the backward of one training step (loss = sum of the outputs): backward and "
+    "forward+backward flops, from the graph. Not --training-form (RepVGG blocks unfused)."
+)
+FREEZE_HELP = (
+    "With --train-step: parameters of modules named by PATTERN (a module-name prefix such as "
+    "backbone, or a glob) get no gradient. Repeatable."
+)
 CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
 
 
@@ -339,6 +347,10 @@ def compare_command(
         str | None,
         typer.Option("--kv-dtype", help="With --decode: the KV cache's element type, for both."),
     ] = None,
+    train_step: Annotated[bool, typer.Option("--train-step", help=TRAIN_STEP_HELP)] = False,
+    freeze: Annotated[
+        list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
@@ -359,6 +371,8 @@ def compare_command(
         decode=decode,
         context=context,
         kv_dtype=kv_dtype,
+        train_step=train_step,
+        freeze=tuple(freeze or ()),
     )
 
 
@@ -417,6 +431,10 @@ def sweep_command(
             help="With --decode: time per step and tokens/s on a device (as analyze takes it).",
         ),
     ] = None,
+    train_step: Annotated[bool, typer.Option("--train-step", help=TRAIN_STEP_HELP)] = False,
+    freeze: Annotated[
+        list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
@@ -438,6 +456,8 @@ def sweep_command(
         decode=decode,
         kv_dtype=kv_dtype,
         device_spec=device_spec,
+        train_step=train_step,
+        freeze=tuple(freeze or ()),
     )
 
 

@@ -18,7 +18,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .command import spinner, tool_version
+from .command import spinner, tool_version, train_step_of
 from .export import check_exports
 from .failures import UsageError
 
@@ -117,6 +117,8 @@ def run_sweep(
     decode: bool = False,
     kv_dtype: str | None = None,
     device_spec: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
@@ -148,6 +150,9 @@ def run_sweep(
     arguments = parse_model_args(model_args)
     checked = check_exports(exports, {target: "the model (TARGET) itself"})
     check_device(device)
+    step = train_step_of(train_step, freeze)
+    if step is not None and cached:
+        raise UsageError("--train-step prices a training step; a decode sweep has none")
 
     points = []
     for shape in sizes:
@@ -155,7 +160,7 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request), convention, device
+                TargetSpec(target, shape, options, request), convention, device, train_step=step
             )
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
@@ -164,7 +169,7 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request), convention, device
+                TargetSpec(target, None, options, request), convention, device, train_step=step
             )
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))

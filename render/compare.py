@@ -11,8 +11,20 @@ from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 
 from .formatting import format_size
 
-METRIC_LABELS = (("params", "params"), ("flops", "flops"), ("activations", "acts"))
-METRICS_SHOWN = tuple(metric for metric, _ in METRIC_LABELS)
+METRIC_LABELS = (
+    ("params", "params"),
+    ("flops", "flops"),
+    ("activations", "acts"),
+    ("train_flops", "train flops"),  # with --train-step: forward + backward
+)
+METRICS_SHOWN = ("params", "flops", "activations")
+
+
+def shown_metrics(diff: ReportDiff) -> tuple[str, ...]:
+    """The metrics the tables show: a train step's flops too when both reports have one."""
+    return METRICS_SHOWN + (("train_flops",) if "train_flops" in diff.totals else ())
+
+
 MISSING = "—"
 
 
@@ -30,8 +42,9 @@ def change_cells(change: Change) -> list[str]:
     ]
 
 
-def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] = METRICS_SHOWN) -> Table:
+def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] | None = None) -> Table:
     """Modules matched by name with A, B, B − A and B / A of each metric, then the totals."""
+    metrics = metrics or shown_metrics(diff)
     labels = dict(METRIC_LABELS)
     title = None if len(metrics) > 1 else metrics[0]
     table = Table(box=box.SQUARE, header_style="bold", title=title, title_justify="left")
@@ -58,7 +71,7 @@ def diff_tables(diff: ReportDiff, depth: int, console: Console) -> list[Table]:
     unbounded = console.options.update_width(10**6)  # measure() is capped at the width
     if console.measure(wide, options=unbounded).maximum <= console.width:
         return [wide]
-    return [diff_table(diff, depth, (metric,)) for metric in METRICS_SHOWN]
+    return [diff_table(diff, depth, (metric,)) for metric in shown_metrics(diff)]
 
 
 def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str, str]) -> list[str]:
@@ -73,5 +86,10 @@ def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str,
         line("Model Flops", diff.totals["flops"]),
         line("Model Parameters", diff.totals["params"]),
         line("Model Activations", diff.totals["activations"]),
+        *(
+            [line("Train step Flops", diff.totals["train_flops"])]
+            if "train_flops" in diff.totals
+            else []
+        ),
         "=" * 30,
     ]

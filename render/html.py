@@ -14,14 +14,14 @@ from typing import Any
 from complexity.analyzer import Report
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 from complexity.analyzer.serving import Serving
-from complexity.analyzer.sweep import SweepPoint, sweep_growth
+from complexity.analyzer.sweep import SweepPoint
 
 from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .rows import COLUMNS, table_rows
-from .sweep import exponent_cell, growth_note, size_label
+from .sweep import growth_note, totals_cells
 
 PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
 
@@ -258,6 +258,33 @@ def _serving(report: Report, serving: Serving, depth: int) -> str:
     )
 
 
+def _training(report: Report, depth: int) -> str:
+    """--train-step: forward, backward and their sum per module, and the step's lines."""
+    from .training import training_lines
+
+    forward, backward = report.inclusive["flops"], report.inclusive["backward_flops"]
+    headers = ["module", "forward", "backward", "train step", "bwd/fwd"]
+    rows = []
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        f, b = forward[position], backward[position]
+        cells = [
+            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
+            _e(format_size(f)),
+            _e(format_size(b)),
+            _e(format_size(f + b)),
+            _e(f"{b / f:.2f}" if f else "-"),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    summary = _e("\n".join(training_lines(report)))
+    return (
+        f"<h2>Training step (loss = sum of the outputs), depth {depth}</h2>\n"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table>\n<pre>{summary}</pre>"
+    )
+
+
 def report_html(
     report: Report,
     *,
@@ -280,6 +307,7 @@ def report_html(
         f"<h2>Per-module table (depth {depth})</h2>",
         _module_table(report, depth),
         *([_serving(report, serving, depth)] if serving is not None else []),
+        *([_training(report, depth)] if report.train_step is not None else []),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]
@@ -397,20 +425,12 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
         height=520,
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
-    growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
-    header = "".join(
-        f"<th>{c}</th>"
-        for c in ("input", "params", "flops", "activations", "flops growth", "acts growth")
-    )
-    rows = []
-    for i, point in enumerate(points):
-        cells = (
-            size_label(point),
-            *(format_size(point.report.total(m)) for m in ("params", "flops", "activations")),
-            exponent_cell(growth["flops"][i]),
-            exponent_cell(growth["activations"][i]),
-        )
-        rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+    headers, cells_per_point = totals_cells(points)
+    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
+    rows = [
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
+        for cells in cells_per_point
+    ]
     table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(growth_note(points))}</p>"
     body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
     return _page(f"complexity sweep: {source}", body)
