@@ -8,7 +8,8 @@ other), which builds `nn.Sequential` of N `Linear(64, 64)` on cpu and times, med
 `--runs`:
   complexity   analyze(model, x): the default meta trace, counts and memory walk
   fvcore       FlopCountAnalysis(model, x).total() (its trace and counts)
-and reports the peak RSS the first analysis added. Prints per-module figures (the ones
+(wall and CPU seconds: CPU time is steadier on a busy machine) and reports the peak RSS
+the analyses added. Prints per-module figures (the ones
 targets/size_guard.py estimates with) and the ratio; asserts nothing.
 """
 
@@ -58,13 +59,23 @@ def child(contender: str, layers: int, runs: int) -> None:
             return int(analysis.total())
 
     before = _rss_mib()
-    times, flops = [], 0
+    times, cpu_times, flops = [], [], 0
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         flops = run()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": statistics.median(times), "flops": flops, "rss": peak - before}))
+    print(
+        json.dumps(
+            {
+                "seconds": statistics.median(times),
+                "cpu": statistics.median(cpu_times),
+                "flops": flops,
+                "rss": peak - before,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -89,12 +100,16 @@ def main() -> None:
     modules = options.layers + 1
     for contender, result in results.items():
         print(
-            f"{contender:<11} {result['seconds']:8.2f} s  {result['seconds'] / modules * 1e3:6.3f} "
-            f"ms/module  peak extra RSS {result['rss']:7.1f} MiB "
-            f"({result['rss'] * 1024 / modules:5.1f} KiB/module)  flops {result['flops']:,}"
+            f"{contender:<11} wall {result['seconds']:7.2f} s, CPU {result['cpu']:7.2f} s "
+            f"({result['cpu'] / modules * 1e3:5.3f} ms/module)  peak extra RSS "
+            f"{result['rss']:6.1f} MiB ({result['rss'] * 1024 / modules:4.1f} KiB/module)  "
+            f"flops {result['flops']:,}"
         )
-    ratio = results["complexity"]["seconds"] / results["fvcore"]["seconds"]
-    print(f"complexity / fvcore: {ratio:.2f}x wall time")
+    ours, theirs = results["complexity"], results["fvcore"]
+    print(
+        f"complexity / fvcore: {ours['seconds'] / theirs['seconds']:.2f}x wall time, "
+        f"{ours['cpu'] / theirs['cpu']:.2f}x CPU time"
+    )
 
 
 if __name__ == "__main__":
