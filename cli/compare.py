@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from complexity.targets import (
+    DEFAULT_MAX_MODULES,
     InputRequest,
     TargetSpec,
     check_device,
@@ -39,6 +40,7 @@ def run_compare(
     kv_dtype: str | None = None,
     train_step: bool = False,
     freeze: tuple[str, ...] = (),
+    max_modules: int | None = DEFAULT_MAX_MODULES,
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
@@ -82,7 +84,7 @@ def run_compare(
     for side, target in zip("AB", (target_a, target_b), strict=True):
         with spinner(f"building and tracing {target}"), _naming_the_side(side, target):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request),
+                TargetSpec(target, size, request=request, max_modules=max_modules),
                 convention,
                 device,
                 train_step=train_step_of(train_step, freeze),

@@ -50,6 +50,13 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+MAX_MODULES_OPTION = typer.Option(
+    "--max-modules",
+    metavar="N",
+    min=1,
+    help="Stop building a model past N modules (an analysis costs about a millisecond a module).",
+)
+MAX_MODULES = 20_000  # targets.spec.DEFAULT_MAX_MODULES: --help starts without the library
 DEVICE_HELP = (
     "auto (build on meta, no weights; real tensors only if the forward needs values), "
     "meta, cpu or cuda (build there and trace real tensors)."
@@ -252,16 +259,7 @@ def analyze_command(
             "float8_e4m3fn.",
         ),
     ] = None,
-    max_modules: Annotated[
-        int,
-        typer.Option(
-            "--max-modules",
-            metavar="N",
-            min=1,
-            help="Stop building a model past N modules (an analysis costs about a "
-            "millisecond a module).",
-        ),
-    ] = 20_000,  # targets.spec.DEFAULT_MAX_MODULES: --help starts without the library
+    max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -351,6 +349,7 @@ def compare_command(
     freeze: Annotated[
         list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
     ] = None,
+    max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
@@ -373,6 +372,7 @@ def compare_command(
         kv_dtype=kv_dtype,
         train_step=train_step,
         freeze=tuple(freeze or ()),
+        max_modules=max_modules,
     )
 
 
@@ -435,6 +435,7 @@ def sweep_command(
     freeze: Annotated[
         list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
     ] = None,
+    max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
@@ -458,6 +459,7 @@ def sweep_command(
         device_spec=device_spec,
         train_step=train_step,
         freeze=tuple(freeze or ()),
+        max_modules=max_modules,
     )
 
 

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from complexity.targets import (
+    DEFAULT_MAX_MODULES,
     InputRequest,
     TargetError,
     TargetSpec,
@@ -119,6 +120,7 @@ def run_sweep(
     device_spec: str | None = None,
     train_step: bool = False,
     freeze: tuple[str, ...] = (),
+    max_modules: int | None = DEFAULT_MAX_MODULES,
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
@@ -160,7 +162,10 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request), convention, device, train_step=step
+                TargetSpec(target, shape, options, request, max_modules=max_modules),
+                convention,
+                device,
+                train_step=step,
             )
         checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         fed = _fed_size(shape, loaded.inputs)
@@ -170,7 +175,10 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request), convention, device, train_step=step
+                TargetSpec(target, None, options, request, max_modules=max_modules),
+                convention,
+                device,
+                train_step=step,
             )
         checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         tokens = loaded.tokens or (batch or 1, length)

@@ -37,8 +37,15 @@ class _TooManyModules(BaseException):
 def estimate(modules: int) -> str:
     seconds = modules * SECONDS_PER_MODULE
     gib = modules * BYTES_PER_MODULE / 2**30
-    time = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
-    return f"about {time} and {gib:.1f} GiB" if gib >= 0.1 else f"about {time}"
+    time = (
+        f"{seconds / 60:.0f} min"
+        if seconds >= 120
+        else f"{seconds:.0f} s"
+        if seconds >= 1
+        else "under a second"
+    )
+    time = time if time == "under a second" else f"about {time}"
+    return f"{time} and {gib:.1f} GiB" if gib >= 0.1 else time
 
 
 def too_many(target: str, limit: int, count: int, exact: bool) -> TargetError:

@@ -9,10 +9,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from conftest import assert_one_line_error, cli
 from torch import nn
 
 from complexity.analyzer import AnalysisError, analyze
@@ -134,6 +136,21 @@ def test_a_module_that_contains_itself_is_refused_in_one_line() -> None:
     assert "\n" not in message
     assert message.startswith("loop is the model again: a module that contains itself")
     assert "object.__setattr__(module, 'loop', ...)" in message
+
+
+def test_the_cli_refuses_a_model_file_that_contains_itself_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "loop.py"
+    path.write_text(
+        "from torch import nn\n"
+        "model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\n"
+        "model.loop = model\n"
+        "input_shape = (1, 4)\n"
+    )
+    code, out, err = cli(capsys, "analyze", str(path))
+    assert_one_line_error(code, err, 2, "loop is the model again", "object.__setattr__")
+    assert out == ""
 
 
 def test_a_submodule_that_contains_an_ancestor_is_named() -> None:

@@ -51,6 +51,21 @@ def test_a_model_file_past_the_limit_is_refused_naming_the_option(
     assert code == 0 and "Model Flops: 1.92K" in out  # 30 layers x 8 x 8 multiply-adds
 
 
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_compare_and_sweep_take_the_option_too(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    convs = (
+        "from torch import nn\nmodel = nn.Sequential(*[nn.Conv2d(3, 3, 1) for _ in range(30)])\n"
+    )
+    path = model_file(tmp_path, convs)  # 30 convolutions + the Sequential: 31 modules
+    args = [path, path] if command == "compare" else [path, "--shapes", "8,16"]
+    code, _, err = cli(capsys, command, *args, "--max-modules", "20")
+    assert_one_line_error(code, err, 2, "builds more than 20 modules", "--max-modules N")
+    code, _, _ = cli(capsys, command, *args, "--max-modules", "31")
+    assert code == 0
+
+
 def test_a_factory_cannot_swallow_the_stop(tmp_path: Path) -> None:
     spec = TargetSpec(model_file(tmp_path, SWALLOWING), max_modules=50, device="meta")
     with pytest.raises(TargetError, match="builds more than 50 modules"):
