@@ -22,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -138,7 +138,27 @@ def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
     if context <= 0:
         raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    limit = inputs.model_args.get("max_position_embeddings", _positions(request.target))
+    if isinstance(limit, int) and context + 1 > limit:  # refused before any build or trace
+        raise UsageError(
+            f"--context {context} leaves no position for the new token: the model has "
+            f"{limit}; give --context {limit - 1} or less, or --model-arg "
+            f"max_position_embeddings={context + 1}"
+        )
     return context
+
+
+def _positions(target: str) -> int | None:
+    """`max_position_embeddings` of a config.json, if it states one (loading checks again)."""
+    import json
+    from pathlib import Path
+
+    path = Path(target)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # loading says what is wrong with the file
+    return data.get("max_position_embeddings") if isinstance(data, dict) else None
 
 
 def run_analyze(request: AnalyzeRequest) -> int:
@@ -176,7 +196,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
+    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -220,6 +240,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
             loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
+    exports.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
