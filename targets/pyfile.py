@@ -81,6 +81,9 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
         raise TargetError(
             f"--cfg-options applies to MMYOLO-style configs; {path} is a plain model file"
         )
+    from .load import refuse_builder
+
+    refuse_builder(spec, f"{path}, a plain model file")
     if spec.training_form:
         raise TargetError(
             f"--training-form applies to MMYOLO-style configs (it keeps RepVGG-style blocks "
