@@ -61,6 +61,11 @@ DEVICE_HELP = (
     "auto (build on meta, no weights; real tensors only if the forward needs values), "
     "meta, cpu or cuda (build there and trace real tensors)."
 )
+BUILDER_HELP = (
+    "How an MMYOLO-style config is built: openmmlab (the installed mmyolo/mmdet registry, "
+    "custom_imports included), zoo (complexity.zoo, no OpenMMLab needed) or auto (openmmlab "
+    "when the config's default_scope package imports)."
+)
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
@@ -99,8 +104,9 @@ def analyze_command(
         list[str] | None,
         typer.Option(
             "--input",
-            metavar="SHAPE[:DTYPE]",
-            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+            metavar="[NAME=]SHAPE[:DTYPE]",
+            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64, "
+            "or NAME=SHAPE[:DTYPE] of a keyword input (attention_mask=1x128:int64); "
             "repeat for each input.",
         ),
     ] = None,
@@ -259,6 +265,7 @@ def analyze_command(
             "float8_e4m3fn.",
         ),
     ] = None,
+    builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
     max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
@@ -289,6 +296,7 @@ def analyze_command(
             device_spec=device_spec,
             device=device,
             training_form=training_form,
+            builder=builder,
             train_step=train_step,
             freeze=tuple(freeze or ()),
             decode=decode,
@@ -326,6 +334,7 @@ def compare_command(
     ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -367,6 +376,7 @@ def compare_command(
         seq_len=seq_len,
         batch=batch,
         device=device,
+        builder=builder,
         decode=decode,
         context=context,
         kv_dtype=kv_dtype,
@@ -395,6 +405,7 @@ def sweep_command(
         typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
@@ -453,6 +464,7 @@ def sweep_command(
         batch=batch,
         model_args=model_args,
         device=device,
+        builder=builder,
         contexts=contexts,
         decode=decode,
         kv_dtype=kv_dtype,
@@ -505,7 +517,9 @@ def _name_values_plainly(command: Any) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from .failures import printable
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:

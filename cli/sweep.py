@@ -114,6 +114,7 @@ def run_sweep(
     batch: int | None = None,
     model_args: list[str] | None = None,
     device: str = "auto",
+    builder: str = "auto",
     contexts: list[str] | None = None,
     decode: bool = False,
     kv_dtype: str | None = None,
@@ -162,7 +163,9 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request, max_modules=max_modules),
+                TargetSpec(
+                    target, shape, options, request, builder=builder, max_modules=max_modules
+                ),
                 convention,
                 device,
                 train_step=step,
@@ -175,7 +178,9 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request, max_modules=max_modules),
+                TargetSpec(
+                    target, None, options, request, builder=builder, max_modules=max_modules
+                ),
                 convention,
                 device,
                 train_step=step,
