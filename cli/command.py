@@ -22,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -196,7 +196,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
+    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -240,6 +240,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
             loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
+    exports.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0

@@ -492,7 +492,9 @@ def _name_values_plainly(command: Any) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from .failures import printable
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:

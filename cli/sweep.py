@@ -19,7 +19,7 @@ from complexity.targets import (
 )
 
 from .command import spinner, tool_version, train_step_of
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 
 
@@ -148,7 +148,7 @@ def run_sweep(
     sizes = [] if lengths or cached else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
-    checked = check_exports(exports, {target: "the model (TARGET) itself"})
+    checked = check_exports(exports, files_read_by(target, "the model (TARGET)"))
     check_device(device)
     step = train_step_of(train_step, freeze)
     if step is not None and cached:
@@ -162,6 +162,7 @@ def run_sweep(
             loaded, report = load_and_analyze(
                 TargetSpec(target, shape, options, request), convention, device, train_step=step
             )
+        checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
@@ -171,6 +172,7 @@ def run_sweep(
             loaded, report = load_and_analyze(
                 TargetSpec(target, None, options, request), convention, device, train_step=step
             )
+        checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
     for context in cached:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_SHAPE = (640, 640)  # MMYOLO configs: what MMYOLO's get_flops feeds
@@ -73,6 +74,9 @@ class Loaded:
     active_params: ActiveParams | None = None
     # Keyword inputs: model(*inputs, **kwargs)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # Every local file the target read (the target, its `_base_` files, the modules a model
+    # file imported from its folder): an export must not replace one of them.
+    files_read: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
