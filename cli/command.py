@@ -38,13 +38,14 @@ class AnalyzeRequest:
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
-    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    inputs: list[str] | None = None  # --input [NAME=]SHAPE[:DTYPE], one per input
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
@@ -215,7 +216,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
     with spinner(f"building and tracing {request.target}"):
         try:
             spec = TargetSpec(
-                request.target, size, options, inputs, training_form=request.training_form
+                request.target,
+                size,
+                options,
+                inputs,
+                training_form=request.training_form,
+                builder=request.builder,
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
@@ -252,6 +258,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         depth=request.render.depth,
         device=render.device,
         serving=render.serving,
+        built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
     )
     if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
         for line in broken:  # `--json -`: stdout carries the export alone
@@ -267,6 +274,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            built_by=str(loaded.built_by) if loaded.built_by is not None else None,
             active_params=loaded.active_params if loaded.tokens else None,
             transformer=transformer_shape(loaded.model) if step else None,
             embedding_params=input_embedding_params(loaded.model) if step else 0,

@@ -34,6 +34,7 @@ def run_compare(
     seq_len: int | None = None,
     batch: int | None = None,
     device: str = "auto",
+    builder: str = "auto",
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
@@ -82,7 +83,7 @@ def run_compare(
     for side, target in zip("AB", (target_a, target_b), strict=True):
         with spinner(f"building and tracing {target}"), _naming_the_side(side, target):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request),
+                TargetSpec(target, size, request=request, builder=builder),
                 convention,
                 device,
                 train_step=train_step_of(train_step, freeze),

@@ -113,6 +113,7 @@ def run_sweep(
     batch: int | None = None,
     model_args: list[str] | None = None,
     device: str = "auto",
+    builder: str = "auto",
     contexts: list[str] | None = None,
     decode: bool = False,
     kv_dtype: str | None = None,
@@ -160,7 +161,10 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request), convention, device, train_step=step
+                TargetSpec(target, shape, options, request, builder=builder),
+                convention,
+                device,
+                train_step=step,
             )
         checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         fed = _fed_size(shape, loaded.inputs)
@@ -170,7 +174,10 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request), convention, device, train_step=step
+                TargetSpec(target, None, options, request, builder=builder),
+                convention,
+                device,
+                train_step=step,
             )
         checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         tokens = loaded.tokens or (batch or 1, length)

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from .builders import BUILDERS
 from .inputs import check_input_options, refuse
 from .spec import BUILD_DEVICES, Loaded, TargetError, TargetSpec
 
@@ -105,6 +106,8 @@ def _load_target(spec: TargetSpec) -> Loaded:
         raise TargetError(
             f"cannot build on device {spec.device!r}; use one of: {', '.join(BUILD_DEVICES)}"
         )
+    if spec.builder not in BUILDERS:
+        raise TargetError(f"unknown --builder {spec.builder!r}; use one of: {', '.join(BUILDERS)}")
     target, request = spec.target, spec.request
     check_input_options(spec.shape, request)
     path = Path(target)
@@ -112,6 +115,7 @@ def _load_target(spec: TargetSpec) -> Loaded:
     if looks_like_spec and not path.exists() and not path.is_symlink():
         if spec.cfg_options:
             raise TargetError("--cfg-options applies to config files, not to an import spec")
+        refuse_builder(spec, "an import spec")
         return from_import_spec(spec)
     if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
         module, _, factory = target.rpartition(".")
@@ -126,6 +130,7 @@ def _load_target(spec: TargetSpec) -> Loaded:
                 "--cfg-options applies to MMYOLO-style configs; set config.json fields "
                 "with --model-arg KEY=VALUE"
             )
+        refuse_builder(spec, f"{path}, a Hugging Face config")
         return from_hf_config(path, spec)
     source = path.read_text(encoding="utf-8", errors="replace")
     if not source.strip():
@@ -134,3 +139,11 @@ def _load_target(spec: TargetSpec) -> Loaded:
         refuse(request, MMYOLO_INPUTS)
         return from_config(path, spec)
     return from_python_file(path, spec)
+
+
+def refuse_builder(spec: TargetSpec, what: str) -> None:
+    """--builder chooses how an MMYOLO-style config is built; other targets build themselves."""
+    if spec.builder != "auto":
+        raise TargetError(
+            f"--builder {spec.builder} applies to MMYOLO-style configs, not to {what}; drop it"
+        )
