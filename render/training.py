@@ -12,6 +12,7 @@ from rich.text import Text
 
 from complexity.analyzer import Report
 
+from .costs import format_bytes
 from .formatting import format_size
 
 SPLIT_LINE = "=" * 30
@@ -90,6 +91,17 @@ def training_lines(
                 f"  6·N + 12·L·H·Q·T{unit}: {format_size(palm)} (PaLM, appendix B: "
                 f"L={shape.layers}, H={shape.heads}, Q={shape.head_dim}, T={seq_len})"
             )
+    memory = report.train_memory
+    if memory is not None:
+        amp = ", fp32 master weights (--amp)" if step.amp else ""
+        lines += [
+            f"Training memory ({step.optimizer}{amp}): parameters "
+            f"{format_bytes(memory.param_bytes)}, gradients {format_bytes(memory.grad_bytes)}, "
+            f"optimizer state {format_bytes(memory.optimizer_state_bytes + memory.master_weight_bytes)}",
+            f"  saved for the backward: {format_bytes(memory.saved_activation_bytes)}; "
+            f"peak of the step about {format_bytes(memory.peak_estimate)} "
+            "(docs/memory.md: what it leaves out)",
+        ]
     if report.uncounted_backward:
         calls = sum(op.count for op in report.uncounted_backward)
         names = ", ".join(f"{op.op} x{op.count}" for op in report.uncounted_backward[:5])
