@@ -22,7 +22,7 @@ from complexity.targets import (
     parse_shape,
 )
 
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 from .signals import raise_if_interrupted
 
@@ -45,6 +45,7 @@ class AnalyzeRequest:
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     training_form: bool = False  # skip switch_to_deploy on configs
+    builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
     optimizer: str = "adamw"  # --optimizer: whose state the training memory counts
@@ -149,7 +150,27 @@ def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
     context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
     if context <= 0:
         raise UsageError(f"--context {context} is not a positive number of cached tokens")
+    limit = inputs.model_args.get("max_position_embeddings", _positions(request.target))
+    if isinstance(limit, int) and context + 1 > limit:  # refused before any build or trace
+        raise UsageError(
+            f"--context {context} leaves no position for the new token: the model has "
+            f"{limit}; give --context {limit - 1} or less, or --model-arg "
+            f"max_position_embeddings={context + 1}"
+        )
     return context
+
+
+def _positions(target: str) -> int | None:
+    """`max_position_embeddings` of a config.json, if it states one (loading checks again)."""
+    import json
+    from pathlib import Path
+
+    path = Path(target)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # loading says what is wrong with the file
+    return data.get("max_position_embeddings") if isinstance(data, dict) else None
 
 
 def run_analyze(request: AnalyzeRequest) -> int:
@@ -187,7 +208,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         batch=request.batch,
         model_args=parse_model_args(request.model_args),
     )
-    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
+    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -206,7 +227,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
     with spinner(f"building and tracing {request.target}"):
         try:
             spec = TargetSpec(
-                request.target, size, options, inputs, training_form=request.training_form
+                request.target,
+                size,
+                options,
+                inputs,
+                training_form=request.training_form,
+                builder=request.builder,
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
@@ -231,6 +257,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
             loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
+    exports.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
@@ -242,6 +269,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         depth=request.render.depth,
         device=render.device,
         serving=render.serving,
+        built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
     )
     if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
         for line in broken:  # `--json -`: stdout carries the export alone
@@ -257,6 +285,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            built_by=str(loaded.built_by) if loaded.built_by is not None else None,
+            active_params=loaded.active_params if loaded.tokens else None,
             transformer=transformer_shape(loaded.model) if step else None,
             embedding_params=input_embedding_params(loaded.model) if step else 0,
         ),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from complexity.targets import (
@@ -16,7 +18,7 @@ from complexity.targets import (
 )
 
 from .command import spinner, tool_version, train_step_of
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 
 
@@ -32,6 +34,7 @@ def run_compare(
     seq_len: int | None = None,
     batch: int | None = None,
     device: str = "auto",
+    builder: str = "auto",
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
@@ -58,7 +61,7 @@ def run_compare(
     )
     checked = check_exports(
         exports,
-        {target_a: f"model A ({target_a})", target_b: f"model B ({target_b})"},
+        {**files_read_by(target_a, "model A"), **files_read_by(target_b, "model B")},
     )
 
     check_device(device)
@@ -77,13 +80,16 @@ def run_compare(
             request = dataclasses.replace(request, seq_len=cached)
 
     reports, labels, notes, servings = [], [], [], []
-    for target in (target_a, target_b):
-        with spinner(f"building and tracing {target}"):
+    for side, target in zip("AB", (target_a, target_b), strict=True):
+        with spinner(f"building and tracing {target}"), _naming_the_side(side, target):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request),
+                TargetSpec(target, size, request=request, builder=builder),
                 convention,
                 device,
                 train_step=train_step_of(train_step, freeze),
+            )
+            checked.refuse_overwriting(
+                {path: f"a file model {side} read" for path in loaded.files_read}
             )
             if cached is not None:
                 from complexity.targets.decode import analyze_decode
@@ -143,6 +149,24 @@ def run_compare(
         )
     sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
+
+
+@contextlib.contextmanager
+def _naming_the_side(side: str, target: str) -> Iterator[None]:
+    """A failure while loading or analysing one model says which: `model B (path): ...`."""
+    from complexity.analyzer import AnalysisError
+    from complexity.targets import TargetError
+
+    try:
+        yield
+    except (TargetError, UsageError) as error:
+        raise type(error)(f"model {side} ({target}): {error}") from error
+    except AnalysisError as error:
+        raise AnalysisError(
+            f"model {side} ({target}): {error}",
+            module=error.module,
+            input_shapes=error.input_shapes,
+        ) from error
 
 
 def _plain(text: str) -> Any:

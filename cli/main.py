@@ -54,6 +54,11 @@ DEVICE_HELP = (
     "auto (build on meta, no weights; real tensors only if the forward needs values), "
     "meta, cpu or cuda (build there and trace real tensors)."
 )
+BUILDER_HELP = (
+    "How an MMYOLO-style config is built: openmmlab (the installed mmyolo/mmdet registry, "
+    "custom_imports included), zoo (complexity.zoo, no OpenMMLab needed) or auto (openmmlab "
+    "when the config's default_scope package imports)."
+)
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
@@ -268,6 +273,7 @@ def analyze_command(
             "float8_e4m3fn.",
         ),
     ] = None,
+    builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -297,6 +303,7 @@ def analyze_command(
             device_spec=device_spec,
             device=device,
             training_form=training_form,
+            builder=builder,
             train_step=train_step,
             freeze=tuple(freeze or ()),
             optimizer=optimizer,
@@ -335,6 +342,7 @@ def compare_command(
     ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
     depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     json_path: Annotated[
@@ -375,6 +383,7 @@ def compare_command(
         seq_len=seq_len,
         batch=batch,
         device=device,
+        builder=builder,
         decode=decode,
         context=context,
         kv_dtype=kv_dtype,
@@ -402,6 +411,7 @@ def sweep_command(
         typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
     ] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
     convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
@@ -459,6 +469,7 @@ def sweep_command(
         batch=batch,
         model_args=model_args,
         device=device,
+        builder=builder,
         contexts=contexts,
         decode=decode,
         kv_dtype=kv_dtype,
@@ -510,7 +521,9 @@ def _name_values_plainly(command: Any) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from .failures import printable
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:

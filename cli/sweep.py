@@ -19,7 +19,7 @@ from complexity.targets import (
 )
 
 from .command import spinner, tool_version, train_step_of
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 
 
@@ -113,6 +113,7 @@ def run_sweep(
     batch: int | None = None,
     model_args: list[str] | None = None,
     device: str = "auto",
+    builder: str = "auto",
     contexts: list[str] | None = None,
     decode: bool = False,
     kv_dtype: str | None = None,
@@ -148,7 +149,7 @@ def run_sweep(
     sizes = [] if lengths or cached else parse_sizes(shapes)
     options = parse_cfg_options(cfg_options)
     arguments = parse_model_args(model_args)
-    checked = check_exports(exports, {target: "the model (TARGET) itself"})
+    checked = check_exports(exports, files_read_by(target, "the model (TARGET)"))
     check_device(device)
     step = train_step_of(train_step, freeze)
     if step is not None and cached:
@@ -160,8 +161,12 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request), convention, device, train_step=step
+                TargetSpec(target, shape, options, request, builder=builder),
+                convention,
+                device,
+                train_step=step,
             )
+        checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
@@ -169,8 +174,12 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request), convention, device, train_step=step
+                TargetSpec(target, None, options, request, builder=builder),
+                convention,
+                device,
+                train_step=step,
             )
+        checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         tokens = loaded.tokens or (batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
     for context in cached:

@@ -66,19 +66,21 @@ def training_lines(
     total_params = report.total("params")
     trainable = report.trainable_params or 0
     frozen = f" (frozen: {', '.join(step.freeze)})" if step.freeze else ""
+    unit = report.unit_label
     lines = [
         SPLIT_LINE,
-        f"Backward Flops: {format_size(backward)} ({_ratio(backward, forward)} x forward)",
-        f"Train step Flops: {format_size(forward + backward)} (forward + backward, one step)",
+        f"Backward {unit}: {format_size(backward)} ({_ratio(backward, forward)} x forward)",
+        f"Train step {unit}: {format_size(forward + backward)} (forward + backward, one step)",
         f"Trainable Parameters: {format_size(trainable)} of {format_size(total_params)}{frozen}",
     ]
     if tokens is not None:
         batch, seq_len = tokens
         count = batch * seq_len
-        lines.append(f"Train Flops per token: {format_size(round((forward + backward) / count))}")
+        per_token = format_size(round((forward + backward) / count))
+        lines.append(f"Train {unit} per token: {per_token}")
         params = total_params - embedding_params
         # The rules count flops, 2 per multiply-add; fvcore and macs count multiply-adds.
-        per_flop = 1 if report.convention == "flops" else 0.5
+        per_flop = report.flops_per_multiply_add / 2
         unit = "" if per_flop == 1 else " as multiply-adds (flops / 2)"
         lines.append(
             f"  6·N{unit}: {format_size(round(6 * params * per_flop))} "

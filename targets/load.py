@@ -7,11 +7,15 @@ or an import spec `package.module:factory` (pyfile.py), and a Hugging Face `conf
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import errno
 import os
 import re
+import sys
 from pathlib import Path
 
+from .builders import BUILDERS
 from .inputs import check_input_options, refuse
 from .spec import BUILD_DEVICES, Loaded, TargetError, TargetSpec
 
@@ -50,8 +54,50 @@ def check_config_path(target: str) -> Path:
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 
 
+def files_named(target: str) -> tuple[Path, ...]:
+    """The local files `target` reads that are known before anything is built: the file
+    itself (a folder's config.json) and, for an MMYOLO config, its `_base_` files, all the
+    way up. Nothing for an import spec or a path that does not exist."""
+    from .openmmlab import base_files_all_the_way
+
+    path = Path(target)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
+    if not path.is_file():
+        return ()
+    files = [path.resolve()]
+    if path.suffix == ".py":
+        files += base_files_all_the_way(path)
+    return tuple(dict.fromkeys(files))
+
+
+def _imported_files(before: set[str], folder: Path) -> list[Path]:
+    """Files of the modules imported since `before` that live under `folder` (a model
+    file's neighbours, a spec's package): the target read them too."""
+    found = []
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not file:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            path = Path(file).resolve()
+            if path.is_relative_to(folder):
+                found.append(path)
+    return sorted(found)
+
+
 def load_target(spec: TargetSpec) -> Loaded:
-    """Build the model and inputs `spec` names, on `spec.device`."""
+    """Build the model and inputs `spec` names, on `spec.device`; `files_read` says which
+    local files that read."""
+    before = set(sys.modules)
+    loaded = _load_target(spec)
+    path = Path(spec.target)
+    folder = path.resolve().parent if path.exists() else Path.cwd().resolve()
+    files = (*files_named(spec.target), *_imported_files(before, folder))
+    return dataclasses.replace(loaded, files_read=tuple(dict.fromkeys(files)))
+
+
+def _load_target(spec: TargetSpec) -> Loaded:
     from .huggingface import from_hf_config
     from .openmmlab import MMYOLO_INPUTS, from_config, is_mmyolo_config
     from .pyfile import from_import_spec, from_python_file
@@ -60,6 +106,8 @@ def load_target(spec: TargetSpec) -> Loaded:
         raise TargetError(
             f"cannot build on device {spec.device!r}; use one of: {', '.join(BUILD_DEVICES)}"
         )
+    if spec.builder not in BUILDERS:
+        raise TargetError(f"unknown --builder {spec.builder!r}; use one of: {', '.join(BUILDERS)}")
     target, request = spec.target, spec.request
     check_input_options(spec.shape, request)
     path = Path(target)
@@ -67,6 +115,7 @@ def load_target(spec: TargetSpec) -> Loaded:
     if looks_like_spec and not path.exists() and not path.is_symlink():
         if spec.cfg_options:
             raise TargetError("--cfg-options applies to config files, not to an import spec")
+        refuse_builder(spec, "an import spec")
         return from_import_spec(spec)
     if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
         module, _, factory = target.rpartition(".")
@@ -81,6 +130,7 @@ def load_target(spec: TargetSpec) -> Loaded:
                 "--cfg-options applies to MMYOLO-style configs; set config.json fields "
                 "with --model-arg KEY=VALUE"
             )
+        refuse_builder(spec, f"{path}, a Hugging Face config")
         return from_hf_config(path, spec)
     source = path.read_text(encoding="utf-8", errors="replace")
     if not source.strip():
@@ -89,3 +139,11 @@ def load_target(spec: TargetSpec) -> Loaded:
         refuse(request, MMYOLO_INPUTS)
         return from_config(path, spec)
     return from_python_file(path, spec)
+
+
+def refuse_builder(spec: TargetSpec, what: str) -> None:
+    """--builder chooses how an MMYOLO-style config is built; other targets build themselves."""
+    if spec.builder != "auto":
+        raise TargetError(
+            f"--builder {spec.builder} applies to MMYOLO-style configs, not to {what}; drop it"
+        )
