@@ -38,7 +38,7 @@ class AnalyzeRequest:
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
-    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    inputs: list[str] | None = None  # --input [NAME=]SHAPE[:DTYPE], one per input
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items

@@ -97,8 +97,9 @@ def analyze_command(
         list[str] | None,
         typer.Option(
             "--input",
-            metavar="SHAPE[:DTYPE]",
-            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+            metavar="[NAME=]SHAPE[:DTYPE]",
+            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64, "
+            "or NAME=SHAPE[:DTYPE] of a keyword input (attention_mask=1x128:int64); "
             "repeat for each input.",
         ),
     ] = None,

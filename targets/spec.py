@@ -28,10 +28,11 @@ class TargetError(Exception):
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One input tensor: `--input SHAPE[:DTYPE]`."""
+    """One input tensor: `--input [NAME=]SHAPE[:DTYPE]`; a named one is a keyword input."""
 
     shape: tuple[int, ...]
     dtype: str = "float32"
+    name: str | None = None
 
 
 @dataclass(frozen=True)
