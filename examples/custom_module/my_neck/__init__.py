@@ -15,5 +15,6 @@ class TinyNeck(nn.Module):
 
     def forward(self, inputs):
         return tuple(
-            smooth(lateral(x)) for lateral, smooth, x in zip(self.lateral, self.smooth, inputs)
+            smooth(lateral(x))
+            for lateral, smooth, x in zip(self.lateral, self.smooth, inputs, strict=True)
         )
