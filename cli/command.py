@@ -48,6 +48,8 @@ class AnalyzeRequest:
     builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
+    optimizer: str = "adamw"  # --optimizer: whose state the training memory counts
+    amp: bool = False  # --amp: fp32 master weights and state
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
@@ -107,13 +109,22 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
-def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
-    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
-    from complexity.analyzer import TrainStep
+def train_step_of(
+    train_step: bool, freeze: tuple[str, ...], optimizer: str = "adamw", amp: bool = False
+) -> Any:
+    """The `TrainStep` of --train-step and its options, or None; an option alone is refused."""
+    from complexity.analyzer import OPTIMIZERS, TrainStep
 
-    if freeze and not train_step:
-        raise UsageError("--freeze applies to a training step: add --train-step")
-    return TrainStep(freeze=freeze) if train_step else None
+    if not train_step:
+        for name, given in (("--freeze", freeze), ("--optimizer", optimizer != "adamw")):
+            if given:
+                raise UsageError(f"{name} applies to a training step: add --train-step")
+        if amp:
+            raise UsageError("--amp applies to a training step: add --train-step")
+        return None
+    if optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown --optimizer {optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
+    return TrainStep(freeze=freeze, optimizer=optimizer, amp=amp)
 
 
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
@@ -206,7 +217,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
-    step = train_step_of(request.train_step, request.freeze)
+    step = train_step_of(request.train_step, request.freeze, request.optimizer, request.amp)
     if "train_flops" in limits and step is None:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
     cached_tokens = _check_decode(request, inputs)

@@ -226,6 +226,22 @@ def analyze_command(
             "gradient. Repeatable.",
         ),
     ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="With --train-step: the optimizer whose state the training memory counts: "
+            "sgd, momentum, adam or adamw.",
+        ),
+    ] = "adamw",
+    amp: Annotated[
+        bool,
+        typer.Option(
+            "--amp",
+            help="With --train-step: mixed precision, the optimizer keeps fp32 master weights "
+            "and fp32 state.",
+        ),
+    ] = False,
     max_train_flops: Annotated[
         str | None,
         typer.Option(
@@ -291,6 +307,8 @@ def analyze_command(
             builder=builder,
             train_step=train_step,
             freeze=tuple(freeze or ()),
+            optimizer=optimizer,
+            amp=amp,
             decode=decode,
             context=context,
             kv_dtype=kv_dtype,
