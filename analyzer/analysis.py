@@ -11,11 +11,11 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from .backward import GradientFlow, Trainable, TrainStep, trainable_state
+from .backward import GradientFlow, Trainable, TrainStep, trainable_state, training_memory
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
-from .registry import Args, Handler
+from .registry import CANNOT_COUNT, Args, Handler, count_with
 from .report import (
     HANDLER_FAILED,
     NO_HANDLER,
@@ -60,6 +60,10 @@ def _argument_names(schema: str) -> tuple[str, ...]:
         return tuple(argument.name for argument in torch._C.parse_schema(schema).arguments)
     except RuntimeError:  # "(no schema)": prim ops, autograd Functions
         return ()
+
+
+def _outputs(node: torch._C.Node) -> list[Any]:
+    return [_resolve(v) for v in node.outputs()]
 
 
 def _named(node: torch._C.Node) -> Args:
@@ -110,8 +114,8 @@ def _real_flops(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int
     if rule is None or rule.flops is None:
         return 0
     try:
-        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
-    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return count_with(rule.flops, kind, "flops", _named(node), _outputs(node))
+    except CANNOT_COUNT:
         return 0
 
 
@@ -121,8 +125,8 @@ def _price(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int | No
     if rule is None or rule.flops is None:
         return None
     try:
-        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
-    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return count_with(rule.flops, kind, "flops", _named(node), _outputs(node))
+    except CANNOT_COUNT:
         return None
 
 
@@ -250,14 +254,18 @@ class _OperatorCounts:
         self.operator_calls[rule.label] += 1
         if node not in self._reaching_output:
             self.unreached[position] += 1
-        outs = [_resolve(v) for v in node.outputs()]
+        outs = _outputs(node)
         try:
             ins = _named(node)
             if rule.flops is not None:
-                self.own_flops[position][rule.label] += rule.flops(ins, outs)
+                self.own_flops[position][rule.label] += count_with(
+                    rule.flops, kind, "flops", ins, outs
+                )
             if rule.activations is not None:
-                self.own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+                self.own_acts[position][rule.label] += count_with(
+                    rule.activations, kind, "activations", ins, outs
+                )
+        except CANNOT_COUNT:
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             self.uncounted[(kind, HANDLER_FAILED)][position] += 1
             self.prices.add(kind, HANDLER_FAILED, node)
@@ -315,7 +323,7 @@ def analyze(
     one training step (loss = sum of the outputs): `backward_flops` and `train_flops` per
     module, and the ops without a backward rule in `Report.uncounted_backward`.
 
-    `memory=False` skips the liveness walk and the kernels' costs: the report then has no
+    `memory=False` (ignored with a train step, whose memory needs it) skips the liveness walk and the kernels' costs: the report then has no
     `activation_bytes`, peak or roofline input (`Report.memory` is None), and is faster.
 
     `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
@@ -338,13 +346,14 @@ def analyze(
     collectors: list[Collector] = [counts]
     liveness: MemoryWalk | None = None
     costs: KernelCosts | None = None
+    step = TrainStep() if train_step is True else train_step or None
+    memory = memory or step is not None  # a step's saved activations are storages
     if memory:
         state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
         parents = [info.parent for info in tree.modules]
         liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
         costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
-    step = TrainStep() if train_step is True else train_step or None
     gradients: GradientFlow | None = None
     trainable: Trainable | None = None
     if step is not None:
@@ -357,6 +366,7 @@ def analyze(
             len(tree.modules),
             _resolve,
             _named,
+            liveness.activation_storages if liveness is not None else None,
         )
         collectors.append(gradients)
 
@@ -393,6 +403,7 @@ def analyze(
             tree, [sum(c.values()) for c in profile.activation_bytes]
         )
     uncounted_backward: tuple[UncountedOp, ...] = ()
+    train_memory = None
     if gradients is not None and trainable is not None:
         backward = gradients.finish(trainable.params, trainable.frozen)
         own_backward = [sum(c.values()) for c in backward.own]
@@ -405,6 +416,15 @@ def analyze(
         inclusive["train_flops"] = tuple(
             f + b for f, b in zip(inclusive["flops"], inclusive["backward_flops"], strict=True)
         )
+        train_memory = training_memory(
+            step,
+            trainable,
+            backward,
+            sum(state.own_param_bytes),
+            state.buffer_bytes,
+            profile.peak_bytes if profile is not None else 0,
+        )
+        inclusive["saved_activation_bytes"] = _inclusive(tree, list(backward.saved_bytes))
         uncounted_backward = tuple(
             UncountedOp(
                 op=op,
@@ -453,4 +473,5 @@ def analyze(
         train_step=step,
         trainable_params=trainable.params if trainable else None,
         uncounted_backward=uncounted_backward,
+        train_memory=train_memory,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,6 +12,7 @@ from rich.console import Console
 
 from complexity.render import RenderOptions
 from complexity.targets import (
+    DEFAULT_MAX_MODULES,
     InputRequest,
     TargetSpec,
     check_device,
@@ -38,7 +39,7 @@ class AnalyzeRequest:
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
-    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
+    inputs: list[str] | None = None  # --input [NAME=]SHAPE[:DTYPE], one per input
     seq_len: int | None = None  # --seq-len
     batch: int | None = None  # --batch
     model_args: list[str] | None = None  # --model-arg KEY=VALUE items
@@ -48,9 +49,12 @@ class AnalyzeRequest:
     builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
+    optimizer: str = "adamw"  # --optimizer: whose state the training memory counts
+    amp: bool = False  # --amp: fp32 master weights and state
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
+    max_modules: int = DEFAULT_MAX_MODULES  # --max-modules: stop building past this many
 
 
 def tool_version() -> str:
@@ -63,14 +67,19 @@ def tool_version() -> str:
 
 
 @contextlib.contextmanager
-def spinner(message: str) -> Iterator[None]:
-    """A spinner on stderr, only when stderr is a terminal."""
+def spinner(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr, only when stderr is a terminal; gives a function that says how
+    long work goes (the spinner's text on a terminal, else one stderr line per call)."""
     console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
-        with console.status(message):
-            yield
+        with console.status(message) as status:
+            yield lambda progress: status.update(f"{message}: {progress}")
     else:
-        yield
+        yield (
+            lambda progress: (
+                None if progress.startswith("building:") else console.print(f"note: {progress}")
+            )
+        )
 
 
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
@@ -107,13 +116,22 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
-def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
-    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
-    from complexity.analyzer import TrainStep
+def train_step_of(
+    train_step: bool, freeze: tuple[str, ...], optimizer: str = "adamw", amp: bool = False
+) -> Any:
+    """The `TrainStep` of --train-step and its options, or None; an option alone is refused."""
+    from complexity.analyzer import OPTIMIZERS, TrainStep
 
-    if freeze and not train_step:
-        raise UsageError("--freeze applies to a training step: add --train-step")
-    return TrainStep(freeze=freeze) if train_step else None
+    if not train_step:
+        for name, given in (("--freeze", freeze), ("--optimizer", optimizer != "adamw")):
+            if given:
+                raise UsageError(f"{name} applies to a training step: add --train-step")
+        if amp:
+            raise UsageError("--amp applies to a training step: add --train-step")
+        return None
+    if optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown --optimizer {optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
+    return TrainStep(freeze=freeze, optimizer=optimizer, amp=amp)
 
 
 def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
@@ -206,14 +224,14 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_device(request.device)
-    step = train_step_of(request.train_step, request.freeze)
+    step = train_step_of(request.train_step, request.freeze, request.optimizer, request.amp)
     if "train_flops" in limits and step is None:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
     cached_tokens = _check_decode(request, inputs)
     if cached_tokens is not None and inputs.seq_len is None:
         inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
 
-    with spinner(f"building and tracing {request.target}"):
+    with spinner(f"building and tracing {request.target}") as notify:
         try:
             spec = TargetSpec(
                 request.target,
@@ -222,6 +240,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
                 inputs,
                 training_form=request.training_form,
                 builder=request.builder,
+                max_modules=request.max_modules,
             )
             # Bytes and peaks are printed with --memory, priced by the roofline and
             # carried by every export; the default table needs no memory walk.
@@ -232,7 +251,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
                 or cached_tokens is not None  # the prefill's time to first token
             )
             loaded, report = load_and_analyze(
-                spec, request.convention, request.device, memory=memory, train_step=step
+                spec,
+                request.convention,
+                request.device,
+                memory=memory,
+                train_step=step,
+                notify=notify,
             )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error

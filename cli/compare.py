@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from complexity.targets import (
+    DEFAULT_MAX_MODULES,
     InputRequest,
     TargetSpec,
     check_device,
@@ -40,6 +41,7 @@ def run_compare(
     kv_dtype: str | None = None,
     train_step: bool = False,
     freeze: tuple[str, ...] = (),
+    max_modules: int | None = DEFAULT_MAX_MODULES,
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
@@ -83,7 +85,7 @@ def run_compare(
     for side, target in zip("AB", (target_a, target_b), strict=True):
         with spinner(f"building and tracing {target}"), _naming_the_side(side, target):
             loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request, builder=builder),
+                TargetSpec(target, size, request=request, builder=builder, max_modules=max_modules),
                 convention,
                 device,
                 train_step=train_step_of(train_step, freeze),
@@ -125,7 +127,7 @@ def run_compare(
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
-            depth=depth,
+            depth=depth, servings=servings,
         )  # fmt: skip
     if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return

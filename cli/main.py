@@ -50,6 +50,13 @@ HTML_OPTION = typer.Option(
     help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
     'needs pip install "complexity[html]".',
 )
+MAX_MODULES_OPTION = typer.Option(
+    "--max-modules",
+    metavar="N",
+    min=1,
+    help="Stop building a model past N modules (an analysis costs about a millisecond a module).",
+)
+MAX_MODULES = 20_000  # targets.spec.DEFAULT_MAX_MODULES: --help starts without the library
 DEVICE_HELP = (
     "auto (build on meta, no weights; real tensors only if the forward needs values), "
     "meta, cpu or cuda (build there and trace real tensors)."
@@ -97,8 +104,9 @@ def analyze_command(
         list[str] | None,
         typer.Option(
             "--input",
-            metavar="SHAPE[:DTYPE]",
-            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+            metavar="[NAME=]SHAPE[:DTYPE]",
+            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64, "
+            "or NAME=SHAPE[:DTYPE] of a keyword input (attention_mask=1x128:int64); "
             "repeat for each input.",
         ),
     ] = None,
@@ -225,6 +233,22 @@ def analyze_command(
             "gradient. Repeatable.",
         ),
     ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="With --train-step: the optimizer whose state the training memory counts: "
+            "sgd, momentum, adam or adamw.",
+        ),
+    ] = "adamw",
+    amp: Annotated[
+        bool,
+        typer.Option(
+            "--amp",
+            help="With --train-step: mixed precision, the optimizer keeps fp32 master weights "
+            "and fp32 state.",
+        ),
+    ] = False,
     max_train_flops: Annotated[
         str | None,
         typer.Option(
@@ -258,6 +282,7 @@ def analyze_command(
         ),
     ] = None,
     builder: Annotated[str, typer.Option(help=BUILDER_HELP)] = "auto",
+    max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -290,9 +315,12 @@ def analyze_command(
             builder=builder,
             train_step=train_step,
             freeze=tuple(freeze or ()),
+            optimizer=optimizer,
+            amp=amp,
             decode=decode,
             context=context,
             kv_dtype=kv_dtype,
+            max_modules=max_modules,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -348,6 +376,7 @@ def compare_command(
     freeze: Annotated[
         list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
     ] = None,
+    max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
@@ -371,6 +400,7 @@ def compare_command(
         kv_dtype=kv_dtype,
         train_step=train_step,
         freeze=tuple(freeze or ()),
+        max_modules=max_modules,
     )
 
 
@@ -434,6 +464,7 @@ def sweep_command(
     freeze: Annotated[
         list[str] | None, typer.Option("--freeze", metavar="PATTERN", help=FREEZE_HELP)
     ] = None,
+    max_modules: Annotated[int, MAX_MODULES_OPTION] = MAX_MODULES,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
@@ -458,6 +489,7 @@ def sweep_command(
         device_spec=device_spec,
         train_step=train_step,
         freeze=tuple(freeze or ()),
+        max_modules=max_modules,
     )
 
 

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from complexity.targets import (
+    DEFAULT_MAX_MODULES,
     InputRequest,
     TargetError,
     TargetSpec,
@@ -120,6 +121,7 @@ def run_sweep(
     device_spec: str | None = None,
     train_step: bool = False,
     freeze: tuple[str, ...] = (),
+    max_modules: int | None = DEFAULT_MAX_MODULES,
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
@@ -161,7 +163,9 @@ def run_sweep(
         request = InputRequest(batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {label}"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, shape, options, request, builder=builder),
+                TargetSpec(
+                    target, shape, options, request, builder=builder, max_modules=max_modules
+                ),
                 convention,
                 device,
                 train_step=step,
@@ -174,7 +178,9 @@ def run_sweep(
         request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
         with spinner(f"building and tracing {target} at {length} tokens"):
             loaded, report = load_and_analyze(
-                TargetSpec(target, None, options, request, builder=builder),
+                TargetSpec(
+                    target, None, options, request, builder=builder, max_modules=max_modules
+                ),
                 convention,
                 device,
                 train_step=step,

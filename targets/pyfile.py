@@ -11,7 +11,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .inputs import build_context, default_inputs, loaded, refuse
+from .inputs import (
+    build_context,
+    default_inputs,
+    keyword_inputs,
+    loaded,
+    refuse,
+    split_inputs,
+)
 from .spec import DTYPES, Loaded, TargetError, TargetSpec, first_line
 
 
@@ -44,7 +51,18 @@ def _model_from(
             raise TargetError(f"calling {where} failed: {first_line(error)}") from None
     if not isinstance(value, nn.Module):
         raise TargetError(f"{where} is a {type(value).__name__}, not a torch.nn.Module")
+    _reject_self_containing(value, where)  # eval() would recurse forever on it
     return value.eval()
+
+
+def _reject_self_containing(model: Any, where: str) -> None:
+    from complexity.analyzer import AnalysisError
+    from complexity.analyzer.tracing import index_modules
+
+    try:
+        index_modules(model)
+    except AnalysisError as error:
+        raise TargetError(f"{where}: {error}") from None
 
 
 def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
@@ -99,6 +117,8 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
                     f"calling `inputs` in {path} failed: {type(error).__name__}: "
                     f"{first_line(error)}"
                 ) from None
+        inputs, kwargs = split_inputs(inputs, str(path))
+        return loaded(model, inputs, kwargs=kwargs)
     else:
         batch_shape = _input_shape(namespace.get("input_shape"), path)
         dtype = str(namespace.get("input_dtype", "float32")).removeprefix("torch.")
@@ -106,7 +126,8 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
             raise TargetError(f"`input_dtype` in {path} must be one of {', '.join(DTYPES)}")
         with build_context(device):
             inputs = default_inputs(str(path), shape, request, batch_shape, dtype)
-    return loaded(model, inputs)
+            kwargs = keyword_inputs(request)
+    return loaded(model, inputs, kwargs=kwargs)
 
 
 def _input_shape(value: Any, path: Path) -> tuple[int, ...] | None:
@@ -146,4 +167,5 @@ def from_import_spec(spec: TargetSpec) -> Loaded:
         getattr(module, attribute), spec.target, spec.device, spec.request.model_args
     )
     with build_context(spec.device):
-        return loaded(model, default_inputs(spec.target, spec.shape, spec.request))
+        inputs = default_inputs(spec.target, spec.shape, spec.request)
+        return loaded(model, inputs, kwargs=keyword_inputs(spec.request))
