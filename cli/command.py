@@ -6,22 +6,25 @@ import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from rich.console import Console
+from complexity.render.options import RenderOptions
 
-from complexity.render import RenderOptions
-
-from .devices import check_device, load_and_analyze
 from .export import ExportTarget, check_export_target, write_export
-from .loading import (
-    InputRequest,
-    UsageError,
-    parse_cfg_options,
-    parse_input,
-    parse_model_args,
-    parse_shape,
-)
+from .loading import UsageError
 from .signals import raise_if_interrupted
+from .validation import (
+    CheckedTarget,
+    TargetOptions,
+    check_build_device,
+    check_convention,
+    check_depth,
+    check_target_options,
+    plotly_available,
+)
+from .version import tool_version
+
+__all__ = ["AnalyzeRequest", "analyze_target", "check_exports", "run_analyze", "tool_version"]
 
 
 @dataclass(frozen=True)
@@ -29,33 +32,20 @@ class AnalyzeRequest:
     """Everything `complexity analyze` was asked, as parsed from the command line."""
 
     target: str  # config, model file or import spec
-    shape: list[str] | None = None  # --shape values as typed
-    cfg_options: list[str] | None = None  # key=value items
+    options: TargetOptions = field(default_factory=TargetOptions)  # how to build it
     convention: str = "fvcore"
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
-    inputs: list[str] | None = None  # --input SHAPE[:DTYPE], one per positional input
-    seq_len: int | None = None  # --seq-len
-    batch: int | None = None  # --batch
-    model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
-    training_form: bool = False  # skip switch_to_deploy on configs
-
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("complexity")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @contextlib.contextmanager
 def spinner(message: str) -> Iterator[None]:
     """A spinner on stderr, only when stderr is a terminal."""
+    from rich.console import Console
+
     console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
         with console.status(message):
@@ -67,14 +57,36 @@ def spinner(message: str) -> Iterator[None]:
 def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
     """Each export's path (None for stdout), refused before any work if it cannot be written."""
     targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
-    if "html" in targets:
-        from complexity.render.html import PLOTLY_MISSING, plotly_available
-
-        if not plotly_available():
-            raise UsageError(PLOTLY_MISSING)
+    if "html" in targets and not plotly_available():
+        raise UsageError(
+            'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
+        )
     if sum(path is None for path in targets.values()) > 1:
         raise UsageError("only one export can go to stdout (-); give the others a file path")
     return targets
+
+
+def analyze_target(
+    checked: CheckedTarget, convention: str, device: str, label: str | None = None
+) -> tuple[Any, Any]:
+    """Build and analyse one checked target: (what was loaded, the Report)."""
+    from complexity.analyzer import AnalysisError
+
+    from .devices import load_and_analyze
+
+    with spinner(f"building and tracing {label or checked.target}"):
+        try:
+            return load_and_analyze(
+                checked.target,
+                checked.size,
+                dict(checked.cfg_options),
+                convention,
+                device,
+                checked.request,
+                training_form=checked.training_form,
+            )
+        except AnalysisError as error:
+            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 
 
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
@@ -95,7 +107,25 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import CONVENTIONS, AnalysisError, check_budgets, parse_device_spec
+    from .budgets import BUDGET_EXCEEDED_EXIT, budget_lines, parse_budgets
+
+    # One validation step, before torch: every option, the target, the exports.
+    check_depth(request.render.depth)
+    convention = check_convention(request.convention)
+    checked = check_target_options(request.target, request.options)
+    targets = check_exports(request.exports)
+    limits = parse_budgets(request.budgets)
+    render = request.render
+    if request.device_spec is not None:
+        from complexity.analyzer.datasheets import parse_device_spec
+
+        try:
+            render = replace(render, device=parse_device_spec(request.device_spec))
+        except ValueError as error:
+            raise UsageError(f"--device-spec: {error}") from None
+    check_build_device(request.device)
+
+    from complexity.analyzer import check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -104,48 +134,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         stdout_console,
     )
 
-    from .budgets import BUDGET_EXCEEDED_EXIT, budget_lines, parse_budgets
-
-    if request.render.depth < 0:
-        raise UsageError(f"--depth {request.render.depth} is negative; give 0 or more levels")
-    if request.convention not in CONVENTIONS:
-        raise UsageError(
-            f"unknown --convention {request.convention!r}; use one of: {', '.join(CONVENTIONS)}"
-        )
-    size = parse_shape(request.shape)
-    options = parse_cfg_options(request.cfg_options)
-    inputs = InputRequest(
-        inputs=tuple(parse_input(spec) for spec in request.inputs or ()),
-        seq_len=request.seq_len,
-        batch=request.batch,
-        model_args=parse_model_args(request.model_args),
-    )
-    targets = check_exports(request.exports)
-    limits = parse_budgets(request.budgets)
-    render = request.render
-    if request.device_spec is not None:
-        try:
-            render = replace(render, device=parse_device_spec(request.device_spec))
-        except ValueError as error:
-            raise UsageError(f"--device-spec: {error}") from None
-    check_device(request.device)
-
-    with spinner(f"building and tracing {request.target}"):
-        try:
-            loaded, report = load_and_analyze(
-                request.target,
-                size,
-                options,
-                request.convention,
-                request.device,
-                inputs,
-                training_form=request.training_form,
-                # Bytes and peaks are printed with --memory, priced by the roofline and
-                # carried by every export; the default table needs no memory walk.
-                memory=render.memory or render.device is not None or bool(targets),
-            )
-        except AnalysisError as error:
-            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
+    loaded, report = analyze_target(checked, convention, request.device)
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))

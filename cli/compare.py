@@ -6,48 +6,47 @@ import json
 import sys
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
-from .devices import check_device, load_and_analyze
+from .command import analyze_target, check_exports, tool_version
 from .export import write_export
-from .loading import InputRequest, UsageError, parse_input, parse_shape
+from .validation import (
+    TargetOptions,
+    check_build_device,
+    check_convention,
+    check_depth,
+    check_target_options,
+)
 
 
 def run_compare(
     target_a: str,
     target_b: str,
     *,
-    shape: list[str] | None,
+    options: tuple[TargetOptions, TargetOptions],
     depth: int,
     convention: str,
     exports: dict[str, str],
-    inputs: list[str] | None = None,
-    seq_len: int | None = None,
-    batch: int | None = None,
     device: str = "auto",
+    memory: bool = False,
 ) -> None:
-    """Load and analyse both targets, print the matched table, write the JSON/HTML exports."""
-    from complexity.analyzer import CONVENTIONS, compare_reports
+    """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
+
+    `options` are each side's: both are checked, and both targets, before either is built.
+    """
+    check_depth(depth)
+    check_convention(convention)
+    checked = [
+        check_target_options(t, o) for t, o in zip((target_a, target_b), options, strict=True)
+    ]
+    targets = check_exports(exports)
+    check_build_device(device)
+
+    from complexity.analyzer import compare_reports
     from complexity.render import print_sections, stdout_console, uncounted_section
     from complexity.render.compare import diff_tables, summary_lines
 
-    if depth < 0:
-        raise UsageError(f"--depth {depth} is negative; give 0 or more levels")
-    if convention not in CONVENTIONS:
-        raise UsageError(
-            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
-        )
-    size = parse_shape(shape)
-    request = InputRequest(
-        inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
-    )
-    targets = check_exports(exports)
-
-    check_device(device)
-
     reports, labels, notes = [], [], []
-    for target in (target_a, target_b):
-        with spinner(f"building and tracing {target}"):
-            loaded, report = load_and_analyze(target, size, {}, convention, device, request)
+    for side in checked:
+        loaded, report = analyze_target(side, convention, device)
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -82,7 +81,7 @@ def run_compare(
         return
 
     console = stdout_console()
-    sections: list[Any] = list(diff_tables(diff, depth, console))
+    sections: list[Any] = list(diff_tables(diff, depth, console, memory))
     sections.append(f"convention: {report_a.convention_summary}")
     for title, report in ((f"A ({target_a})", report_a), (f"B ({target_b})", report_b)):
         sections += [f"{title}:", uncounted_section(report), "\n".join(report.footer_lines())]

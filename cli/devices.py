@@ -14,22 +14,11 @@ import dataclasses
 from typing import Any
 
 from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
-from .loading import InputRequest, Loaded, UsageError, building_on, load
+from .loading import InputRequest, Loaded, building_on, load
+from .validation import BUILD_DEVICES, check_build_device
 
-DEVICES = ("auto", "meta", "cpu", "cuda")
-
-
-def check_device(device: str) -> str:
-    if device not in DEVICES:
-        raise UsageError(f"unknown --device {device!r}; use one of: {', '.join(DEVICES)}")
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UsageError(
-                "--device cuda: torch sees no CUDA device here; use --device cpu or auto"
-            )
-    return device
+DEVICES = BUILD_DEVICES
+check_device = check_build_device  # one check, in validation.py
 
 
 def load_and_analyze(

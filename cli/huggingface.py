@@ -121,6 +121,31 @@ def _check_fits(auto: Any, config: Any, device: str) -> None:
         )
 
 
+def position_limit(path: Path, model_args: dict[str, Any]) -> tuple[int | None, str]:
+    """How many positions the config.json's model takes (None when it says nothing), and
+    its model_type.
+
+    Builds the config only, not the model: sweep checks every --seq-lens point with it first.
+    """
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            f"{path} is a Hugging Face config; reading it needs transformers: "
+            'pip install -e ".[hf]"'
+        ) from None
+    config = _config(path, _read(path), dict(model_args))
+    return getattr(config, "max_position_embeddings", None), config.model_type
+
+
+def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> UsageError:
+    return UsageError(
+        f"{option} {seq_len} is longer than the {limit} positions this {model_type} "
+        f"model has; give {option} {limit} or less, or lengthen the model with "
+        f"--model-arg max_position_embeddings={seq_len}"
+    )
+
+
 def load_config_json(path: Path, request: InputRequest) -> Loaded:
     try:
         import transformers
@@ -136,11 +161,7 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
     limit = getattr(config, "max_position_embeddings", None)
     seq_len = request.seq_len or (min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN)
     if limit and seq_len > limit:
-        raise UsageError(
-            f"--seq-len {seq_len} is longer than the {limit} positions this {config.model_type} "
-            f"model has; give --seq-len {limit} or less, or lengthen the model with "
-            f"--model-arg max_position_embeddings={seq_len}"
-        )
+        raise seq_len_error("--seq-len", seq_len, limit, config.model_type)
     auto = AutoModelForCausalLM if is_causal_lm(config) else AutoModel
     device = _BUILD_DEVICE.get()  # meta unless --device cpu/cuda (or auto's rebuild)
     if device != "meta":

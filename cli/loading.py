@@ -356,16 +356,15 @@ def _shown(path: Path) -> str:
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 
 
-def load(
+def check_target(
     target: str,
     shape: tuple[int, int] | None,
-    cfg_options: dict[str, Any],
+    cfg_options: Mapping[str, Any],
     request: InputRequest | None = None,
-    *,
-    training_form: bool = False,
-) -> Loaded:
-    """Build what `target` names. A config's model is switched to its deploy form, as MMYOLO's
-    get_flops does, unless `training_form`."""
+) -> str:
+    """What kind of target `target` is ("spec", "json", "mmyolo" or "python"), refusing the
+    options it cannot take. Reads files but imports nothing heavy: the command line runs it
+    for every target before any model is built."""
     request = request or InputRequest()
     check_input_options(shape, request)
     path = Path(target)
@@ -373,7 +372,7 @@ def load(
     if looks_like_spec and not path.exists() and not path.is_symlink():
         if cfg_options:
             raise UsageError("--cfg-options applies to config files, not to an import spec")
-        return _from_import_spec(target, shape, request)
+        return "spec"
     if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
         module, _, factory = target.rpartition(".")
         raise UsageError(
@@ -387,12 +386,34 @@ def load(
                 "--cfg-options applies to MMYOLO-style configs; set config.json fields "
                 "with --model-arg KEY=VALUE"
             )
-        return _from_hf_config(path, shape, request)
+        return "json"
     source = path.read_text(encoding="utf-8", errors="replace")
     if not source.strip():
         raise UsageError(f"config file {target} is empty; it must define `model`")
     if is_mmyolo_config(path, source):
         _refuse(request, MMYOLO_INPUTS)
+        return "mmyolo"
+    return "python"
+
+
+def load(
+    target: str,
+    shape: tuple[int, int] | None,
+    cfg_options: dict[str, Any],
+    request: InputRequest | None = None,
+    *,
+    training_form: bool = False,
+) -> Loaded:
+    """Build what `target` names. A config's model is switched to its deploy form, as MMYOLO's
+    get_flops does, unless `training_form`."""
+    request = request or InputRequest()
+    kind = check_target(target, shape, cfg_options, request)
+    if kind == "spec":
+        return _from_import_spec(target, shape, request)
+    path = check_config_path(target)
+    if kind == "json":
+        return _from_hf_config(path, shape, request)
+    if kind == "mmyolo":
         return _from_config(path, shape, cfg_options, training_form=training_form)
     return _from_python_file(path, shape, request, cfg_options)
 

@@ -8,6 +8,23 @@ from typing import Annotated, Any
 
 import typer
 
+from .options import (
+    BatchOption,
+    CfgOptionsOption,
+    ConventionOption,
+    DebugOption,
+    DepthOption,
+    DeviceOption,
+    HtmlOption,
+    InputOption,
+    MemoryOption,
+    ModelArgOption,
+    SeqLenOption,
+    ShapeOption,
+    TrainingFormOption,
+)
+from .validation import TargetOptions
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -27,7 +44,7 @@ class CLIError(Exception):
 
 def _print_version(value: bool) -> None:
     if value:
-        from .command import tool_version
+        from .version import tool_version
 
         print(f"complexity {tool_version()}")
         raise typer.Exit()
@@ -45,74 +62,25 @@ def main(
     """Parameters, FLOPs and activations of a PyTorch model, per module, from one trace."""
 
 
-HTML_OPTION = typer.Option(
-    "--html",
-    help="Also write a self-contained HTML report (flops icicle, tables) to PATH; "
-    'needs pip install "complexity[html]".',
-)
-DEVICE_HELP = (
-    "auto (build on meta, no weights; real tensors only if the forward needs values), "
-    "meta, cpu or cuda (build there and trace real tensors)."
-)
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the model failed (build or forward); 2 bad input; "
     "3 a --max-* budget exceeded (everything is printed first)."
 )
-CONVENTION_HELP = "fvcore (1 multiply-add = 1 flop, the default) or flops (real operations)."
+TARGET_HELP = (
+    "MMYOLO-style config, a .py file defining `model`, package.module:factory, "
+    "or a Hugging Face config.json."
+)
 
 
 @app.command("analyze", epilog=EXIT_CODES)
 def analyze_command(
-    config: Annotated[
-        str,
-        typer.Argument(
-            help="MMYOLO-style config, a .py file defining `model`, package.module:factory, "
-            "or a Hugging Face config.json.",
-            show_default=False,
-            metavar="CONFIG",
-        ),
-    ],
-    shape: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="H [W]",
-            help="Image size H W (or one size for both), e.g. 640, 640 480 or 640x480. Default "
-            "640 for MMYOLO configs, 224 for model files and import specs.",
-        ),
-    ] = None,
-    input_specs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--input",
-            metavar="SHAPE[:DTYPE]",
-            help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
-            "repeat for each input.",
-        ),
-    ] = None,
-    seq_len: Annotated[
-        int | None,
-        typer.Option(
-            "--seq-len",
-            metavar="N",
-            help="Token model: sequence length of the input_ids (config.json default 512).",
-        ),
-    ] = None,
-    batch: Annotated[
-        int | None,
-        typer.Option("--batch", metavar="N", help="Batch size of the default input (default 1)."),
-    ] = None,
-    model_args: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--model-arg",
-            metavar="KEY=VALUE",
-            help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
-            "VALUE is a Python literal. Repeatable.",
-        ),
-    ] = None,
-    depth: Annotated[
-        int, typer.Option(metavar="N", help="Rows and tree levels to show below the model.")
-    ] = 3,
+    config: Annotated[str, typer.Argument(help=TARGET_HELP, show_default=False, metavar="CONFIG")],
+    shape: ShapeOption = None,
+    input_specs: InputOption = None,
+    seq_len: SeqLenOption = None,
+    batch: BatchOption = None,
+    model_args: ModelArgOption = None,
+    depth: DepthOption = 3,
     tree: Annotated[bool, typer.Option("--tree", help="Show the module tree.")] = False,
     not_show_table: Annotated[
         bool, typer.Option("--not-show-table", help="Do not print the per-module table.")
@@ -123,15 +91,7 @@ def analyze_command(
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Print flops per operator type.")
     ] = False,
-    convention: Annotated[
-        str,
-        typer.Option(
-            metavar="NAME",
-            help="fvcore (MMYOLO's get_flops numbers, 1 multiply-add = 1 flop), flops "
-            "(real floating-point operations, elementwise ops and attention included) or "
-            "macs (multiply-adds of conv, matmuls and attention: torchvision's GFLOPS).",
-        ),
-    ] = "fvcore",
+    convention: ConventionOption = "fvcore",
     json_path: Annotated[
         str | None,
         typer.Option(
@@ -140,26 +100,12 @@ def analyze_command(
             help="Also write the full report as JSON to PATH (- for stdout).",
         ),
     ] = None,
-    cfg_options: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--cfg-options",
-            metavar="KEY=VALUE",
-            help="Override config keys: key=value (mmengine syntax).",
-        ),
-    ] = None,
+    cfg_options: CfgOptionsOption = None,
     all_uncounted: Annotated[
         bool,
         typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
     ] = False,
-    memory: Annotated[
-        bool,
-        typer.Option(
-            "--memory",
-            help="Add parameter bytes, activation bytes and peak activation memory "
-            "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
-        ),
-    ] = False,
+    memory: MemoryOption = False,
     device_spec: Annotated[
         str | None,
         typer.Option(
@@ -177,26 +123,13 @@ def analyze_command(
     max_activations: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
-    html: Annotated[str | None, HTML_OPTION] = None,
-    device: Annotated[
-        str,
-        typer.Option(
-            help="auto (build on meta, no weights; real tensors only if the forward needs "
-            "values), meta, cpu or cuda (build there and trace real tensors)."
-        ),
-    ] = "auto",
-    training_form: Annotated[
-        bool,
-        typer.Option(
-            "--training-form",
-            help="Count a config's model as trained: do not fuse RepVGG-style blocks "
-            "(MMYOLO's get_flops fuses them).",
-        ),
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    html: HtmlOption = None,
+    device: DeviceOption = "auto",
+    training_form: TrainingFormOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
-    from complexity.render import RenderOptions
+    from complexity.render.options import RenderOptions
 
     from .command import AnalyzeRequest, run_analyze
 
@@ -205,18 +138,20 @@ def analyze_command(
     code = run_analyze(
         AnalyzeRequest(
             target=config,
-            shape=shape,
-            cfg_options=cfg_options,
+            options=TargetOptions(
+                shape=shape,
+                inputs=input_specs,
+                seq_len=seq_len,
+                batch=batch,
+                model_args=model_args,
+                cfg_options=cfg_options,
+                training_form=training_form,
+            ),
             convention=convention,
             exports={fmt: to for fmt, to in exports.items() if to is not None},
             budgets={metric: limit for metric, limit in budgets.items() if limit is not None},
-            inputs=input_specs,
-            seq_len=seq_len,
-            batch=batch,
-            model_args=model_args,
             device_spec=device_spec,
             device=device,
-            training_form=training_form,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -232,84 +167,135 @@ def analyze_command(
         raise typer.Exit(code)
 
 
-@app.command("compare")
+SIDE_HELP = "for model {side} only, added to (and overriding) those given for both"
+
+
+@app.command("compare", epilog=EXIT_CODES)
 def compare_command(
-    a: Annotated[str, typer.Argument(help="First model (A): any target analyze accepts.")],
-    b: Annotated[str, typer.Argument(help="Second model (B), compared against A.")],
-    shape: Annotated[
-        list[str] | None, typer.Option(help="Input H W for both models. Default 640.")
-    ] = None,
-    input_specs: Annotated[
+    a: Annotated[
+        str, typer.Argument(help="First model (A): any target analyze accepts.", metavar="A")
+    ],
+    b: Annotated[str, typer.Argument(help="Second model (B), compared against A.", metavar="B")],
+    shape: ShapeOption = None,
+    input_specs: InputOption = None,
+    seq_len: SeqLenOption = None,
+    batch: BatchOption = None,
+    model_args: ModelArgOption = None,
+    cfg_options: CfgOptionsOption = None,
+    a_model_args: Annotated[
         list[str] | None,
-        typer.Option("--input", help="SHAPE[:DTYPE] of one positional input, for both models."),
+        typer.Option(
+            "--a-model-arg",
+            metavar="KEY=VALUE",
+            help="--model-arg " + SIDE_HELP.format(side="A") + ".",
+        ),
     ] = None,
-    seq_len: Annotated[
-        int | None, typer.Option("--seq-len", help="Token models: sequence length, for both.")
+    b_model_args: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--b-model-arg",
+            metavar="KEY=VALUE",
+            help="--model-arg " + SIDE_HELP.format(side="B") + ".",
+        ),
     ] = None,
-    batch: Annotated[int | None, typer.Option("--batch", help="Batch size, for both.")] = None,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
-    depth: Annotated[int, typer.Option(help="Module levels to show below the model.")] = 3,
-    convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
+    a_cfg_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--a-cfg-options",
+            metavar="KEY=VALUE",
+            help="--cfg-options " + SIDE_HELP.format(side="A") + ".",
+        ),
+    ] = None,
+    b_cfg_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--b-cfg-options",
+            metavar="KEY=VALUE",
+            help="--cfg-options " + SIDE_HELP.format(side="B") + ".",
+        ),
+    ] = None,
+    training_form: TrainingFormOption = False,
+    device: DeviceOption = "auto",
+    depth: DepthOption = 3,
+    convention: ConventionOption = "fvcore",
+    memory: MemoryOption = False,
     json_path: Annotated[
         str | None,
-        typer.Option("--json", help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).'),
+        typer.Option(
+            "--json",
+            metavar="PATH",
+            help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).',
+        ),
     ] = None,
-    html: Annotated[str | None, HTML_OPTION] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    html: HtmlOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
     from .compare import run_compare
+
+    def side(extra_args: list[str] | None, extra_cfg: list[str] | None) -> TargetOptions:
+        return TargetOptions(
+            shape=shape,
+            inputs=input_specs,
+            seq_len=seq_len,
+            batch=batch,
+            model_args=[*(model_args or ()), *(extra_args or ())],
+            cfg_options=[*(cfg_options or ()), *(extra_cfg or ())],
+            training_form=training_form,
+        )
 
     exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
     run_compare(
         a,
         b,
-        shape=shape,
+        options=(side(a_model_args, a_cfg_options), side(b_model_args, b_cfg_options)),
         depth=depth,
         convention=convention,
         exports=exports,
-        inputs=input_specs,
-        seq_len=seq_len,
-        batch=batch,
         device=device,
+        memory=memory,
     )
 
 
-@app.command("sweep")
+@app.command("sweep", epilog=EXIT_CODES)
 def sweep_command(
-    target: Annotated[str, typer.Argument(help="Any target analyze accepts.", show_default=False)],
+    target: Annotated[str, typer.Argument(help=TARGET_HELP, show_default=False, metavar="TARGET")],
     shapes: Annotated[
         list[str] | None,
-        typer.Option(help="Input sizes to analyse: 320,640,960 (640x480 for H≠W)."),
+        typer.Option(
+            "--shapes",
+            metavar="SIZES",
+            help="Input sizes to analyse: 320,640,960 (640x480 for H≠W).",
+        ),
     ] = None,
     seq_lens: Annotated[
         list[str] | None,
-        typer.Option(help="Token models: sequence lengths to analyse, e.g. 512,1024,2048."),
+        typer.Option(
+            "--seq-lens",
+            metavar="LENGTHS",
+            help="Token models: sequence lengths to analyse, e.g. 512,1024,2048.",
+        ),
     ] = None,
-    batch: Annotated[
-        int | None, typer.Option("--batch", help="Batch size of each input (default 1).")
-    ] = None,
-    model_args: Annotated[
-        list[str] | None,
-        typer.Option("--model-arg", help="KEY=VALUE keyword argument for the model factory."),
-    ] = None,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
-    convention: Annotated[str, typer.Option(help=CONVENTION_HELP)] = "fvcore",
+    batch: BatchOption = None,
+    model_args: ModelArgOption = None,
+    cfg_options: CfgOptionsOption = None,
+    training_form: TrainingFormOption = False,
+    device: DeviceOption = "auto",
+    convention: ConventionOption = "fvcore",
     by_operator: Annotated[
         bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
     ] = False,
     json_path: Annotated[
         str | None,
-        typer.Option("--json", help='Write {"points": [...]} as JSON to PATH (- for stdout).'),
+        typer.Option(
+            "--json", metavar="PATH", help='Write {"points": [...]} as JSON to PATH (- for stdout).'
+        ),
     ] = None,
     html: Annotated[
-        str | None, typer.Option("--html", help="Write a log-log plot of the totals to PATH.")
+        str | None,
+        typer.Option("--html", metavar="PATH", help="Write a log-log plot of the totals to PATH."),
     ] = None,
-    cfg_options: Annotated[
-        list[str] | None,
-        typer.Option("--cfg-options", help="Override config keys: key=value (mmengine syntax)."),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    debug: DebugOption = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
     from .sweep import run_sweep
@@ -317,14 +303,17 @@ def sweep_command(
     exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
     run_sweep(
         target,
+        TargetOptions(
+            batch=batch,
+            model_args=model_args,
+            cfg_options=cfg_options,
+            training_form=training_form,
+        ),
         shapes=shapes,
+        seq_lens=seq_lens,
         convention=convention,
         by_operator=by_operator,
         exports=exports,
-        cfg_options=cfg_options,
-        seq_lens=seq_lens,
-        batch=batch,
-        model_args=model_args,
         device=device,
     )
 
@@ -332,7 +321,7 @@ def sweep_command(
 @app.command("zoo")
 def zoo_command() -> None:
     """List the model types that configs can name (type='...'), by family."""
-    from complexity.zoo import describe_known_types
+    from .zoo_listing import describe_known_types  # read from the source: no torch
 
     print("\n".join(describe_known_types()))
 
@@ -348,14 +337,14 @@ def normalize_argv(argv: list[str]) -> list[str]:
         if token == "--shape" and i + 1 < len(argv) and argv[i].isdigit() and argv[i + 1].isdigit():
             out.append(f"{argv[i]}x{argv[i + 1]}")
             i += 2
-        elif token == "--cfg-options":
+        elif token in ("--cfg-options", "--a-cfg-options", "--b-cfg-options"):
             values = []
             while i < len(argv) and not argv[i].startswith("-") and (not values or "=" in argv[i]):
                 values.append(argv[i])
                 i += 1
             out.extend(values[:1])
             for value in values[1:]:
-                out.extend(["--cfg-options", value])
+                out.extend([token, value])
     return out
 
 

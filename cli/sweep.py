@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import replace
 from typing import Any
 
-from .command import check_exports, spinner, tool_version
-from .devices import check_device, load_and_analyze
+from .command import analyze_target, check_exports, tool_version
 from .export import write_export
-from .loading import (
-    InputRequest,
-    UsageError,
-    parse_cfg_options,
-    parse_model_args,
-    parse_shape,
+from .loading import UsageError, parse_shape
+from .validation import (
+    TargetOptions,
+    check_build_device,
+    check_convention,
+    check_seq_lens,
+    check_target_options,
 )
 
 
@@ -65,50 +66,49 @@ def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
 
 def run_sweep(
     target: str,
+    options: TargetOptions,
     *,
     shapes: list[str] | None,
+    seq_lens: list[str] | None,
     convention: str,
     by_operator: bool,
     exports: dict[str, str],
-    cfg_options: list[str] | None,
-    seq_lens: list[str] | None = None,
-    batch: int | None = None,
-    model_args: list[str] | None = None,
     device: str = "auto",
 ) -> None:
-    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports."""
-    from complexity.analyzer import CONVENTIONS
-    from complexity.analyzer.sweep import SweepPoint, sweep_growth
-    from complexity.render import print_sections, stdout_console
-    from complexity.render.sweep import growth_note, operator_table, totals_table
+    """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
-    if convention not in CONVENTIONS:
-        raise UsageError(
-            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
-        )
+    Every point is checked (with the target and its options) before the first is built.
+    """
+    check_convention(convention)
     if shapes and seq_lens:
         raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
     lengths = parse_seq_lens(seq_lens) if seq_lens else []
     sizes = [] if lengths else parse_sizes(shapes)
-    options = parse_cfg_options(cfg_options)
-    arguments = parse_model_args(model_args)
+    points_checked = [
+        check_target_options(
+            target, replace(options, shape=["x".join(map(str, size))] if size else None)
+        )
+        for size in sizes
+    ] + [check_target_options(target, replace(options, seq_len=length)) for length in lengths]
+    if lengths:
+        check_seq_lens(points_checked[0], lengths)
     targets = check_exports(exports)
-    check_device(device)
+    check_build_device(device)
+
+    from complexity.analyzer.sweep import SweepPoint, sweep_growth
+    from complexity.render import print_sections, stdout_console
+    from complexity.render.sweep import growth_note, operator_table, totals_table
 
     points = []
-    for shape in sizes:
+    for shape, checked in zip(sizes, points_checked, strict=False):
         label = "x".join(map(str, shape))
-        request = InputRequest(batch=batch, model_args=arguments)
-        with spinner(f"building and tracing {target} at {label}"):
-            loaded, report = load_and_analyze(target, shape, options, convention, device, request)
+        loaded, report = analyze_target(checked, convention, device, f"{target} at {label}")
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
-    for length in lengths:
-        request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
-        with spinner(f"building and tracing {target} at {length} tokens"):
-            loaded, report = load_and_analyze(target, None, options, convention, device, request)
-        tokens = loaded.tokens or (batch or 1, length)
+    for length, checked in zip(lengths, points_checked, strict=False):
+        loaded, report = analyze_target(checked, convention, device, f"{target} at {length} tokens")
+        tokens = loaded.tokens or (options.batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
 
     texts: dict[str, str] = {}

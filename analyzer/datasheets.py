@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+from .quantities import parse_si
+
+if TYPE_CHECKING:  # torch is imported where a peak is asked for: parsing needs no torch
+    import torch
 
 TERA = 1e12
 GIGA = 1e9
@@ -29,6 +33,8 @@ class DeviceSpec:
 
     def peak(self, dtype: torch.dtype | None, matmul: bool) -> float:
         """FLOP/s an op of `dtype` can reach: tensor cores for the matmul family only."""
+        import torch
+
         if not matmul:
             return self.fp32
         if dtype == torch.float16:
@@ -114,16 +120,18 @@ _EXAMPLES = {
     "fp16": "989.5T",
     "bandwidth": "3.35T",
 }
-_SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 
 
 def _number(field: str, text: str) -> float:
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)\s*", text.lower())
-    if match is None or float(match.group(1)) <= 0:
+    try:
+        value = parse_si(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
         raise ValueError(
             f"{field}={text!r} is not a positive number; write e.g. {field}={_EXAMPLES[field]}"
         )
-    return float(match.group(1)) * _SUFFIXES[match.group(2)]
+    return value
 
 
 def parse_device_spec(text: str) -> DeviceSpec:

@@ -1,0 +1,108 @@
+"""Option definitions shared by `analyze`, `compare` and `sweep`: one name, one help text.
+
+A command declares `shape: ShapeOption = None`; the three commands thus accept the same
+target options, spelled and explained the same way (validation.py checks them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .validation import BUILD_DEVICES
+
+CONVENTION_HELP = (
+    "fvcore (MMYOLO's get_flops numbers, 1 multiply-add = 1 flop), flops (real "
+    "floating-point operations, elementwise ops and attention included) or macs "
+    "(multiply-adds of conv, matmuls and attention: torchvision's GFLOPS)."
+)
+
+ShapeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--shape",
+        metavar="H [W]",
+        help="Image size H W (or one size for both), e.g. 640, 640 480 or 640x480. Default "
+        "640 for MMYOLO configs, 224 for model files and import specs.",
+    ),
+]
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        metavar="SHAPE[:DTYPE]",
+        help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+        "repeat for each input.",
+    ),
+]
+SeqLenOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seq-len",
+        metavar="N",
+        help="Token model: sequence length of the input_ids (config.json default 512).",
+    ),
+]
+BatchOption = Annotated[
+    int | None,
+    typer.Option("--batch", metavar="N", help="Batch size of the default input (default 1)."),
+]
+ModelArgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model-arg",
+        metavar="KEY=VALUE",
+        help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
+        "VALUE is a Python literal. Repeatable.",
+    ),
+]
+CfgOptionsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cfg-options",
+        metavar="KEY=VALUE",
+        help="Override config keys: key=value (mmengine syntax).",
+    ),
+]
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        metavar="|".join(BUILD_DEVICES),
+        help="auto (build on meta, no weights; real tensors only if the forward needs "
+        "values), meta, cpu or cuda (build there and trace real tensors).",
+    ),
+]
+ConventionOption = Annotated[
+    str, typer.Option("--convention", metavar="NAME", help=CONVENTION_HELP)
+]
+TrainingFormOption = Annotated[
+    bool,
+    typer.Option(
+        "--training-form",
+        help="Count a config's model as trained: do not fuse RepVGG-style blocks "
+        "(MMYOLO's get_flops fuses them).",
+    ),
+]
+DepthOption = Annotated[
+    int, typer.Option("--depth", metavar="N", help="Rows and tree levels to show below the model.")
+]
+MemoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--memory",
+        help="Add parameter bytes, activation bytes and peak activation memory "
+        "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
+    ),
+]
+HtmlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--html",
+        metavar="PATH",
+        help="Also write a self-contained HTML report to PATH; "
+        'needs pip install "torch-complexity[html]".',
+    ),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
