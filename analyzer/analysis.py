@@ -12,9 +12,17 @@ import torch
 from torch import nn
 
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
+from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
 from .registry import Args, Handler
-from .report import HANDLER_FAILED, NO_HANDLER, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
+from .report import (
+    HANDLER_FAILED,
+    NO_HANDLER,
+    NOT_COUNTED_BY_CONVENTION,
+    Report,
+    UncountedOp,
+    uncounted_rank,
+)
 from .roofline import KernelCosts
 from .tracing import ModuleTree, describe_shapes, index_modules, trace
 
@@ -106,6 +114,80 @@ def _real_flops(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int
         return 0
 
 
+def _price(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int | None:
+    """What `rules` would count for one node; None when they have no rule or it cannot."""
+    rule = rules.get(kind)
+    if rule is None or rule.flops is None:
+        return None
+    try:
+        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
+    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return None
+
+
+def _hidden(op: str, reason: str) -> bool:
+    """Work of the kind the convention counts: multiply-adds, or an op it has no rule for
+    (elementwise ops a convention leaves out by definition are not)."""
+    return op in MULTIPLY_ADD_OPS or reason != NOT_COUNTED_BY_CONVENTION
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    return None if total is None or value is None else total + value
+
+
+@dataclass
+class _Missed:
+    """What one uncounted (op, reason) would have cost, summed over its calls."""
+
+    would_be_flops: int | None = 0
+    cost: int | None = 0
+    cost_convention: str | None = None
+
+
+class _UncountedPrices:
+    """What each uncounted op would cost: under `flops` (for the ranking) and, when it is
+    hidden work, in the convention's own unit, priced by a convention that shares that unit
+    (fvcore's attention by `macs`), else by `flops` (docs/conventions.md)."""
+
+    def __init__(self, convention: Convention, real_rules: Mapping[str, Any]) -> None:
+        self._real_rules = real_rules
+        self._sources = [
+            (c.name, c.rules)
+            for c in CONVENTIONS.values()
+            if c.name not in (convention.name, FLOPS.name)
+            and c.flops_per_multiply_add == convention.flops_per_multiply_add
+        ] + [(FLOPS.name, real_rules)]
+        self.missed: dict[tuple[str, str], _Missed] = defaultdict(_Missed)
+
+    def add(self, kind: str, reason: str, node: torch._C.Node) -> None:
+        entry = self.missed[(kind, reason)]
+        free = kind in FLOPS.ignored  # no arithmetic: 0 under `flops`, not unknown
+        would_be = 0 if free else _price(self._real_rules, kind, node)
+        entry.would_be_flops = _add(entry.would_be_flops, would_be)
+        if not _hidden(kind, reason):
+            return  # left out by the convention's own definition: not hidden work
+        for name, source in self._sources:
+            if kind in source and entry.cost_convention in (None, name):
+                entry.cost = _add(entry.cost, _price(source, kind, node))
+                entry.cost_convention = name
+                return
+        entry.cost = None
+
+    def entry(self, op: str, reason: str, count: int, modules: dict[str, int]) -> UncountedOp:
+        missed = self.missed[(op, reason)]
+        hidden = _hidden(op, reason)
+        return UncountedOp(
+            op=op,
+            count=count,
+            modules=modules,
+            reason=reason,
+            would_be_flops=missed.would_be_flops,
+            hidden=hidden,
+            cost=missed.cost if hidden else None,
+            cost_convention=missed.cost_convention if hidden else None,
+        )
+
+
 class Collector(Protocol):
     """One concern of the analysis, fed by the single walk of the graph, node by node."""
 
@@ -117,8 +199,15 @@ class _OperatorCounts:
     """The convention's flops and activations per module and operator, and the census of
     operators: counted calls, ignored ones, uncounted ones (why, where), unreached ones."""
 
-    def __init__(self, convention: Convention, module_count: int, graph: torch._C.Graph) -> None:
+    def __init__(
+        self,
+        convention: Convention,
+        module_count: int,
+        graph: torch._C.Graph,
+        prices: _UncountedPrices,
+    ) -> None:
         self._rules = convention.rules
+        self.prices = prices
         self._ignored = convention.ignored
         self._reaching_output = _reaching_output(graph)
         self.own_flops: list[Counter[str]] = [Counter() for _ in range(module_count)]
@@ -153,7 +242,9 @@ class _OperatorCounts:
             elif not kind.startswith("prim::") or kind.startswith(
                 ("prim::PythonOp", "prim::CallFunction")
             ):
-                self.uncounted[(kind, self._reason_uncounted(kind))][position] += 1
+                reason = self._reason_uncounted(kind)
+                self.uncounted[(kind, reason)][position] += 1
+                self.prices.add(kind, reason, node)
             return  # prim:: nodes are graph plumbing (constants, list construction)
         self.operator_calls[rule.label] += 1
         if node not in self._reaching_output:
@@ -168,6 +259,7 @@ class _OperatorCounts:
         except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             self.uncounted[(kind, HANDLER_FAILED)][position] += 1
+            self.prices.add(kind, HANDLER_FAILED, node)
 
 
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
@@ -213,7 +305,12 @@ def analyze(
     traced = trace(model, args, tree, meta=meta, kwargs=dict(kwargs or {}))
     graph = traced.graph
 
-    counts = _OperatorCounts(rules_of, len(tree.modules), graph)
+    # Roofline flops and uncounted ops' prices are real flops: the flops convention's,
+    # with any handlers added.
+    real_rules = rules_of.rules if rules_of.name == FLOPS.name else FLOPS.rules
+    counts = _OperatorCounts(
+        rules_of, len(tree.modules), graph, _UncountedPrices(rules_of, real_rules)
+    )
     collectors: list[Collector] = [counts]
     liveness: MemoryWalk | None = None
     costs: KernelCosts | None = None
@@ -221,8 +318,6 @@ def analyze(
         state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
         parents = [info.parent for info in tree.modules]
         liveness = MemoryWalk(graph, state_inputs, parents, traced.called)
-        # Roofline flops are real flops: the flops convention's, with any handlers added.
-        real_rules = rules_of.rules if rules_of.name == FLOPS.name else FLOPS.rules
         costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
 
@@ -268,13 +363,18 @@ def analyze(
         aliases=tree.index,
         parameter_shapes=state.parameter_shapes,
         uncounted=tuple(
-            UncountedOp(
-                op=op,
-                count=sum(where.values()),
-                modules={names[p]: n for p, n in sorted(where.items())},
-                reason=reason,
+            sorted(
+                (
+                    counts.prices.entry(
+                        op,
+                        reason,
+                        sum(where.values()),
+                        {names[p]: n for p, n in sorted(where.items())},
+                    )
+                    for (op, reason), where in counts.uncounted.items()
+                ),
+                key=uncounted_rank,
             )
-            for (op, reason), where in sorted(counts.uncounted.items())
         ),
         ignored_ops=dict(sorted(counts.ignored_calls.items())),
         operator_calls=dict(counts.operator_calls),

@@ -25,6 +25,8 @@ class Convention:
     # Ops deliberately free under this convention (views, shape ops, ...): never reported
     # as unsupported, listed apart as "ignored".
     ignored: frozenset[str] = field(repr=False)
+    # What one multiply-add counts as: the unit in which work it could not see is priced.
+    flops_per_multiply_add: int = 1
 
     @property
     def rules(self) -> Mapping[str, OpRule]:
@@ -55,6 +57,7 @@ class Convention:
             flops=flop_table,
             activations=activation_table,
             ignored=(self.ignored | frozenset(ignored)) - frozenset(added),
+            flops_per_multiply_add=self.flops_per_multiply_add,
         )
 
 
@@ -78,6 +81,7 @@ FLOPS = Convention(
     flops=handles_flops.FLOPS,
     activations=handles_flops.ACTIVATIONS,
     ignored=handles_flops.IGNORED,
+    flops_per_multiply_add=2,
 )
 
 MACS = Convention(

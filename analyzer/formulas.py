@@ -29,6 +29,12 @@ MATMUL_OPS: frozenset[str] = frozenset(
     ).split()
 )
 
+# Ops that do multiply-adds, which every convention counts: one left uncounted hides work
+# of the convention's own kind (e.g. attention under fvcore), not a choice of its definition.
+MULTIPLY_ADD_OPS: frozenset[str] = MATMUL_OPS | frozenset(
+    f"aten::{op}" for op in ("lstm", "gru", "rnn_tanh", "rnn_relu")
+)
+
 
 def numel(shape: Shape) -> int:
     """Elements of a tensor of `shape` (1 for a 0-d tensor)."""
@@ -129,6 +135,7 @@ def einsum_macs(equation: str, operands: Sequence[Shape]) -> int:
 
 __all__: list[str] = [
     "MATMUL_OPS",
+    "MULTIPLY_ADD_OPS",
     "Shape",
     "conv_macs",
     "einsum_macs",

@@ -27,6 +27,24 @@ class UncountedOp:
     count: int
     modules: Mapping[str, int]  # canonical module name that ran it -> calls there
     reason: str
+    # What its calls would cost under the `flops` convention (None: no rule can price them);
+    # the uncounted section is ranked by it.
+    would_be_flops: int | None = None
+    # Work of the kind this convention counts (multiply-adds, or an op it has no rule for),
+    # so its total is short by `cost` (None: unknown), in the numbers of `cost_convention`,
+    # the convention with this one's unit that prices it (else `flops`). Ops a convention
+    # leaves out by definition (elementwise ops under fvcore) are not hidden.
+    hidden: bool = False
+    cost: int | None = None
+    cost_convention: str | None = None
+
+
+def uncounted_rank(entry: UncountedOp) -> tuple[int, int, int, str]:
+    """Hidden work first, most `would_be_flops` first; then the ops the convention leaves
+    out by definition, most calls first (so a convention's own omissions keep call order)."""
+    if entry.hidden:
+        return (0, -(entry.would_be_flops or 0), -entry.count, entry.op)
+    return (1, 0, -entry.count, entry.op)
 
 
 @dataclass(frozen=True)
@@ -44,7 +62,7 @@ class Report:
     modules: tuple[ModuleInfo, ...]
     aliases: Mapping[str, int] = field(repr=False)  # any module name -> index in `modules`
     parameter_shapes: Mapping[str, tuple[int, ...]] = field(repr=False)
-    uncounted: tuple[UncountedOp, ...]
+    uncounted: tuple[UncountedOp, ...]  # in `uncounted_rank` order
     ignored_ops: Mapping[str, int]  # op -> calls, free by the convention (views, shapes...)
     operator_calls: Mapping[str, int]  # counted operator label -> calls
     called: frozenset[int] = field(repr=False)
@@ -170,6 +188,20 @@ class Report:
         return {info.name: peaks[i] for i, info in enumerate(self.modules)}
 
     @property
+    def hidden_work(self) -> int:
+        """Priced work of the convention's own kind that went uncounted (`UncountedOp.cost`)."""
+        return sum(e.cost or 0 for e in self.uncounted if e.hidden)
+
+    @property
+    def uncounted_share(self) -> float | None:
+        """`hidden_work` as a share of the counted total; None when nothing was counted but
+        some work was missed (no share to give)."""
+        counted, missed = self.total("flops"), self.hidden_work
+        if not counted:
+            return None if missed else 0.0
+        return missed / counted
+
+    @property
     def unsupported_ops(self) -> dict[str, int]:
         """Op -> calls, for every op that ran uncounted (fvcore's `unsupported_ops()`)."""
         return {entry.op: entry.count for entry in self.uncounted}
@@ -233,8 +265,19 @@ class Report:
                 }
                 for i, info in enumerate(self.modules)
             ],
+            "hidden_work": self.hidden_work,
+            "uncounted_share": self.uncounted_share,
             "uncounted_ops": [
-                {"op": e.op, "count": e.count, "reason": e.reason, "modules": dict(e.modules)}
+                {
+                    "op": e.op,
+                    "count": e.count,
+                    "reason": e.reason,
+                    "modules": dict(e.modules),
+                    "would_be_flops": e.would_be_flops,
+                    "hidden": e.hidden,
+                    "cost": e.cost,
+                    "cost_convention": e.cost_convention,
+                }
                 for e in self.uncounted
             ],
             "ignored_ops": dict(self.ignored_ops),

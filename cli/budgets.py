@@ -5,7 +5,7 @@ from __future__ import annotations
 from complexity.analyzer.budget import BudgetBreach, parse_quantity
 from complexity.render import format_size
 
-from .loading import UsageError
+from .failures import UsageError
 
 BUDGET_EXCEEDED_EXIT = 3
 

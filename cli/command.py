@@ -9,12 +9,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from complexity.render.options import RenderOptions
+from complexity.targets import TargetSpec
 
 from .export import ExportTarget, check_export_target, write_export
-from .loading import UsageError
+from .failures import UsageError
 from .signals import raise_if_interrupted
 from .validation import (
-    CheckedTarget,
     TargetOptions,
     check_build_device,
     check_convention,
@@ -38,7 +38,7 @@ class AnalyzeRequest:
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
-    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (devices.py)
+    device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
 
 
 @contextlib.contextmanager
@@ -67,24 +67,15 @@ def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
 
 
 def analyze_target(
-    checked: CheckedTarget, convention: str, device: str, label: str | None = None
+    spec: TargetSpec, convention: str, device: str, *, memory: bool = True, label: str = ""
 ) -> tuple[Any, Any]:
     """Build and analyse one checked target: (what was loaded, the Report)."""
     from complexity.analyzer import AnalysisError
+    from complexity.targets import load_and_analyze
 
-    from .devices import load_and_analyze
-
-    with spinner(f"building and tracing {label or checked.target}"):
+    with spinner(f"building and tracing {label or spec.target}"):
         try:
-            return load_and_analyze(
-                checked.target,
-                checked.size,
-                dict(checked.cfg_options),
-                convention,
-                device,
-                checked.request,
-                training_form=checked.training_form,
-            )
+            return load_and_analyze(spec, convention, device, memory=memory)
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 
@@ -112,7 +103,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     # One validation step, before torch: every option, the target, the exports.
     check_depth(request.render.depth)
     convention = check_convention(request.convention)
-    checked = check_target_options(request.target, request.options)
+    spec = check_target_options(request.target, request.options)
     targets = check_exports(request.exports)
     limits = parse_budgets(request.budgets)
     render = request.render
@@ -134,7 +125,10 @@ def run_analyze(request: AnalyzeRequest) -> int:
         stdout_console,
     )
 
-    loaded, report = analyze_target(checked, convention, request.device)
+    # Bytes and peaks are printed with --memory, priced by the roofline and
+    # carried by every export; the default table needs no memory walk.
+    memory = render.memory or render.device is not None or bool(targets)
+    loaded, report = analyze_target(spec, convention, request.device, memory=memory)
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))

@@ -34,8 +34,9 @@ def run_compare(
     """
     check_depth(depth)
     check_convention(convention)
-    checked = [
-        check_target_options(t, o) for t, o in zip((target_a, target_b), options, strict=True)
+    specs = [
+        check_target_options(target, side)
+        for target, side in zip((target_a, target_b), options, strict=True)
     ]
     targets = check_exports(exports)
     check_build_device(device)
@@ -45,8 +46,8 @@ def run_compare(
     from complexity.render.compare import diff_tables, summary_lines
 
     reports, labels, notes = [], [], []
-    for side in checked:
-        loaded, report = analyze_target(side, convention, device)
+    for spec in specs:
+        loaded, report = analyze_target(spec, convention, device)
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)

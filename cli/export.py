@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .loading import UsageError
+from .failures import UsageError
 from .signals import raise_if_interrupted
 
 

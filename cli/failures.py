@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from .loading import UsageError
+from complexity.targets.spec import TargetError
+
+
+class UsageError(Exception):
+    """Bad input from the user: a one-line message, exit code 2."""
 
 
 def describe_failure(error: BaseException) -> tuple[str, int]:
@@ -17,7 +21,7 @@ def describe_failure(error: BaseException) -> tuple[str, int]:
     Imports nothing: after a Ctrl-C during start-up, torch may be half imported.
     """
     analysis = sys.modules.get("complexity.analyzer.tracing")
-    if isinstance(error, UsageError):
+    if isinstance(error, (UsageError, TargetError)):
         return str(error), 2
     if analysis is not None and isinstance(error, analysis.AnalysisError):
         return str(error), 1

@@ -9,9 +9,11 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from complexity.targets import TargetError, parse_shape
+
 from .command import analyze_target, check_exports, tool_version
 from .export import write_export
-from .loading import UsageError, parse_shape
+from .failures import UsageError
 from .validation import (
     TargetOptions,
     check_build_device,
@@ -30,7 +32,7 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     for item in items:
         try:
             size = parse_shape([item.strip()])
-        except UsageError:
+        except TargetError:
             raise UsageError(
                 f"--shapes item {item.strip()!r} is not a size; write e.g. --shapes 320,640,960 "
                 "or --shapes 640x480,1280x960"
@@ -84,14 +86,15 @@ def run_sweep(
         raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
     lengths = parse_seq_lens(seq_lens) if seq_lens else []
     sizes = [] if lengths else parse_sizes(shapes)
-    points_checked = [
-        check_target_options(
-            target, replace(options, shape=["x".join(map(str, size))] if size else None)
-        )
+    size_specs = [
+        check_target_options(target, replace(options, shape=["x".join(map(str, size))]))
         for size in sizes
-    ] + [check_target_options(target, replace(options, seq_len=length)) for length in lengths]
-    if lengths:
-        check_seq_lens(points_checked[0], lengths)
+    ]
+    length_specs = [
+        check_target_options(target, replace(options, seq_len=length)) for length in lengths
+    ]
+    if length_specs:
+        check_seq_lens(length_specs[0], lengths)
     targets = check_exports(exports)
     check_build_device(device)
 
@@ -100,14 +103,16 @@ def run_sweep(
     from complexity.render.sweep import growth_note, operator_table, totals_table
 
     points = []
-    for shape, checked in zip(sizes, points_checked, strict=False):
+    for shape, spec in zip(sizes, size_specs, strict=True):
         label = "x".join(map(str, shape))
-        loaded, report = analyze_target(checked, convention, device, f"{target} at {label}")
+        loaded, report = analyze_target(spec, convention, device, label=f"{target} at {label}")
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
-    for length, checked in zip(lengths, points_checked, strict=False):
-        loaded, report = analyze_target(checked, convention, device, f"{target} at {length} tokens")
+    for length, spec in zip(lengths, length_specs, strict=True):
+        loaded, report = analyze_target(
+            spec, convention, device, label=f"{target} at {length} tokens"
+        )
         tokens = loaded.tokens or (options.batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
 

@@ -2,33 +2,34 @@
 
 Everything here is torch-free (torch takes seconds to import): a typo in an option, a
 missing file or `--device cuda` on a CPU-only torch is reported in a blink. Each check
-raises `UsageError` with one line naming the problem and the fix.
+raises `UsageError` (or the targets' `TargetError`) with one line naming the problem and the fix.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .loading import (
+from complexity.targets import (
+    DEVICES,
     InputRequest,
-    UsageError,
-    check_target,
+    TargetSpec,
+    check_device,
     parse_cfg_options,
     parse_input,
     parse_model_args,
     parse_shape,
 )
+from complexity.targets.load import check_config_path, check_target
+
+from .failures import UsageError
 
 # The built-in conventions (complexity.analyzer.CONVENTIONS, which needs torch to import;
 # a test holds the two equal).
 CONVENTION_NAMES = ("fvcore", "flops", "macs")
-BUILD_DEVICES = ("auto", "meta", "cpu", "cuda")
+BUILD_DEVICES = DEVICES  # auto | meta | cpu | cuda
 
 
 @dataclass(frozen=True)
@@ -41,18 +42,6 @@ class TargetOptions:
     batch: int | None = None
     model_args: Sequence[str] | None = None
     cfg_options: Sequence[str] | None = None
-    training_form: bool = False
-
-
-@dataclass(frozen=True)
-class CheckedTarget:
-    """One target with its options parsed and checked: what `load_and_analyze` takes."""
-
-    target: str
-    kind: str  # "spec", "json", "mmyolo" or "python" (loading.check_target)
-    size: tuple[int, int] | None
-    cfg_options: Mapping[str, Any] = field(default_factory=dict)
-    request: InputRequest = field(default_factory=InputRequest)
     training_form: bool = False
 
 
@@ -70,63 +59,37 @@ def check_depth(depth: int) -> int:
     return depth
 
 
-def _torch_build_has_gpu() -> bool:
-    """Whether the installed torch was built for CUDA or ROCm, read without importing it."""
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.submodule_search_locations:
-        return False
-    version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
-    try:
-        text = version_file.read_text(encoding="utf-8")
-    except OSError:
-        return True  # cannot tell: let torch answer
-    return not all(
-        re.search(rf"^{name}\s*(?::[^=]*)?=\s*None\s*$", text, re.M) for name in ("cuda", "hip")
-    )
-
-
 def check_build_device(device: str) -> str:
     """`--device`: a known name, and `cuda` only where torch can reach a GPU."""
-    if device not in BUILD_DEVICES:
-        raise UsageError(f"unknown --device {device!r}; use one of: {', '.join(BUILD_DEVICES)}")
-    if device == "cuda":
-        if not _torch_build_has_gpu():
-            raise UsageError(
-                "--device cuda: this torch is a CPU-only build; use --device cpu or auto"
-            )
-        import torch  # a GPU build: only torch knows whether a device is there
-
-        if not torch.cuda.is_available():
-            raise UsageError(
-                "--device cuda: torch sees no CUDA device here; use --device cpu or auto"
-            )
-    return device
+    return check_device(device)
 
 
-def check_target_options(target: str, options: TargetOptions) -> CheckedTarget:
+def check_target_options(target: str, options: TargetOptions) -> TargetSpec:
     """Parse and check one target's options, and the target itself (file, kind)."""
-    size = parse_shape(list(options.shape) if options.shape else None)
-    request = InputRequest(
-        inputs=tuple(parse_input(spec) for spec in options.inputs or ()),
-        seq_len=options.seq_len,
-        batch=options.batch,
-        model_args=parse_model_args(list(options.model_args or ())),
+    spec = TargetSpec(
+        target,
+        parse_shape(list(options.shape) if options.shape else None),
+        parse_cfg_options(list(options.cfg_options or ())),
+        InputRequest(
+            inputs=tuple(parse_input(item) for item in options.inputs or ()),
+            seq_len=options.seq_len,
+            batch=options.batch,
+            model_args=parse_model_args(list(options.model_args or ())),
+        ),
+        training_form=options.training_form,
     )
-    cfg_options = parse_cfg_options(list(options.cfg_options or ()))
-    kind = check_target(target, size, cfg_options, request)
-    return CheckedTarget(target, kind, size, cfg_options, request, options.training_form)
+    check_target(spec)
+    return spec
 
 
-def check_seq_lens(checked: CheckedTarget, lengths: Sequence[int]) -> None:
+def check_seq_lens(spec: TargetSpec, lengths: Sequence[int]) -> None:
     """Each sweep point against the positions a config.json's model has, before any build."""
-    if checked.kind != "json" or not lengths:
+    if not lengths or check_target(spec) != "json":
         return
-    from .huggingface import position_limit, seq_len_error
-    from .loading import check_config_path
+    from complexity.targets.huggingface import position_limit, seq_len_error
 
-    limit, model_type = position_limit(
-        check_config_path(checked.target), dict(checked.request.model_args)
-    )
+    path = check_config_path(spec.target)
+    limit, model_type = position_limit(path, dict(spec.request.model_args))
     for length in lengths:
         if limit and length > limit:
             raise seq_len_error("--seq-lens", length, limit, model_type)

@@ -18,6 +18,7 @@ from complexity.analyzer.sweep import SweepPoint, sweep_growth
 from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
+from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .rows import COLUMNS, table_rows
 from .sweep import exponent_cell, growth_note, size_label
 
@@ -156,15 +157,20 @@ def _module_table(report: Report, depth: int) -> str:
 def _uncounted(report: Report) -> str:
     parts = []
     if report.uncounted:
+        warning = hidden_work_line(report)
+        if warning:
+            parts.append(f"<p class='warning'>{_e(warning)}</p>")
         parts.append(
             "<table><tr><th class='name'>operator</th><th>calls</th>"
-            "<th class='name'>why</th><th class='name'>where (module ×calls)</th></tr>"
+            "<th class='name'>why</th><th>would add</th>"
+            "<th class='name'>where (module ×calls)</th></tr>"
         )
-        for entry in report.uncounted:
+        for entry in ranked_uncounted(report):
             where = ", ".join(f"{name or 'model'} ×{n}" for name, n in entry.modules.items())
             parts.append(
                 f"<tr><td class='name'>{_e(entry.op)}</td><td>{entry.count}</td>"
-                f"<td class='name'>{_e(entry.reason)}</td><td class='name'>{_e(where)}</td></tr>"
+                f"<td class='name'>{_e(entry.reason)}</td><td>{_e(cost_cell(entry))}</td>"
+                f"<td class='name'>{_e(where)}</td></tr>"
             )
         parts.append("</table>")
     else:
@@ -192,6 +198,7 @@ def _report_facts(report: Report, source: str, input_label: str) -> list[tuple[s
         ("input shapes", report.input_shapes),
         ("input shape (summary)", input_label),
         ("Model Flops", format_size(report.total("flops"))),
+        *(("not counted", line) for line in [hidden_work_line(report)] if line),
         ("Model Parameters", format_size(report.total("params"))),
         ("Model Activations", format_size(report.total("activations"))),
         ("convention", report.convention_summary),

@@ -20,6 +20,7 @@ from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, 
 
 from .costs import extra_columns, memory_lines, roofline_lines
 from .formatting import format_arch_stat, format_size
+from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
 
@@ -44,6 +45,9 @@ def summary_lines(
         how = " (the default; set it with --seq-len)" if default_seq_len else ""
         lines.append(f"Sequence length: {seq_len}{how}")
     lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    warning = hidden_work_line(report)
+    if warning:
+        lines.append(warning)
     if tokens is not None:
         per_token = report.total("flops") / (batch * seq_len)
         lines.append(f"Flops per token: {format_size(round(per_token))}")
@@ -180,7 +184,7 @@ def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
     `show_all`, every operator and the modules that ran it.
     """
     parts: list[RenderableType] = []
-    entries = sorted(report.uncounted, key=lambda e: (-e.count, e.op))
+    entries = ranked_uncounted(report)
     if entries:
         calls = sum(e.count for e in entries)
         title = (
@@ -193,11 +197,16 @@ def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
         table.add_column("operator", overflow="fold")
         table.add_column("calls", justify="right", no_wrap=True)
         table.add_column("why")
+        # The cost of hidden work, when there is some: left out of the total, not by choice.
+        costed = any(e.hidden and e.cost for e in entries)
+        if costed:
+            table.add_column("would add", justify="right", no_wrap=True)
         if show_all:
             table.add_column("where (module ×calls)")
         for entry in shown:
             where = [_where(dict(entry.modules))] if show_all else []
-            table.add_row(entry.op, str(entry.count), entry.reason, *where)
+            cost = [cost_cell(entry)] if costed else []
+            table.add_row(entry.op, str(entry.count), entry.reason, *cost, *where)
         parts.append(table)
         if len(shown) < len(entries):
             hidden = len(entries) - len(shown)

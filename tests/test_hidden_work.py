@@ -6,9 +6,12 @@ forward of the same model traced side by side with the meta trace.
 
 from __future__ import annotations
 
+import json
+import runpy
+
 import pytest
 import torch
-from conftest import as_module, fvcore_flops, run
+from conftest import as_module, cli, fvcore_flops, run
 
 from complexity.analyzer import analyze
 
@@ -92,3 +95,103 @@ def test_analyze_takes_keyword_inputs(meta: bool) -> None:
     assert report.input_shapes == {"args": [[2, 8]], "kwargs": {"mask": [2, 4], "scale": "float"}}
     keywords_only = analyze(Masked(), (), kwargs={"x": x}, convention="flops", meta=meta)
     assert keywords_only.by_operator("flops") == {"linear": 2 * 2 * 8 * 4, "mul": 8}
+
+
+# --------------------------------------------------------------- uncounted work, shouted
+
+
+UNET = "examples/unet_attention.py"
+# examples/unet_attention.py: 4 heads of 32 over the 32 x 32 = 1024 pixels of a 64 x 64
+# input after one stride-2 conv; q·kᵀ and p·v are 4 * 1024 * 1024 * 32 multiply-adds each.
+UNET_ATTENTION_MACS = 2 * 4 * 1024 * 1024 * 32
+
+
+def test_unet_attention_is_priced_ranked_first_and_shouted(capsys) -> None:
+    code, out, err = cli(capsys, "analyze", UNET, "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    first = data["uncounted_ops"][0]
+    assert first["op"] == "aten::scaled_dot_product_attention"
+    assert (first["hidden"], first["cost"], first["cost_convention"]) == (
+        True,
+        UNET_ATTENTION_MACS,
+        "macs",
+    )
+    assert first["would_be_flops"] == 2 * UNET_ATTENTION_MACS
+    assert data["hidden_work"] == UNET_ATTENTION_MACS
+    assert data["uncounted_share"] == UNET_ATTENTION_MACS / data["totals"]["flops"]
+    # silu, add, ... are left out by fvcore's definition: listed, not shouted.
+    assert all(not entry["hidden"] for entry in data["uncounted_ops"][1:])
+
+    code, out, err = cli(capsys, "analyze", UNET)
+    summary = out[out.rindex("Model Flops:") :].splitlines()
+    assert summary[1].startswith(
+        "attention (0.268G under --convention macs) is not counted by fvcore"
+    )
+    assert summary[1].endswith("; see below")
+    table = out[out.index("Operators not counted") :].splitlines()
+    assert "aten::scaled_dot_product_attention" in table[4] and "0.268G (macs)" in table[4]
+
+
+def test_unet_counted_total_is_fvcores_own() -> None:
+    # The share is taken against the total fvcore itself gives for the model.
+    namespace = runpy.run_path(UNET)
+    model, x = namespace["model"], torch.randn(namespace["input_shape"])
+    report = analyze(model, x)
+    assert report.total("flops") == fvcore_flops(model, x).total()
+    assert report.uncounted_share == UNET_ATTENTION_MACS / report.total("flops")
+
+
+def test_html_carries_the_warning(tmp_path, capsys) -> None:
+    target = tmp_path / "unet.html"
+    code, _, err = cli(capsys, "analyze", UNET, "--html", str(target))
+    assert code == 0, err
+    page = target.read_text()
+    assert "attention (0.268G under --convention macs) is not counted by fvcore" in page
+    assert "0.268G (macs)" in page
+
+
+def test_llama_config_shouts_attention_first(capsys) -> None:
+    # Llama-2-7B at 512 tokens, two of its layers: attention is 2 * 512^2 * 4096 MACs a
+    # layer against 512 * 202M in its linears and 512 * 131M in the head: about 1.6%.
+    code, out, err = cli(
+        capsys,
+        "analyze",
+        "examples/hf/llama-2-7b/config.json",
+        "--seq-len",
+        "512",
+        "--model-arg",
+        "num_hidden_layers=2",
+        "--json",
+        "-",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    first = data["uncounted_ops"][0]
+    assert first["op"] == "aten::scaled_dot_product_attention" and first["hidden"]
+    assert first["cost"] == 2 * 2 * 512 * 512 * 4096
+    assert 0.01 < data["uncounted_share"] < 0.02
+    code, out, err = cli(
+        capsys,
+        "analyze",
+        "examples/hf/llama-2-7b/config.json",
+        "--seq-len",
+        "512",
+        "--model-arg",
+        "num_hidden_layers=2",
+    )
+    summary = out[out.rindex("Model Flops:") :].splitlines()
+    assert summary[1].startswith("attention (4.295G under --convention macs) is not counted by")
+
+
+def test_rtmdet_has_no_hidden_work(rtmdet_s_report) -> None:
+    # Its uncounted ops (silu, mul, add, hardsigmoid, max_pool2d) are left out by fvcore's
+    # definition: priced for the ranking, but not hidden work, so nothing is shouted.
+    assert rtmdet_s_report.hidden_work == 0 and rtmdet_s_report.uncounted_share == 0
+    assert [e.op for e in rtmdet_s_report.uncounted] == [
+        "aten::silu_",
+        "aten::mul",
+        "aten::add",
+        "aten::hardsigmoid_",
+        "aten::max_pool2d",
+    ]

@@ -48,11 +48,14 @@ def numbers(value: object) -> list[object]:
 
 
 def test_every_number_in_the_export_is_an_exact_integer(tmp_path, tiny, capsys):
-    # docs/json.md: "All numbers are exact integers (no K/M/G rounding)."
+    # docs/json.md: "All numbers are exact integers (no K/M/G rounding), except
+    # `uncounted_share`, a ratio of two of them."
     target = tmp_path / "r.json"
     code, _, err = cli(capsys, "analyze", str(tiny), "--json", str(target))
     assert code == 0, err
-    found = numbers(json.loads(target.read_text()))
+    data = json.loads(target.read_text())
+    assert data.pop("uncounted_share") == 0
+    found = numbers(data)
     assert TINY_FLOPS in found and TINY_PARAMS in found
     assert all(isinstance(n, int) for n in found), found
 

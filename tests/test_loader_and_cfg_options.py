@@ -104,6 +104,23 @@ def test_model_dict_with_type_in_a_plain_file_is_a_config(tmp_path, capsys, sour
     assert data["modules"][0]["flops_by_operator"]["conv"] == 4 * 27 * 6 * 6
 
 
+@pytest.mark.parametrize("training_form", [False, True], ids=["deploy", "training-form"])
+def test_training_form_reaches_a_model_dict_in_a_plain_file(tmp_path, capsys, training_form):
+    # `model = block` escapes the quick config check, so the file is run and its dict built
+    # as a config: --training-form must still keep the RepVGG branches apart.
+    config = tmp_path / "repvgg.py"
+    config.write_text(
+        "block = dict(type='RepVGGBlock', in_channels=3, out_channels=3)\nmodel = block\n"
+    )
+    flag = ["--training-form"] if training_form else []
+    code, out, err = cli(capsys, "analyze", str(config), "--shape", "8", "--json", "-", *flag)
+    assert code == 0, err
+    # Trained: 3x3 conv (3*3*9) + BN (2*3), 1x1 conv (3*3) + BN (2*3), identity BN (2*3).
+    # Deployed: one biased 3x3 conv (3*3*9 + 3).
+    expected = 3 * 3 * 9 + 6 + 3 * 3 + 6 + 6 if training_form else 3 * 3 * 9 + 3
+    assert json.loads(out)["totals"]["params"] == expected
+
+
 # --- item 10: --cfg-options keys that would change nothing ----------------------------------
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import REPO, cli
 
-from complexity.cli.loading import building_on, load
+from complexity.targets import TargetSpec, load_target
 
 
 def llama_params(dim: int, layers: int, kv_dim: int, hidden: int, vocab: int = 32000) -> int:
@@ -52,8 +52,7 @@ def test_llama_70b_file_is_analysed_on_meta(capsys: pytest.CaptureFixture[str]) 
 
 def test_configs_build_on_meta_with_the_same_inputs() -> None:
     config = str(REPO / "configs/rtmdet/rtmdet_tiny_syncbn_fast_8xb32-300e_coco.py")
-    with building_on("meta"):
-        loaded = load(config, (320, 256), {})
+    loaded = load_target(TargetSpec(config, (320, 256), device="meta"))
     assert all(p.is_meta for p in loaded.model.parameters())
     assert loaded.inputs.is_meta and loaded.inputs.dtype == torch.float32
     assert tuple(loaded.inputs.shape) == (1, 3, 320, 256)  # through the preprocessor
@@ -64,8 +63,7 @@ def test_building_rtmdet_x_on_meta_skips_initialisation() -> None:
     """No weight is allocated or initialised: every parameter is meta (timing: benchmark)."""
     config = str(REPO / "configs/rtmdet/rtmdet_x_syncbn_fast_8xb32-300e_coco.py")
     start = time.perf_counter()
-    with building_on("meta"):
-        loaded = load(config, None, {})
+    loaded = load_target(TargetSpec(config, device="meta"))
     assert time.perf_counter() - start < 60  # a generous guard against hangs, not a target
     assert sum(p.numel() for p in loaded.model.parameters()) > 90_000_000
     assert all(t.is_meta for t in (*loaded.model.parameters(), *loaded.model.buffers()))

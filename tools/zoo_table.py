@@ -20,14 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from complexity.analyzer import analyze
-    from complexity.cli.loading import UsageError, load
+    from complexity.targets import TargetError, TargetSpec, load_target
 
     print("| config | params | params (M) | FLOPs | FLOPs (G) |")
     print("| :--- | ---: | ---: | ---: | ---: |")
     for config in args.configs:
         try:
-            loaded = load(config, (args.shape, args.shape), {})
-        except UsageError as error:
+            loaded = load_target(TargetSpec(config, (args.shape, args.shape)))
+        except TargetError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         report = analyze(loaded.model, loaded.inputs)

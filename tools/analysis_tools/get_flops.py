@@ -55,21 +55,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from complexity.cli.devices import load_and_analyze
-    from complexity.cli.failures import describe_failure
-    from complexity.cli.loading import parse_cfg_options, parse_shape
+    from complexity.analyzer import AnalysisError
     from complexity.render import RenderOptions, print_sections, report_sections
+    from complexity.targets import (
+        TargetError,
+        TargetSpec,
+        load_and_analyze,
+        parse_cfg_options,
+        parse_shape,
+    )
 
     try:
         shape = parse_shape(["x".join(str(n) for n in args.shape)])
         options = parse_cfg_options(args.cfg_options)
-        loaded, report = load_and_analyze(
-            args.config, shape, options, "fvcore", training_form=args.training_form
-        )
+        spec = TargetSpec(args.config, shape, options, training_form=args.training_form)
+        loaded, report = load_and_analyze(spec, "fvcore")
     except Exception as error:
         if args.debug:
             raise
-        message, code = describe_failure(error)
+        if isinstance(error, (TargetError, AnalysisError)):
+            message, code = str(error), 2 if isinstance(error, TargetError) else 1
+        else:
+            lines = str(error).strip().splitlines()
+            message = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+            code = 1
         print(f"error: {message}", file=sys.stderr)
         return code
     options = RenderOptions(

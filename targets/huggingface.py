@@ -1,8 +1,8 @@
 """A Hugging Face `config.json` as a target: the model built on meta, token ids as input.
 
 Built with transformers' Auto classes from the config alone: no weights, no hub access,
-on the build device of `--device` (meta by default: shapes only, so a 70B model costs no
-memory). Needs the optional extra `hf` (`pip install -e ".[hf]"`).
+on the build device `TargetSpec.device` (the CLI's default is meta: shapes only, so a 70B
+model costs no memory). Needs the optional extra `hf` (`pip install -e ".[hf]"`).
 """
 
 from __future__ import annotations
@@ -12,15 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .loading import (
-    _BUILD_DEVICE,
-    DEFAULT_SEQ_LEN,
-    InputRequest,
-    Loaded,
-    UsageError,
-    _first_line,
-    _token_ids,
-)
+from .inputs import refuse, token_ids
+from .spec import DEFAULT_SEQ_LEN, InputRequest, Loaded, TargetError, TargetSpec, first_line
 
 CAUSAL_SUFFIX = "ForCausalLM"
 
@@ -29,13 +22,13 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot parse {path} as JSON: {_first_line(error)}") from None
+        raise TargetError(f"cannot parse {path} as JSON: {first_line(error)}") from None
     if not isinstance(data, dict) or "model_type" not in data:
-        raise UsageError(
+        raise TargetError(
             f"{path} has no `model_type`; a .json target must be a Hugging Face config.json"
         )
     if "auto_map" in data:
-        raise UsageError(
+        raise TargetError(
             f"{path} needs the model's own Python code (`auto_map`), which complexity does "
             "not download or run; analyse a .py file that builds the model instead"
         )
@@ -51,21 +44,21 @@ def _config(path: Path, data: dict[str, Any], overrides: dict[str, Any]) -> Any:
     except ValueError:
         import transformers
 
-        raise UsageError(
+        raise TargetError(
             f"transformers {transformers.__version__} does not know model_type "
             f"{model_type!r} of {path}; upgrade transformers"
         ) from None
     for key in overrides:
         if key not in data and not hasattr(defaults, key):
-            raise UsageError(
+            raise TargetError(
                 f"--model-arg {key}: a {model_type} config has no field {key!r}; "
                 f"see the fields in {path}"
             )
     try:
         config = AutoConfig.for_model(model_type, **{**data, **overrides})
     except Exception as error:
-        raise UsageError(
-            f"cannot read {path} as a {model_type} config: {_first_line(error)}"
+        raise TargetError(
+            f"cannot read {path} as a {model_type} config: {first_line(error)}"
         ) from None
     config.use_cache = False  # one forward over the whole sequence, no KV cache
     return config
@@ -114,7 +107,7 @@ def _check_fits(auto: Any, config: Any, device: str) -> None:
     weights = sum(p.numel() * max(p.element_size(), 4) for p in shapes.parameters())
     free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     if weights > free / 2:
-        raise UsageError(
+        raise TargetError(
             f"building {type(shapes).__name__} on cpu needs about {weights / 2**30:.0f} GiB for "
             f"its weights and this machine has {free / 2**30:.0f} GiB free; analyse it on meta "
             "(--device auto or meta), which needs no weights"
@@ -123,14 +116,12 @@ def _check_fits(auto: Any, config: Any, device: str) -> None:
 
 def position_limit(path: Path, model_args: dict[str, Any]) -> tuple[int | None, str]:
     """How many positions the config.json's model takes (None when it says nothing), and
-    its model_type.
-
-    Builds the config only, not the model: sweep checks every --seq-lens point with it first.
-    """
+    its model_type. Builds the config only, not the model: sweep checks every --seq-lens
+    point with it before the first is built."""
     try:
         import transformers  # noqa: F401
     except ImportError:
-        raise UsageError(
+        raise TargetError(
             f"{path} is a Hugging Face config; reading it needs transformers: "
             'pip install -e ".[hf]"'
         ) from None
@@ -138,20 +129,20 @@ def position_limit(path: Path, model_args: dict[str, Any]) -> tuple[int | None, 
     return getattr(config, "max_position_embeddings", None), config.model_type
 
 
-def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> UsageError:
-    return UsageError(
+def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> TargetError:
+    return TargetError(
         f"{option} {seq_len} is longer than the {limit} positions this {model_type} "
         f"model has; give {option} {limit} or less, or lengthen the model with "
         f"--model-arg max_position_embeddings={seq_len}"
     )
 
 
-def load_config_json(path: Path, request: InputRequest) -> Loaded:
+def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
     try:
         import transformers
         from transformers import AutoModel, AutoModelForCausalLM
     except ImportError:
-        raise UsageError(
+        raise TargetError(
             f"{path} is a Hugging Face config; reading it needs transformers: "
             'pip install -e ".[hf]"'
         ) from None
@@ -163,15 +154,14 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
     if limit and seq_len > limit:
         raise seq_len_error("--seq-len", seq_len, limit, config.model_type)
     auto = AutoModelForCausalLM if is_causal_lm(config) else AutoModel
-    device = _BUILD_DEVICE.get()  # meta unless --device cpu/cuda (or auto's rebuild)
     if device != "meta":
         _check_fits(auto, config, device)
     try:
         with torch.device(device):
             model = auto.from_config(config)
     except Exception as error:
-        raise UsageError(
-            f"transformers could not build {config.model_type} from {path}: {_first_line(error)}"
+        raise TargetError(
+            f"transformers could not build {config.model_type} from {path}: {first_line(error)}"
         ) from None
     model.eval()
 
@@ -185,7 +175,7 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
     tensors = tuple(
         torch.ones((batch, seq_len), dtype=torch.int64, device=device)
         if name == "attention_mask"
-        else _token_ids(batch, seq_len, device=device)
+        else token_ids(batch, seq_len, device=device)
         for name in names
     )
     _tokens_forward(model, names)
@@ -203,3 +193,17 @@ def load_config_json(path: Path, request: InputRequest) -> Loaded:
         tokens=(batch, seq_len),
         default_seq_len=request.seq_len is None,
     )
+
+
+def from_hf_config(path: Path, spec: TargetSpec) -> Loaded:
+    if spec.shape is not None:
+        raise TargetError(
+            f"--shape sets an image size, but {path} is a token model; use --seq-len N "
+            "(and --batch N)"
+        )
+    refuse(
+        spec.request,
+        f"{path} is a token model: use --seq-len and --batch",
+        ("--seq-len", "--batch", "--model-arg"),
+    )
+    return load_config_json(path, spec.request, spec.device)

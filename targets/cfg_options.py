@@ -16,7 +16,7 @@ effect:
   a list, ...), and sizes (`widen_factor`, `deepen_factor`, `num_classes`, `*channels`)
   must be positive.
 
-Each problem is one UsageError line naming the key, the value and the fix.
+Each problem is one TargetError line naming the key, the value and the fix.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import inspect
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .loading import UsageError
+from .spec import TargetError
 
 MISSING = object()
 
@@ -122,7 +122,7 @@ def _substituted_uses(name: str, value: Any, model: Any, prefix: str = "model") 
 
 
 def check_cfg_options(config: Mapping[str, Any], options: Mapping[str, Any]) -> None:
-    """Raise UsageError for the first option that would not take the intended effect."""
+    """Raise TargetError for the first option that would not take the intended effect."""
     for key, value in options.items():
         _check_one(config, key, value)
 
@@ -137,13 +137,13 @@ def _check_one(config: Mapping[str, Any], key: str, value: Any) -> None:
             node = node[int(part)]
         else:
             absent = ".".join(parts[: depth + 1])
-            raise UsageError(
+            raise TargetError(
                 f"--cfg-options {key}: the config has no {absent}; {_close_keys(key, config)}"
             )
     leaf = parts[-1]
     if isinstance(node, (list, tuple)):
         if not (leaf.isdigit() and int(leaf) < len(node)):
-            raise UsageError(
+            raise TargetError(
                 f"--cfg-options {key}: {'.'.join(parts[:-1])} is a list of {len(node)} items; "
                 f"give an index from 0 to {len(node) - 1}"
             )
@@ -151,21 +151,21 @@ def _check_one(config: Mapping[str, Any], key: str, value: Any) -> None:
     elif isinstance(node, Mapping):
         existing = node.get(leaf, MISSING)
     else:
-        raise UsageError(
+        raise TargetError(
             f"--cfg-options {key}: {'.'.join(parts[:-1])} is {_shown(node)}, not a dict; "
             f"{_close_keys(key, config)}"
         )
 
     if existing is MISSING:
         if "type" not in node:
-            raise UsageError(
+            raise TargetError(
                 f"--cfg-options {key}: the config has no {key}; {_close_keys(key, config)}"
             )
         arguments = _constructor_arguments(node["type"])
         if arguments is not None and leaf not in arguments:
             prefix = ".".join(parts[:-1])
             extra = [f"{prefix}.{name}" for name in arguments]
-            raise UsageError(
+            raise TargetError(
                 f"--cfg-options {key}: {node['type']} takes no argument {leaf!r}; "
                 f"{_close_keys(key, config, extra)}"
             )
@@ -174,14 +174,14 @@ def _check_one(config: Mapping[str, Any], key: str, value: Any) -> None:
         uses = _substituted_uses(leaf, existing, config.get("model"))
         if uses:
             settings = " ".join(f"{use}={_shown(value)}" for use in uses)
-            raise UsageError(
+            raise TargetError(
                 f"--cfg-options {key}: {key} is a variable the config has already written "
                 f"into the model; override where it is used instead: {settings}"
             )
 
     wanted = _wrong_kind(existing, value, leaf)
     if wanted is not None:
-        raise UsageError(
+        raise TargetError(
             f"--cfg-options {key}={_shown(value)}: give {wanted}{_example(key, existing)}"
         )
     if (
@@ -190,6 +190,6 @@ def _check_one(config: Mapping[str, Any], key: str, value: Any) -> None:
         and not isinstance(value, bool)
         and value <= 0
     ):
-        raise UsageError(
+        raise TargetError(
             f"--cfg-options {key}={_shown(value)}: {leaf} must be positive{_example(key, existing)}"
         )

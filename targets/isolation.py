@@ -4,7 +4,7 @@
   JSON), at the Python level and at the file-descriptor level (C extensions, subprocesses).
 - It sees `sys.argv == [its file]`, as under `python its_file.py`, so an argparse parser at
   import time parses its own (empty) command line, not ours.
-- `sys.exit()` or an argparse error in it becomes one UsageError line (exit 2) that quotes
+- `sys.exit()` or an argparse error in it becomes one TargetError line (exit 2) that quotes
   the last line it printed to stderr, instead of silently ending the command.
 """
 
@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from .loading import UsageError
+from .spec import TargetError
 
 LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
 FORWARD_EXIT_HINT = "a forward must return its outputs"
@@ -69,7 +69,7 @@ def user_code(where: str, doing: str, hint: str) -> Iterator[None]:
             quoted = _last_line(stop.code)
         said = io.StringIO()  # quoted instead of replayed: one line in all
         code = "" if stop.code is None else stop.code if isinstance(stop.code, int) else 1
-        raise UsageError(
+        raise TargetError(
             f"{where} called sys.exit({code}) while {doing}"
             + (f" ({quoted})" if quoted else "")
             + "; "

@@ -1,0 +1,106 @@
+"""Where the model is built and traced, and the rebuild when meta is not enough.
+
+`auto` and `meta` build configs, factories and `inputs()` under `torch.device("meta")`: no
+weights are allocated and nothing is initialised. The trace then needs shapes only. If the
+forward needs values (`nonzero`, `.item()`, masks), `auto` rebuilds on cpu and traces real
+tensors, and the report says so; `meta` stops with the analysis error. `cpu` and `cuda`
+build there and trace real tensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
+from .load import load_target
+from .spec import Loaded, TargetError, TargetSpec
+
+DEVICES = ("auto", "meta", "cpu", "cuda")
+
+
+def _torch_build_has_gpu() -> bool:
+    """Whether the installed torch was built for CUDA or ROCm, read without importing it
+    (torch/version.py says `cuda = None` and `hip = None` in a CPU-only build)."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    try:
+        text = version_file.read_text(encoding="utf-8")
+    except OSError:
+        return True  # cannot tell: let torch answer
+    return not all(
+        re.search(rf"^{name}\s*(?::[^=]*)?=\s*None\s*$", text, re.M) for name in ("cuda", "hip")
+    )
+
+
+def check_device(device: str) -> str:
+    """`--device`: a known name, and `cuda` only where torch can reach a GPU. A CPU-only
+    torch is recognised without importing it (seconds), so the error comes at once."""
+    if device not in DEVICES:
+        raise TargetError(f"unknown --device {device!r}; use one of: {', '.join(DEVICES)}")
+    if device == "cuda":
+        if not _torch_build_has_gpu():
+            raise TargetError(
+                "--device cuda: this torch is a CPU-only build; use --device cpu or auto"
+            )
+        import torch  # a GPU build: only torch knows whether a device is there
+
+        if not torch.cuda.is_available():
+            raise TargetError(
+                "--device cuda: torch sees no CUDA device here; use --device cpu or auto"
+            )
+    return device
+
+
+def load_and_analyze(
+    spec: TargetSpec, convention: str, device: str = "auto", *, memory: bool = True
+) -> tuple[Loaded, Any]:
+    """Build `spec` for `device` (one of DEVICES; `spec.device` is replaced) and analyse it
+    once: (what was loaded, the Report). `memory=False` skips the memory walk
+    (`analyze`'s `memory`).
+
+    An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
+    """
+    from complexity.analyzer import AnalysisError, analyze
+    from complexity.analyzer.meta import conv_meta_reroute
+
+    check_device(device)
+    target = spec.target
+
+    def loaded_on(device: str) -> Loaded:
+        # The user's code prints to stderr, sees its own argv, and may not sys.exit.
+        # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
+        kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
+        with kernels, user_code(target, "loading it", LOADING_EXIT_HINT):
+            return load_target(dataclasses.replace(spec, device=device))
+
+    def traced(loaded: Loaded, meta: bool) -> Any:
+        try:
+            with user_code(target, "running its forward", FORWARD_EXIT_HINT):
+                return analyze(
+                    loaded.model, loaded.inputs, convention=convention, meta=meta, memory=memory
+                )
+        except AnalysisError as error:
+            error.tokens = loaded.tokens
+            raise
+
+    if device in ("cpu", "cuda"):
+        loaded = loaded_on(device)
+        return loaded, traced(loaded, meta=False)
+    loaded = loaded_on("meta")
+    try:
+        return loaded, traced(loaded, meta=True)
+    except AnalysisError as error:
+        if device == "meta" or not error.value_needed:
+            raise
+        reason = error.reason
+    # The forward needs values that a model built on meta does not have: build it for real.
+    loaded = loaded_on("cpu")
+    report = traced(loaded, meta=False)
+    return loaded, dataclasses.replace(report, fallback_reason=reason)
