@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -278,6 +278,7 @@ def analyze(
     meta: bool | None = None,
     kwargs: Mapping[str, Any] | None = None,
     memory: bool = True,
+    cache_inputs: Collection[int] = (),
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs, **kwargs)` per module and
     operator.
@@ -296,6 +297,9 @@ def analyze(
 
     `memory=False` skips the liveness walk and the kernels' costs: the report then has no
     `activation_bytes`, peak or roofline input (`Report.memory` is None), and is faster.
+
+    `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
+    bytes are the cache's, not activations, and appending to them writes only the new part.
     """
     rules_of = get_convention(convention)
     if handlers:
@@ -317,7 +321,7 @@ def analyze(
     if memory:
         state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
         parents = [info.parent for info in tree.modules]
-        liveness = MemoryWalk(graph, state_inputs, parents, traced.called)
+        liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
         costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
 

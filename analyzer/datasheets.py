@@ -30,6 +30,7 @@ class DeviceSpec:
     fp16: float
     bandwidth: float
     source: str  # the document the figures come from
+    memory: float | None = None  # device memory in bytes (the datasheet's GB, 10^9 bytes)
 
     def peak(self, dtype: torch.dtype | None, matmul: bool) -> float:
         """FLOP/s an op of `dtype` can reach: tensor cores for the matmul family only."""
@@ -57,6 +58,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=1979 / 2 * TERA,
             bandwidth=3.35 * TERA,
             source="NVIDIA H100 Tensor Core GPU datasheet (H100 SXM column)",
+            memory=80 * GIGA,
         ),
         DeviceSpec(
             "H200",
@@ -66,6 +68,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=1979 / 2 * TERA,
             bandwidth=4.8 * TERA,
             source="NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column)",
+            memory=141 * GIGA,
         ),
         DeviceSpec(
             "A100 80GB",
@@ -75,6 +78,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=312 * TERA,
             bandwidth=2039 * GIGA,
             source="NVIDIA A100 Tensor Core GPU datasheet (A100 80GB SXM column)",
+            memory=80 * GIGA,
         ),
         DeviceSpec(
             "L4",
@@ -84,6 +88,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=242 / 2 * TERA,
             bandwidth=300 * GIGA,
             source="NVIDIA L4 Tensor Core GPU datasheet",
+            memory=24 * GIGA,
         ),
         DeviceSpec(
             "T4",
@@ -93,6 +98,7 @@ DEVICES: dict[str, DeviceSpec] = {
             fp16=65 * TERA,
             bandwidth=320 * GIGA,
             source="NVIDIA T4 Tensor Core GPU datasheet (mixed precision FP16/FP32 figure)",
+            memory=16 * GIGA,
         ),
         DeviceSpec(
             "RTX 4090",
@@ -103,6 +109,7 @@ DEVICES: dict[str, DeviceSpec] = {
             bandwidth=1008 * GIGA,
             source="NVIDIA Ada GPU Architecture whitepaper, GeForce RTX 4090 table "
             "(tensor figures with FP32 accumulate)",
+            memory=24 * GIGA,
         ),
     )
 }
@@ -119,6 +126,7 @@ _EXAMPLES = {
     "bf16": "989.5T",
     "fp16": "989.5T",
     "bandwidth": "3.35T",
+    "memory": "80G",
 }
 
 
@@ -138,7 +146,7 @@ def parse_device_spec(text: str) -> DeviceSpec:
     """A device of the table by name (any case, spaces optional), or `flops=...,bandwidth=...`.
 
     A custom spec gives `flops` (FLOP/s for every dtype) or per-dtype `fp32`, `tf32`, `bf16`,
-    `fp16`, and `bandwidth` in bytes/s; numbers take a k/M/G/T/P suffix (powers of 1000).
+    `fp16`, `bandwidth` in bytes/s and optionally `memory` in bytes; numbers take a k/M/G/T/P suffix (powers of 1000).
     """
     if "=" not in text:
         wanted = _key(text)
@@ -150,7 +158,7 @@ def parse_device_spec(text: str) -> DeviceSpec:
             f"unknown device {text!r}; use one of: {known}, or flops=...,bandwidth=..."
         )
     values: dict[str, float] = {}
-    allowed = ("flops", "fp32", "tf32", "bf16", "fp16", "bandwidth")
+    allowed = ("flops", "fp32", "tf32", "bf16", "fp16", "bandwidth", "memory")
     for part in filter(None, (p.strip() for p in text.split(","))):
         field, _, value = part.partition("=")
         field = field.strip().lower()
@@ -174,4 +182,5 @@ def parse_device_spec(text: str) -> DeviceSpec:
         fp16=values.get("fp16", flops),
         bandwidth=values["bandwidth"],
         source="given on the command line",
+        memory=values.get("memory"),
     )

@@ -84,6 +84,18 @@ def grouped_mm_macs(mat_a: Shape, mat_b: Shape, output: Shape) -> int:
     return numel(output) * mat_a[-1]
 
 
+def sort_comparisons(input: Shape, dim: int = -1) -> int:
+    """numel(input) * ceil(log2(n)), at least 1 each: a comparison sort of rows of n."""
+    if not len(input):
+        return 0
+    return numel(input) * max(1, math.ceil(math.log2(max(input[dim], 1))))
+
+
+def topk_comparisons(input: Shape, k: int) -> int:
+    """numel(input) * ceil(log2(k)), at least 1 each: every element offered to a k-heap."""
+    return numel(input) * max(1, math.ceil(math.log2(max(k, 1))))
+
+
 def einsum_subscripts(
     equation: str, shapes: Sequence[Shape]
 ) -> tuple[list[str], str, dict[str, int]]:
@@ -146,4 +158,6 @@ __all__: list[str] = [
     "matmul_macs",
     "numel",
     "sdpa_macs",
+    "sort_comparisons",
+    "topk_comparisons",
 ]

@@ -23,6 +23,8 @@ from .formulas import (
     matmul_macs,
     numel,
     sdpa_macs,
+    sort_comparisons,
+    topk_comparisons,
 )
 from .registry import Args, Handler, HandlerTable, simple_op_name
 
@@ -35,6 +37,8 @@ OUTPUT = "output element"
 INPUT = "input element"
 BOUND = "output element and bound"
 WINDOW = "pooling-window element"
+SORTED = "comparison"
+VALUE = "value element"
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ COSTS: dict[str, Cost] = {
     "reduction": Cost(
         1,
         INPUT,
-        _ops("sum mean amax amin max min"),
+        _ops("sum mean amax amin max min argmax argmin"),
         "one add (or comparison) per input element; mean's final divide is not counted",
     ),
     "relu": Cost(1, OUTPUT, _ops("relu relu_"), "max(x, 0)"),
@@ -192,6 +196,31 @@ COSTS: dict[str, Cost] = {
         0, OUTPUT, _ops("dropout dropout_ feature_dropout feature_dropout_"), "identity"
     ),
     "embedding": Cost(0, OUTPUT, _ops("embedding"), "a gather: no arithmetic"),
+    "scan": Cost(
+        1, INPUT, _ops("cumsum cumsum_ cumprod cumprod_"), "one add (or multiply) per element"
+    ),
+    "difference": Cost(1, OUTPUT, _ops("diff"), "one subtraction"),
+    "histogram": Cost(
+        3, INPUT, _ops("histc"), "bin of x: subtract min, multiply by bins / range; count it"
+    ),
+    "sort": Cost(
+        1,
+        SORTED,
+        _ops("sort argsort msort topk"),
+        "comparisons: n · ceil(log2 n) per sorted row of n; topk: n · ceil(log2 k) (a heap)",
+    ),
+    "accumulating scatter": Cost(
+        1,
+        VALUE,
+        _ops("index_put index_put_"),
+        "one add per value written with accumulate=True; a plain write is free",
+    ),
+    "weight norm": Cost(
+        3,
+        INPUT,
+        _ops("_weight_norm"),
+        "v · g / ‖v‖: square and add for the norm, multiply by the scale",
+    ),
 }
 
 
@@ -217,7 +246,7 @@ IGNORED: frozenset[str] = frozenset(
         "roll flip repeat tile zeros zeros_like ones ones_like full full_like empty empty_like "
         "new_zeros new_ones new_full new_empty arange scalar_tensor index index_select gather "
         "masked_fill masked_fill_ where fill_ zero_ __and__ __or__ bitwise_not logical_not "
-        "logical_and logical_or"
+        "logical_and logical_or numpy_T repeat_interleave resolve_conj resolve_neg"
     ).split()
 )
 
@@ -400,6 +429,25 @@ def dropout_flops(args: Args, outputs: Sequence[Any]) -> int:
     p, train = args["p"], args["train"]
     row = "dropout (training)" if train and p else "dropout (eval)"
     return _rate(row) * numel(outputs[0])
+
+
+@FLOPS.register("aten::sort", "aten::argsort", "aten::msort", label="sort")
+def sort_flops(args: Args, outputs: Sequence[Any]) -> int:
+    """sort_comparisons(input, dim) * cost of "sort"."""
+    dim = args.get("dim")
+    return _rate("sort") * sort_comparisons(args.first()[0], -1 if dim is None else dim)
+
+
+@FLOPS.register("aten::topk")
+def topk_flops(args: Args, outputs: Sequence[Any]) -> int:
+    """topk_comparisons(input, k) * cost of "sort"."""
+    return _rate("sort") * topk_comparisons(args["self"], args["k"])
+
+
+@FLOPS.register("aten::index_put", "aten::index_put_", label="index_put")
+def index_put_flops(args: Args, outputs: Sequence[Any]) -> int:
+    """numel(values) * cost of "accumulating scatter" with accumulate=True, else 0."""
+    return _rate("accumulating scatter") * numel(args["values"]) if args["accumulate"] else 0
 
 
 # Recurrent layers, per time step, batch row, layer and direction, for hidden size H:

@@ -54,6 +54,9 @@ FIRST_DIM_VIEWS = {  # op -> position of its `dim` argument
     "aten::split_with_sizes": 2,
     "aten::unbind": 1,
 }
+# Gathers: they read the rows they select from their first argument, not all of it.
+GATHERS = frozenset({"aten::embedding", "aten::index", "aten::index_select"})
+WEIGHT_GATHERS = frozenset({"aten::index", "aten::index_select"})  # e.g. experts' weights
 # Graph plumbing: their outputs are (parts of) their inputs.
 PACKERS = frozenset({"prim::ListConstruct", "prim::TupleConstruct"})
 UNPACKERS = frozenset({"prim::ListUnpack", "prim::TupleUnpack"})
@@ -77,6 +80,9 @@ class Kernel:
     bytes_read: int  # tensor inputs, weights included
     bytes_written: int  # tensor outputs
     dtype: torch.dtype | None  # of the first output
+    weight_bytes_read: int = 0  # of bytes_read: parameters and buffers
+    kv_bytes_read: int = 0  # of bytes_read: the KV cache (a decode step's cache inputs)
+    kv_bytes_written: int = 0  # of bytes_written: keys and values appended to the cache
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,9 @@ class OpCost:
     bytes_read: int  # tensor inputs, weights included
     bytes_written: int  # tensor outputs
     dtype: torch.dtype | None  # of the first output (decides the peak FLOP/s used)
+    weight_bytes_read: int = 0  # of bytes_read: parameters and buffers
+    kv_bytes_read: int = 0  # of bytes_read: the KV cache (a decode step's cache inputs)
+    kv_bytes_written: int = 0  # of bytes_written: keys and values appended to the cache
 
 
 @dataclass(frozen=True)
@@ -197,7 +206,9 @@ class MemoryWalk:
         state_inputs: int,
         parents: Sequence[int],
         called: Collection[int],
+        cache_inputs: Collection[int] = (),
     ) -> None:
+        """`cache_inputs`: positions of the user inputs that are a KV cache (not activations)."""
         module_count = len(parents)
         self._graph = graph
         self._parents = parents
@@ -208,6 +219,8 @@ class MemoryWalk:
         self.kernel: Kernel | None = None
         self._sizes: list[int] = []  # storage -> bytes
         self._activation: list[bool] = []  # storage -> counts towards activations
+        self._state: set[int] = set()  # storages of parameters and buffers
+        self._cache: set[int] = set()  # storages of the KV cache
         self._birth: list[int] = []
         self._death: list[int] = []
         self._storages: dict[Value, tuple[int, ...]] = {}
@@ -222,8 +235,14 @@ class MemoryWalk:
         self.input_bytes = 0
         for number, value in enumerate(inputs):
             size = tensor_bytes(value)
-            is_activation = number < user
-            self._storages[value] = (self._new(size, -1, is_activation),)
+            is_cache = number in cache_inputs
+            is_activation = number < user and not is_cache
+            storage = self._new(size, -1, is_activation)
+            if number >= user:
+                self._state.add(storage)
+            elif is_cache:
+                self._cache.add(storage)
+            self._storages[value] = (storage,)
             self._bytes[value] = size
             if is_activation:
                 self.input_bytes += size
@@ -336,6 +355,10 @@ class MemoryWalk:
         inputs: Sequence[Value],
         outputs: Sequence[Value],
     ) -> None:
+        if kind == "aten::cat" and self._cache and self._append(index, inputs, outputs):
+            return
+        if kind in WEIGHT_GATHERS and self._cache and self._weight_rows(index, inputs, outputs):
+            return
         aliases = _aliased_arguments(_schema(node)) if kind.startswith("aten::") else ()
         label = simple_op_name(kind)
         written = 0
@@ -367,10 +390,58 @@ class MemoryWalk:
             dtype = dtype or _dtype(value)
         if written == 0:
             return  # a view, a shape query or a scalar op: no kernel moves tensor data
-        read = sum(
-            self._bytes.get(value, 0) for value in inputs if value.node().kind() != "prim::Constant"
-        )
-        self.kernel = Kernel(read, written, dtype)
+        read = weights = cache = 0
+        for number, value in enumerate(inputs):
+            if value.node().kind() == "prim::Constant":
+                continue
+            size = self._bytes.get(value, 0)
+            if number == 0 and kind in GATHERS:  # the selected rows, at most all of them
+                size = min(size, written)
+            read += size
+            storages = self._storages_of(value)
+            if any(storage in self._cache for storage in storages):
+                cache += size
+            elif any(storage in self._state for storage in storages):
+                weights += size
+        self.kernel = Kernel(read, written, dtype, weight_bytes_read=weights, kv_bytes_read=cache)
+
+    def _weight_rows(self, index: int, inputs: Sequence[Value], outputs: Sequence[Value]) -> bool:
+        """In a decode step, rows gathered from a parameter (the routed experts' weights) are
+        counted as read by the op that uses them, as a grouped kernel reads them in place,
+        not as a copy made and read again."""
+        if len(outputs) != 1 or inputs[0].node().kind() == "prim::Constant":
+            return False
+        if not any(s in self._state for s in self._storages_of(inputs[0])):
+            return False
+        value = outputs[0]
+        storage = self._new(tensor_bytes(value), index, activation=False)
+        self._state.add(storage)
+        self._storages[value] = (storage,)
+        self._bytes[value] = min(tensor_bytes(value), self._bytes.get(inputs[0], 0))
+        return True
+
+    def _append(self, index: int, inputs: Sequence[Value], outputs: Sequence[Value]) -> bool:
+        """`cat([cached, new])` of a KV cache: counted as writing the new keys into the cache.
+
+        transformers' DynamicCache appends by concatenation, a copy of the whole cache per
+        step; a serving engine (a static or paged cache) writes the new token in place, and
+        that is what is counted. The result is the cache, not an activation.
+        """
+        packed = inputs[0].node()
+        if packed.kind() != "prim::ListConstruct":
+            return False
+        items = node_inputs(packed)
+        cached = [v for v in items if any(s in self._cache for s in self._storages_of(v))]
+        if not cached:
+            return False
+        new = sum(self._bytes.get(v, 0) for v in items if v not in cached)
+        value = outputs[0]
+        storage = self._new(tensor_bytes(value), index, activation=False)
+        self._cache.add(storage)
+        self._storages[value] = (storage,)
+        self._bytes[value] = tensor_bytes(value)
+        self.kernel = Kernel(new, new, _dtype(value), kv_bytes_written=new)
+        return True
 
     def _shares_storage(self, kind: str, base: Value, value: Value) -> bool:
         """Whether an aliasing op's output really is its input's storage (not a copy)."""

@@ -99,7 +99,17 @@ class KernelCosts:
             return
         flops = self._real_flops(kind, node)
         self.ops.append(
-            OpCost(position, kind, flops, kernel.bytes_read, kernel.bytes_written, kernel.dtype)
+            OpCost(
+                position,
+                kind,
+                flops,
+                kernel.bytes_read,
+                kernel.bytes_written,
+                kernel.dtype,
+                weight_bytes_read=kernel.weight_bytes_read,
+                kv_bytes_read=kernel.kv_bytes_read,
+                kv_bytes_written=kernel.kv_bytes_written,
+            )
         )
 
 

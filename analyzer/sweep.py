@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .report import Report
+from .serving import Serving
 
 
 def growth_exponents(sizes: Sequence[float], values: Sequence[float]) -> list[float | None]:
@@ -38,17 +39,26 @@ class SweepPoint:
     size: float  # the size the growth exponent is taken in: the image side or the seq length
     input_label: str
     report: Report
-    axis: str = "side"  # what `size` measures: "side" (√(H·W) of an image) or "seq_len"
+    # what `size` measures: "side" (√(H·W) of an image), "seq_len", or "context" (the KV
+    # cache's tokens of a decode step, whose report is the step's)
+    axis: str = "side"
+    serving: Serving | None = None  # a decode step's cache and prefill beside it
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        totals: dict[str, Any] = self.report.totals()  # the same keys as `analyze --json`
+        data = {
             "shape": list(self.shape),
             "fed": list(self.fed),
             "size": self.size,
             "axis": self.axis,
             "input_shapes": self.report.input_shapes,
-            "totals": self.report.totals(),  # the same keys as `analyze --json`
+            "totals": totals,
         }
+        if self.serving is not None:
+            totals["kv_cache_bytes"] = self.serving.cache.bytes_at()
+            totals["bytes_moved"] = self.serving.decode_bytes
+            data["serving"] = self.serving.to_dict()
+        return data
 
 
 def sweep_growth(points: Sequence[SweepPoint], metric: str) -> list[float | None]:

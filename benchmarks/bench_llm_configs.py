@@ -2,13 +2,16 @@
 
     python benchmarks/bench_llm_configs.py                 # every config at --seq-len 2048
     python benchmarks/bench_llm_configs.py --seq-len 128 --configs gpt2   # a smoke run
+    python benchmarks/bench_llm_configs.py --decode 4000 --seq-len 512 --configs llama-2-70b
 
 Each command runs in a fresh process; printed per command: exit code, wall seconds, user +
 system CPU seconds (on a shared machine wall time includes waiting for a core), peak RSS of
 that process (`wait4`'s ru_maxrss, what `/usr/bin/time -v` reports), and the summary's
 parameters and flops. GPT-2 (1024 positions) and BERT-base (512) cannot take 2048 tokens:
 their command is refused in one line, and the bench also runs them lengthened with
-`--model-arg max_position_embeddings=N`. Prints only; asserts nothing.
+`--model-arg max_position_embeddings=N`. `--decode N` runs each causal LM's decode step
+with N cached tokens instead (`--decode --context N --device-spec "H100 SXM"`, beside the
+prefill of --seq-len tokens). Prints only; asserts nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = ("gpt2", "bert-base", "llama-2-7b", "llama-2-70b")
+CONFIGS = (
+    "gpt2",
+    "bert-base",
+    "llama-2-7b",
+    "llama-2-70b",
+    "mistral-7b",
+    "mixtral-8x7b",
+    "falcon-7b",
+)
+CAUSAL = tuple(name for name in CONFIGS if name != "bert-base")
 SHORT = {"gpt2": 1024, "bert-base": 512}  # their max_position_embeddings
 
 
@@ -55,6 +67,7 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=2048)
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=CONFIGS)
     parser.add_argument("--convention", default="fvcore")
+    parser.add_argument("--decode", type=int, metavar="CONTEXT", help="decode step, N cached")
     options = parser.parse_args()
 
     print("| command | exit | wall s | cpu s | peak RSS MB | params | flops |")
@@ -65,7 +78,12 @@ def main() -> None:
             base += ["--convention", options.convention]
         variants = [[*base, "--seq-len", str(options.seq_len)]]
         limit = SHORT.get(name)
-        if limit is not None and options.seq_len > limit:
+        if options.decode is not None:
+            if name not in CAUSAL:
+                continue
+            decode = ["--decode", "--context", str(options.decode), "--device-spec", "H100 SXM"]
+            variants = [[*variants[0], *decode, "--depth", "1"]]
+        elif limit is not None and options.seq_len > limit:
             variants.append([*base, "--seq-len", str(limit)])
             variants.append(
                 [

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from complexity.render.options import RenderOptions
-from complexity.targets import TargetSpec
+from complexity.targets import InputRequest, TargetSpec
 
 from .export import ExportTarget, check_export_target, write_export
 from .failures import UsageError
@@ -24,7 +24,15 @@ from .validation import (
 )
 from .version import tool_version
 
-__all__ = ["AnalyzeRequest", "analyze_target", "check_exports", "run_analyze", "tool_version"]
+__all__ = [
+    "AnalyzeRequest",
+    "analyze_target",
+    "check_decode",
+    "check_exports",
+    "run_analyze",
+    "tool_version",
+    "with_prefill",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,9 @@ class AnalyzeRequest:
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
+    decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
+    context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
+    kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
 
 
 @contextlib.contextmanager
@@ -93,6 +104,42 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
     )
 
 
+def check_decode(
+    target: str, decode: bool, context: int | None, kv_dtype: str | None, device: str,
+    request: InputRequest,
+) -> int | None:  # fmt: skip
+    """The decode step's context (None without --decode); options that cannot apply refused."""
+    if not decode:
+        for name, value in (("--context", context), ("--kv-dtype", kv_dtype)):
+            if value is not None:
+                raise UsageError(f"{name} applies to a decode step; add --decode")
+        return None
+    if not target.endswith(".json"):
+        raise UsageError(
+            "--decode analyses a Hugging Face causal LM: give its config.json "
+            "(e.g. examples/hf/llama-2-7b/config.json)"
+        )
+    if request.inputs:
+        raise UsageError("--decode builds its own inputs; use --context and --batch, not --input")
+    if device in ("cpu", "cuda"):
+        raise UsageError(f"--decode traces on meta; drop --device {device}")
+    from complexity.targets import DEFAULT_SEQ_LEN
+    from complexity.targets.decode import check_kv_dtype
+
+    check_kv_dtype(kv_dtype)
+    cached = context or request.seq_len or DEFAULT_SEQ_LEN
+    if cached <= 0:
+        raise UsageError(f"--context {cached} is not a positive number of cached tokens")
+    return cached
+
+
+def with_prefill(spec: TargetSpec, cached_tokens: int | None) -> TargetSpec:
+    """The prefill that fills a decode step's cache: --seq-len, else the context."""
+    if cached_tokens is None or spec.request.seq_len is not None:
+        return spec
+    return replace(spec, request=replace(spec.request, seq_len=cached_tokens))
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
     """Load the target, analyse it once, print the sections and write the exports.
 
@@ -115,6 +162,11 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_build_device(request.device)
+    cached_tokens = check_decode(
+        request.target, request.decode, request.context, request.kv_dtype, request.device,
+        spec.request,
+    )  # fmt: skip
+    spec = with_prefill(spec, cached_tokens)
 
     from complexity.analyzer import check_budgets
     from complexity.render import (
@@ -127,8 +179,22 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     # Bytes and peaks are printed with --memory, priced by the roofline and
     # carried by every export; the default table needs no memory walk.
-    memory = render.memory or render.device is not None or bool(targets)
+    memory = (
+        render.memory
+        or render.device is not None
+        or bool(targets)
+        or cached_tokens is not None  # the prefill's time to first token
+    )
     loaded, report = analyze_target(spec, convention, request.device, memory=memory)
+    if cached_tokens is not None:
+        from complexity.targets.decode import analyze_decode
+
+        report, serving, step = analyze_decode(
+            loaded, report, convention, cached_tokens, request.kv_dtype, render.device
+        )
+        render = replace(render, serving=serving)
+        loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
+        loaded.tokens = None  # the summary's per-token lines are the serving block's
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
@@ -140,6 +206,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         notes=tuple(loaded.notes),
         depth=request.render.depth,
         device=render.device,
+        serving=render.serving,
     )
     to_stdout = None
     for fmt, path in targets.items():

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from .command import analyze_target, check_exports, tool_version
+from .command import analyze_target, check_decode, check_exports, tool_version, with_prefill
 from .export import write_export
 from .validation import (
     TargetOptions,
@@ -27,10 +27,14 @@ def run_compare(
     exports: dict[str, str],
     device: str = "auto",
     memory: bool = False,
+    decode: bool = False,
+    context: int | None = None,
+    kv_dtype: str | None = None,
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
     `options` are each side's: both are checked, and both targets, before either is built.
+    With `decode`, each side is one decode step with a KV cache of `context` tokens.
     """
     check_depth(depth)
     check_convention(convention)
@@ -40,14 +44,27 @@ def run_compare(
     ]
     targets = check_exports(exports)
     check_build_device(device)
+    cached = None
+    for index, spec in enumerate(specs):
+        cached = check_decode(spec.target, decode, context, kv_dtype, device, spec.request)
+        specs[index] = with_prefill(spec, cached)
 
     from complexity.analyzer import compare_reports
     from complexity.render import print_sections, stdout_console, uncounted_section
     from complexity.render.compare import diff_tables, summary_lines
 
-    reports, labels, notes = [], [], []
+    reports, labels, notes, servings = [], [], [], []
     for spec in specs:
         loaded, report = analyze_target(spec, convention, device)
+        if cached is not None:
+            from complexity.targets.decode import analyze_decode
+
+            report, serving, step = analyze_decode(
+                loaded, report, convention, cached, kv_dtype, None
+            )
+            servings.append(serving)
+            loaded.input_label = step.label
+            loaded.notes = [*loaded.notes, *step.notes]
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -62,6 +79,10 @@ def run_compare(
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
             data[key]["source"] = source
+            if servings:
+                from complexity.render.exports import add_serving
+
+                add_serving(data[key], servings[0 if key == "a" else 1])
         data["delta"] = diff.to_dict()
         texts["json"] = json.dumps(data, indent=2) + "\n"
     if "html" in targets:
@@ -89,6 +110,15 @@ def run_compare(
     for title, side_notes in zip("AB", notes, strict=True):
         sections += [f"{title}: {note}" for note in side_notes]
     sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
+    if servings:
+        from complexity.render import format_bytes
+
+        first, second = servings
+        sections.append(
+            f"KV cache at {first.cache.context} tokens: {format_bytes(first.cache.bytes_at())} "
+            f"-> {format_bytes(second.cache.bytes_at())}; a decode step moves "
+            f"{format_bytes(first.decode_bytes)} -> {format_bytes(second.decode_bytes)}"
+        )
     sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 

@@ -11,12 +11,16 @@ import typer
 from .options import (
     BatchOption,
     CfgOptionsOption,
+    ContextOption,
     ConventionOption,
     DebugOption,
+    DecodeOption,
     DepthOption,
     DeviceOption,
+    DeviceSpecOption,
     HtmlOption,
     InputOption,
+    KvDtypeOption,
     MemoryOption,
     ModelArgOption,
     SeqLenOption,
@@ -106,14 +110,7 @@ def analyze_command(
         typer.Option("--all-uncounted", help="List every uncounted operator and where it ran."),
     ] = False,
     memory: MemoryOption = False,
-    device_spec: Annotated[
-        str | None,
-        typer.Option(
-            "--device-spec",
-            help="Add a roofline time per module (a lower bound) on a device: "
-            "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
-        ),
-    ] = None,
+    device_spec: DeviceSpecOption = None,
     max_flops: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if total flops exceed it, e.g. 15G.")
     ] = None,
@@ -126,6 +123,9 @@ def analyze_command(
     html: HtmlOption = None,
     device: DeviceOption = "auto",
     training_form: TrainingFormOption = False,
+    decode: DecodeOption = False,
+    context: ContextOption = None,
+    kv_dtype: KvDtypeOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Analyse a model: MMYOLO's get_flops table and summary; optionally tree, operators, JSON."""
@@ -152,6 +152,9 @@ def analyze_command(
             budgets={metric: limit for metric, limit in budgets.items() if limit is not None},
             device_spec=device_spec,
             device=device,
+            decode=decode,
+            context=context,
+            kv_dtype=kv_dtype,
             render=RenderOptions(
                 depth=depth,
                 table=not not_show_table,
@@ -228,6 +231,9 @@ def compare_command(
         ),
     ] = None,
     html: HtmlOption = None,
+    decode: DecodeOption = False,
+    context: ContextOption = None,
+    kv_dtype: KvDtypeOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Compare two models: modules matched by name, A, B, B − A and B / A, then totals."""
@@ -254,6 +260,9 @@ def compare_command(
         exports=exports,
         device=device,
         memory=memory,
+        decode=decode,
+        context=context,
+        kv_dtype=kv_dtype,
     )
 
 
@@ -295,6 +304,29 @@ def sweep_command(
         str | None,
         typer.Option("--html", metavar="PATH", help="Write a log-log plot of the totals to PATH."),
     ] = None,
+    decode: Annotated[
+        bool,
+        typer.Option(
+            "--decode", help="Hugging Face causal LM: one decode step at each of --contexts."
+        ),
+    ] = False,
+    contexts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--contexts",
+            metavar="LENGTHS",
+            help="With --decode: tokens in the KV cache, e.g. 512,2048,8192.",
+        ),
+    ] = None,
+    kv_dtype: KvDtypeOption = None,
+    device_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            metavar="DEVICE",
+            help="With --decode: time per step and tokens/s on a device (as analyze takes it).",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
@@ -315,6 +347,10 @@ def sweep_command(
         by_operator=by_operator,
         exports=exports,
         device=device,
+        contexts=contexts,
+        decode=decode,
+        kv_dtype=kv_dtype,
+        device_spec=device_spec,
     )
 
 

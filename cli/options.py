@@ -106,3 +106,37 @@ HtmlOption = Annotated[
     ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+DecodeOption = Annotated[
+    bool,
+    typer.Option(
+        "--decode",
+        help="Hugging Face causal LM: analyse one decode step (one new token per sequence, "
+        "a KV cache of --context tokens) beside the prefill of --seq-len tokens.",
+    ),
+]
+ContextOption = Annotated[
+    int | None,
+    typer.Option(
+        "--context",
+        metavar="N",
+        help="With --decode: tokens already in the KV cache (default --seq-len, else 512).",
+    ),
+]
+KvDtypeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kv-dtype",
+        metavar="DTYPE",
+        help="With --decode: the KV cache's element type (default the model's), e.g. "
+        "float8_e4m3fn.",
+    ),
+]
+DeviceSpecOption = Annotated[
+    str | None,
+    typer.Option(
+        "--device-spec",
+        metavar="DEVICE",
+        help="Add a roofline time per module (a lower bound) on a device: "
+        "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
+    ),
+]

@@ -11,7 +11,7 @@ from typing import Any
 
 from complexity.targets import TargetError, parse_shape
 
-from .command import analyze_target, check_exports, tool_version
+from .command import analyze_target, check_decode, check_exports, tool_version
 from .export import write_export
 from .failures import UsageError
 from .validation import (
@@ -44,20 +44,31 @@ def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
     return sizes
 
 
-def parse_seq_lens(values: list[str]) -> list[int]:
+def parse_seq_lens(values: list[str], option: str = "--seq-lens") -> list[int]:
     """`512,1024,2048` (or repeated --seq-lens) -> [512, 1024, 2048]."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
     lengths = []
     for item in items:
         if not item.isdigit() or int(item) <= 0:
             raise UsageError(
-                f"--seq-lens item {item!r} is not a positive integer; write e.g. "
-                "--seq-lens 512,1024,2048"
+                f"{option} item {item!r} is not a positive integer; write e.g. "
+                f"{option} 512,1024,2048"
             )
         lengths.append(int(item))
     if len(set(lengths)) != len(lengths):
-        raise UsageError("--seq-lens lists a length twice; give each length once")
+        raise UsageError(f"{option} lists a length twice; give each length once")
     return lengths
+
+
+def _device_spec(text: str | None) -> Any:
+    if text is None:
+        return None
+    from complexity.analyzer.datasheets import parse_device_spec
+
+    try:
+        return parse_device_spec(text)
+    except ValueError as error:
+        raise UsageError(f"--device-spec: {error}") from None
 
 
 def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
@@ -76,16 +87,30 @@ def run_sweep(
     by_operator: bool,
     exports: dict[str, str],
     device: str = "auto",
+    contexts: list[str] | None = None,
+    decode: bool = False,
+    kv_dtype: str | None = None,
+    device_spec: str | None = None,
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
     Every point is checked (with the target and its options) before the first is built.
+    With `decode`, each of `contexts` is one decode step with a KV cache of that many tokens.
     """
     check_convention(convention)
     if shapes and seq_lens:
         raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
+    if decode != bool(contexts):
+        raise UsageError(
+            "a decode sweep takes both --decode and --contexts, e.g. --decode "
+            "--contexts 512,2048,8192"
+        )
+    if contexts and (shapes or seq_lens):
+        raise UsageError("--contexts sweeps the KV cache; drop --shapes and --seq-lens")
+    roofline_device = _device_spec(device_spec)
+    cached = parse_seq_lens(contexts, "--contexts") if contexts else []
     lengths = parse_seq_lens(seq_lens) if seq_lens else []
-    sizes = [] if lengths else parse_sizes(shapes)
+    sizes = [] if lengths or cached else parse_sizes(shapes)
     size_specs = [
         check_target_options(target, replace(options, shape=["x".join(map(str, size))]))
         for size in sizes
@@ -95,6 +120,13 @@ def run_sweep(
     ]
     if length_specs:
         check_seq_lens(length_specs[0], lengths)
+    context_specs = [
+        check_target_options(target, replace(options, seq_len=context)) for context in cached
+    ]
+    for spec in context_specs:
+        check_decode(target, True, spec.request.seq_len, kv_dtype, "meta", spec.request)
+    if context_specs:
+        check_seq_lens(context_specs[0], cached, "--contexts")
     targets = check_exports(exports)
     check_build_device(device)
 
@@ -115,6 +147,17 @@ def run_sweep(
         )
         tokens = loaded.tokens or (options.batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
+    for context, spec in zip(cached, context_specs, strict=True):
+        from complexity.targets.decode import analyze_decode
+
+        loaded, prefill = analyze_target(
+            spec, convention, "meta", label=f"{target} with {context} cached tokens"
+        )
+        report, serving, step = analyze_decode(
+            loaded, prefill, convention, context, kv_dtype, roofline_device
+        )
+        shape = (serving.cache.batch, context)
+        points.append(SweepPoint(shape, shape, context, step.label, report, "context", serving))
 
     texts: dict[str, str] = {}
     if "json" in targets:

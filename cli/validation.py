@@ -82,7 +82,7 @@ def check_target_options(target: str, options: TargetOptions) -> TargetSpec:
     return spec
 
 
-def check_seq_lens(spec: TargetSpec, lengths: Sequence[int]) -> None:
+def check_seq_lens(spec: TargetSpec, lengths: Sequence[int], option: str = "--seq-lens") -> None:
     """Each sweep point against the positions a config.json's model has, before any build."""
     if not lengths or check_target(spec) != "json":
         return
@@ -92,7 +92,7 @@ def check_seq_lens(spec: TargetSpec, lengths: Sequence[int]) -> None:
     limit, model_type = position_limit(path, dict(spec.request.model_args))
     for length in lengths:
         if limit and length > limit:
-            raise seq_len_error("--seq-lens", length, limit, model_type)
+            raise seq_len_error(option, length, limit, model_type)
 
 
 def plotly_available() -> bool:

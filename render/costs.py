@@ -6,13 +6,16 @@ from collections.abc import Callable
 
 from complexity.analyzer import Report, Roofline
 from complexity.analyzer.roofline import LOWER_BOUND_NOTE
+from complexity.analyzer.serving import Serving
 
+from .formatting import format_size
 from .rows import TableRow
 
 BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 UNITS_NOTE = "sizes in binary units: 1 KiB = 1024 bytes, 1 MiB = 1024 KiB, 1 GiB = 1024 MiB"
 MEMORY_COLUMNS = ("param bytes", "activation bytes", "peak activation")
 ROOFLINE_COLUMNS = ("roofline time", "bound")
+DECODE_COLUMNS = ("bytes read", "weights read", "KV read", "KV written")
 
 
 def format_bytes(value: int) -> str:
@@ -42,7 +45,11 @@ def _module_of(report: Report, row: TableRow) -> int | None:
 
 
 def extra_columns(
-    report: Report, rows: list[TableRow], memory: bool, roofline: Roofline | None
+    report: Report,
+    rows: list[TableRow],
+    memory: bool,
+    roofline: Roofline | None,
+    serving: Serving | None = None,
 ) -> list[tuple[str, list[str]]]:
     """(header, one cell per row) for each column the flags add to the module table."""
     positions = [_module_of(report, row) for row in rows]
@@ -65,7 +72,20 @@ def extra_columns(
             (MEMORY_COLUMNS[1], cells(lambda p: format_bytes(act_bytes[p]), True)),
             (MEMORY_COLUMNS[2], cells(lambda p: format_bytes(peaks[p]), True)),
         ]
-    if roofline is not None:
+    if serving is not None:  # a decode step: its bytes, and its times with the KV's dtype
+        step = serving.step
+        columns += [
+            (DECODE_COLUMNS[0], cells(lambda p: format_bytes(step.bytes_read[p]), True)),
+            (DECODE_COLUMNS[1], cells(lambda p: format_bytes(step.weight_bytes_read[p]), True)),
+            (DECODE_COLUMNS[2], cells(lambda p: format_bytes(step.kv_bytes_read[p]), True)),
+            (DECODE_COLUMNS[3], cells(lambda p: format_bytes(step.kv_bytes_written[p]), True)),
+        ]
+        if step.compute_seconds is not None:
+            columns += [
+                (ROOFLINE_COLUMNS[0], cells(lambda p: format_seconds(step.seconds(p) or 0), True)),
+                (ROOFLINE_COLUMNS[1], cells(step.bound, True)),
+            ]
+    elif roofline is not None:
         columns += [
             (ROOFLINE_COLUMNS[0], cells(lambda p: format_seconds(roofline.seconds(p)), True)),
             (ROOFLINE_COLUMNS[1], cells(roofline.bound, True)),
@@ -92,3 +112,73 @@ def roofline_lines(result: Roofline) -> list[str]:
         f"Roofline time on {result.device.name}: {format_seconds(result.seconds())}{bound}",
         f"({LOWER_BOUND_NOTE}; figures: {result.device.source})",
     ]
+
+
+def _rate(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:,.0f} {unit}"
+
+
+def serving_lines(serving: Serving) -> list[str]:
+    """Prefill and decode side by side; the KV cache; what fits the device's memory."""
+    cache = serving.cache
+    batch, seq_len = serving.prefill_tokens
+    device = serving.device
+    ttft = serving.time_to_first_token
+    step = serving.seconds_per_step
+    rows = [
+        ("", f"prefill ({batch} × {seq_len} tokens)", f"decode (1 token, cache {cache.context})"),
+        ("flops", format_size(serving.prefill_flops), format_size(serving.decode_flops)),
+    ]
+    if device is not None:
+        rows.append(
+            (
+                "roofline time",
+                f"{format_seconds(ttft or 0)} to first token",
+                f"{format_seconds(step or 0)} per step, {serving.decode_bound}-bound",
+            )
+        )
+        rows.append(("tokens/s bound", "", _rate(serving.tokens_per_second, "tokens/s")))
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [SERVING_TITLE]
+    lines += [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, width, strict=True)).rstrip()
+        for row in rows
+    ]
+    per_token = format_bytes(cache.bytes_per_token())
+    windows = cache.windows
+    held = (
+        f" (sliding window {', '.join(map(str, windows))}: the cache stops growing there)"
+        if windows
+        else ""
+    )
+    lines.append(
+        f"KV cache ({cache.dtype}): {per_token} per token per sequence; "
+        f"{format_bytes(cache.bytes_at())} at {cache.context} tokens × batch {cache.batch}{held}"
+    )
+    lines.append(
+        f"Decode step moves {format_bytes(serving.decode_bytes)}: weights "
+        f"{format_bytes(serving.step.weight_bytes_read[0])} read, KV "
+        f"{format_bytes(serving.step.kv_bytes_read[0])} read, "
+        f"{format_bytes(serving.step.kv_bytes_written[0])} written"
+    )
+    fit = serving.fit
+    if device is not None and fit is None:
+        lines.append(f"(no memory size for {device.name}: add memory=... to --device-spec)")
+    if fit is not None:
+        longest = (
+            "any context (the windows fit)"
+            if fit.max_context_at_batch is None
+            else f"{fit.max_context_at_batch:,} tokens"
+        )
+        lines.append(
+            f"Fits {device.name if device else ''} ({format_bytes(round(fit.memory_bytes))}) "
+            f"beside {format_bytes(fit.weight_bytes)} of weights: batch "
+            f"{fit.max_batch_at_context:,} at {cache.context} tokens; at batch {cache.batch}, "
+            f"{longest} (weights + KV cache only)"
+        )
+    if device is not None:
+        lines.append(f"({LOWER_BOUND_NOTE}; figures: {device.source})")
+    return lines
+
+
+SERVING_TITLE = "Serving: prefill and decode (--decode)"

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from complexity.analyzer import DeviceSpec, Report, roofline
 from complexity.analyzer.roofline import annotate
+from complexity.analyzer.serving import Serving
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class ExportContext:
     notes: tuple[str, ...] = ()  # what loading changed (e.g. a padded input size)
     depth: int = 3  # rows of the per-module table, in formats that carry one (HTML)
     device: DeviceSpec | None = None  # adds the roofline time (--device-spec)
+    serving: Serving | None = None  # --decode: the report is the step; this the summary
 
 
 def json_text(report: Report, context: ExportContext) -> str:
@@ -31,7 +34,28 @@ def json_text(report: Report, context: ExportContext) -> str:
     data["source"] = context.source
     if context.device is not None:
         annotate(data, roofline(report, context.device))
+    if context.serving is not None:
+        add_serving(data, context.serving)
     return json.dumps(data, indent=2) + "\n"
+
+
+def add_serving(data: dict[str, Any], serving: Serving) -> None:
+    """A decode step's JSON: the cache at N in `totals`, bytes per module, the summary."""
+    step = serving.step
+    data["totals"]["kv_cache_bytes"] = serving.cache.bytes_at()
+    for key in ("bytes_read", "bytes_written", "weight_bytes_read"):
+        data["totals"][key] = getattr(step, key)[0]
+    data["totals"]["kv_bytes_read"] = step.kv_bytes_read[0]
+    data["totals"]["kv_bytes_written"] = step.kv_bytes_written[0]
+    for position, module in enumerate(data["modules"]):
+        module.update(step.module_dict(position))
+    if step.compute_seconds is not None and "roofline" in data:
+        data["totals"]["roofline_seconds"] = step.seconds(0)
+        data["roofline"]["seconds"] = step.seconds(0)
+        data["roofline"]["compute_bound_seconds"] = step.compute_seconds[0]
+        data["roofline"]["memory_bound_seconds"] = step.memory_seconds[0]
+        data["roofline"]["bound"] = step.bound(0)
+    data["serving"] = serving.to_dict()
 
 
 def html_text(report: Report, context: ExportContext) -> str:

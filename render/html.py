@@ -13,6 +13,7 @@ from typing import Any
 
 from complexity.analyzer import Report
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
+from complexity.analyzer.serving import Serving
 from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
 from .compare import change_cells
@@ -213,8 +214,51 @@ def _page(title: str, body: str) -> str:
     )
 
 
+def _serving(report: Report, serving: Serving, depth: int) -> str:
+    """--decode: the prefill/decode summary and the step's bytes per module."""
+    from .costs import format_bytes, format_seconds, serving_lines
+
+    step = serving.step
+    headers = ["module", "bytes read", "weights read", "KV read", "KV written"]
+    timed = step.compute_seconds is not None
+    if timed:
+        headers += ["roofline time", "bound"]
+    rows = []
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        cells = [
+            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
+            *(
+                _e(format_bytes(values[position]))
+                for values in (
+                    step.bytes_read,
+                    step.weight_bytes_read,
+                    step.kv_bytes_read,
+                    step.kv_bytes_written,
+                )
+            ),
+        ]
+        if timed:
+            cells += [_e(format_seconds(step.seconds(position) or 0)), _e(step.bound(position))]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    summary = _e("\n".join(serving_lines(serving)))
+    return (
+        f"<h2>Serving: prefill and decode</h2>\n<pre>{summary}</pre>\n"
+        f"<h2>Decode step: bytes per module (depth {depth})</h2>\n"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+    )
+
+
 def report_html(
-    report: Report, *, source: str, input_label: str, depth: int = 3, notes: Sequence[str] = ()
+    report: Report,
+    *,
+    source: str,
+    input_label: str,
+    depth: int = 3,
+    notes: Sequence[str] = (),
+    serving: Serving | None = None,
 ) -> str:
     """The HTML page of one analysis (`complexity analyze --html`)."""
     chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
@@ -228,6 +272,7 @@ def report_html(
         chart,
         f"<h2>Per-module table (depth {depth})</h2>",
         _module_table(report, depth),
+        *([_serving(report, serving, depth)] if serving is not None else []),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]
@@ -242,6 +287,7 @@ def html_text(report: Report, context: ExportContext) -> str:
         input_label=context.input_label or str(report.input_shapes),
         depth=context.depth,
         notes=context.notes,
+        serving=context.serving,
     )
 
 
@@ -313,7 +359,11 @@ def compare_html(
     return _page(f"complexity compare: {sources[0]} vs {sources[1]}", "\n".join(body))
 
 
-AXIS_TITLES = {"side": "input side, √(H·W)", "seq_len": "sequence length"}
+AXIS_TITLES = {
+    "side": "input side, √(H·W)",
+    "seq_len": "sequence length",
+    "context": "tokens in the KV cache (one decode step)",
+}
 
 
 def sweep_html(points: Sequence[SweepPoint], source: str) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from complexity.analyzer import DeviceSpec
+if TYPE_CHECKING:  # both import torch; the command line builds options before it
+    from complexity.analyzer.datasheets import DeviceSpec
+    from complexity.analyzer.serving import Serving
 
 
 @dataclass(frozen=True)
@@ -20,3 +23,4 @@ class RenderOptions:
     all_uncounted: bool = False  # every uncounted operator with where it ran, not a summary
     memory: bool = False  # param/activation bytes and peak activation columns (--memory)
     device: DeviceSpec | None = None  # roofline time columns on this device (--device-spec)
+    serving: Serving | None = None  # --decode: the step's bytes columns, prefill vs decode

@@ -11,12 +11,15 @@ from rich.table import Table
 from complexity.analyzer import growth_exponents
 from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
+from .costs import format_bytes, format_seconds
 from .formatting import format_size
 
 GROWTH_NOTES = {
     "side": "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
     "side = √(H·W) of the input fed",
     "seq_len": "growth: k with value ∝ seq_len^k from the row above, log(v2/v1) / log(s2/s1)",
+    "context": "one decode step per context (tokens in the KV cache); growth: k with value ∝ "
+    "context^k from the row above, log(v2/v1) / log(s2/s1)",
 }
 
 
@@ -33,7 +36,7 @@ def size_label(point: SweepPoint) -> str:
 
 def short_label(point: SweepPoint) -> str:
     """The swept size alone: `640` (square), `640x480`, or the sequence length `512`."""
-    if point.axis == "seq_len":
+    if point.axis in ("seq_len", "context"):
         return str(round(point.size))
     height, width = point.shape[-2:]
     return str(height) if height == width else f"{height}x{width}"
@@ -44,20 +47,37 @@ def exponent_cell(value: float | None) -> str:
 
 
 def totals_table(points: Sequence[SweepPoint]) -> Table:
-    """params, flops and activations per size, with the flops and activations growth."""
+    """params, flops and activations per size, with the flops and activations growth; a
+    decode sweep adds the KV cache, the bytes a step moves and its roofline time."""
     table = Table(box=box.SQUARE, header_style="bold")
-    for column in ("input", "params", "flops", "activations", "flops growth", "acts growth"):
+    columns = ["input", "params", "flops", "activations", "flops growth", "acts growth"]
+    decode = [point.serving for point in points if point.serving is not None]
+    if decode:
+        columns += ["KV cache", "bytes moved"]
+        timed = decode[0].device is not None
+        if timed:
+            columns += ["time per step", "tokens/s"]
+    for column in columns:
         table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
     growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
     for i, point in enumerate(points):
-        table.add_row(
+        cells = [
             size_label(point),
             format_size(point.report.total("params")),
             format_size(point.report.total("flops")),
             format_size(point.report.total("activations")),
             exponent_cell(growth["flops"][i]),
             exponent_cell(growth["activations"][i]),
-        )
+        ]
+        serving = point.serving
+        if serving is not None:
+            cells += [format_bytes(serving.cache.bytes_at()), format_bytes(serving.decode_bytes)]
+            if serving.seconds_per_step is not None:
+                cells += [
+                    format_seconds(serving.seconds_per_step),
+                    f"{serving.tokens_per_second:,.0f}",
+                ]
+        table.add_row(*cells)
     return table
 
 

@@ -18,7 +18,7 @@ from rich.tree import Tree
 
 from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
 
-from .costs import extra_columns, memory_lines, roofline_lines
+from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
 from .formatting import format_arch_stat, format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .options import RenderOptions
@@ -284,7 +284,7 @@ def report_sections(
         if options.markdown:
             sections.append(plain("\n" + markdown_table(rows)))
         else:
-            extra = extra_columns(report, rows, options.memory, times)
+            extra = extra_columns(report, rows, options.memory, times, options.serving)
             sections.append(module_table(rows, extra))
     if options.arch:
         arch = "\n".join(arch_lines(report))
@@ -299,9 +299,11 @@ def report_sections(
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len)
     sections.append(plain("\n".join(summary)))
-    costs = (memory_lines(report) if options.memory else []) + (
-        roofline_lines(times) if times is not None else []
-    )
+    costs = memory_lines(report) if options.memory else []
+    if options.serving is not None:
+        costs += serving_lines(options.serving)
+    elif times is not None:
+        costs += roofline_lines(times)
     if costs:
         sections.append(plain("\n".join(costs)))
     return sections

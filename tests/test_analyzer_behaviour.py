@@ -249,11 +249,11 @@ def test_uncounted_ops_are_named_with_counts_and_modules() -> None:
     assert dict(by_op["aten::topk"].modules) == {"head": 1}
     assert by_op["prim::PythonOp.Double"].count == 1
     assert dict(by_op["prim::PythonOp.Double"].modules) == {"": 1}
-    # sigmoid and mul have rules under the `flops` convention, topk and Double under none
+    # sigmoid, mul and topk have rules under the `flops` convention, Double under none
     assert {entry.op: entry.reason for entry in report.uncounted} == {
         "aten::sigmoid": "not counted by this convention",
         "aten::mul": "not counted by this convention",
-        "aten::topk": "no handler",
+        "aten::topk": "not counted by this convention",
         "prim::PythonOp.Double": "no handler",
     }
     assert report.unsupported_ops == {

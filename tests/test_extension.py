@@ -1,6 +1,6 @@
 """Extending the counting from user code: per-analysis handlers, own conventions, guards.
 
-Expected counts are hand-computed from the shapes (cumsum: one add per output element).
+Expected counts are hand-computed from the shapes (logcumsumexp: one add per output element, as a user might choose).
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ def cumsum_flops(args: Any, outputs: Any) -> int:
 
 
 def cumulative() -> nn.Module:
-    return Fn(lambda _, x: torch.cumsum(x, dim=-1))
+    return Fn(lambda _, x: torch.logcumsumexp(x, dim=-1))
 
 
 def test_handlers_for_one_analysis_count_the_op() -> None:
     x = torch.randn(3, 5)
     before = analyze(cumulative(), x, convention="flops")
-    assert before.unsupported_ops == {"aten::cumsum": 1}
-    report = analyze(cumulative(), x, convention="flops", handlers={"aten::cumsum": cumsum_flops})
-    assert report.by_operator("flops") == {"cumsum": 3 * 5}
+    assert before.unsupported_ops == {"aten::logcumsumexp": 1}
+    report = analyze(cumulative(), x, convention="flops", handlers={"aten::logcumsumexp": cumsum_flops})
+    assert report.by_operator("flops") == {"logcumsumexp": 3 * 5}
     assert report.uncounted == ()
-    # Only that analysis: the built-in convention still reports cumsum.
-    assert analyze(cumulative(), x, convention="flops").unsupported_ops == {"aten::cumsum": 1}
-    assert "aten::cumsum" not in CONVENTIONS["flops"].flops
+    # Only that analysis: the built-in convention still reports logcumsumexp.
+    assert analyze(cumulative(), x, convention="flops").unsupported_ops == {"aten::logcumsumexp": 1}
+    assert "aten::logcumsumexp" not in CONVENTIONS["flops"].flops
 
 
 def test_handler_replaces_a_builtin_one_and_keeps_its_label() -> None:
@@ -71,21 +71,21 @@ def test_handlers_read_inputs_by_schema_name() -> None:
 def test_extended_convention_is_a_new_convention() -> None:
     base = get_convention("fvcore")
     mine = base.extend(
-        "fvcore+cumsum", flops={"aten::cumsum": cumsum_flops}, ignored={"aten::sigmoid"}
+        "fvcore+logcumsumexp", flops={"aten::logcumsumexp": cumsum_flops}, ignored={"aten::sigmoid"}
     )
-    model = Fn(lambda _, x: torch.sigmoid(torch.cumsum(x, dim=0)))
+    model = Fn(lambda _, x: torch.sigmoid(torch.logcumsumexp(x, dim=0)))
     report = analyze(model, torch.randn(4, 2), convention=mine)
-    assert report.convention == "fvcore+cumsum"
-    assert report.by_operator("flops") == {"cumsum": 8}
+    assert report.convention == "fvcore+logcumsumexp"
+    assert report.by_operator("flops") == {"logcumsumexp": 8}
     assert report.ignored_ops == {"aten::sigmoid": 1}
-    assert "aten::cumsum" not in base.flops and "aten::sigmoid" not in base.ignored
+    assert "aten::logcumsumexp" not in base.flops and "aten::sigmoid" not in base.ignored
 
 
 def test_registering_an_op_twice_in_one_table_raises() -> None:
     table = HandlerTable("flops")
-    table.register("aten::cumsum")(cumsum_flops)
-    with pytest.raises(ValueError, match="aten::cumsum already has a flops handler"):
-        table.register("aten::cumsum")(cumsum_flops)
+    table.register("aten::logcumsumexp")(cumsum_flops)
+    with pytest.raises(ValueError, match="aten::logcumsumexp already has a flops handler"):
+        table.register("aten::logcumsumexp")(cumsum_flops)
     builtin = CONVENTIONS["fvcore"].flops
     handler = builtin.get("aten::linear")
     with pytest.raises(ValueError, match="aten::linear"):
@@ -98,7 +98,7 @@ def test_a_registration_in_a_table_is_seen_by_the_next_analysis() -> None:
     convention = get_convention("flops").extend("scratch")
     model = cumulative()
     assert analyze(model, torch.randn(2, 3), convention=convention).unsupported_ops
-    convention.flops.register("aten::cumsum")(cumsum_flops)
+    convention.flops.register("aten::logcumsumexp")(cumsum_flops)
     assert analyze(model, torch.randn(2, 3), convention=convention).total("flops") == 6
 
 

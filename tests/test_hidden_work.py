@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import runpy
+from pathlib import Path
 
 import pytest
 import torch
@@ -195,3 +196,34 @@ def test_rtmdet_has_no_hidden_work(rtmdet_s_report) -> None:
         "aten::hardsigmoid_",
         "aten::max_pool2d",
     ]
+
+
+# --------------------------------------------------------------- the operator census
+
+CENSUS_DOC = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"
+
+
+def census_rows() -> dict[str, str]:
+    text = CENSUS_DOC.read_text(encoding="utf-8")
+    table = text[text.index("<!-- census: tools/op_census.py -->") : text.index("<!-- /census -->")]
+    return {line.split(" ", 2)[1]: line for line in table.splitlines() if line.startswith("| ")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mixtral", "whisper", "clip", "gpt2"])
+def test_census_rows_are_the_scripts_output(name: str) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "tools/op_census.py", "--only", name],
+        cwd=CENSUS_DOC.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    row = [line for line in result.stdout.splitlines() if line.startswith(f"| {name} ")]
+    assert row == [census_rows()[name]]
+    # Under --convention flops nothing is left uncounted (the last column).
+    assert row[0].rstrip(" |").endswith("| -")

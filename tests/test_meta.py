@@ -310,7 +310,6 @@ def test_batch_norm_shape_kernel_is_active_only_during_the_trace() -> None:
     assert out.shape == (2, 3, 4, 4) and mean.shape == invstd.shape == (3,)
 
 
-
 def test_conv_reroute_is_active_only_during_the_trace() -> None:
     original = conv_meta_kernel()
     seen: list[str] = []

@@ -71,6 +71,7 @@ def test_rtmdet_s_table_keeps_every_number_whole(rtmdet_s_report: Report, width:
     folded = len(text.splitlines()) - 56 - 5  # header (2 lines), 3 rules
     assert (folded > 0) == (width == 60)
 
+
 def test_wide_terminal_shows_full_names(rtmdet_s_report: Report) -> None:
     rows = body_rows(rendered(module_table(table_rows(rtmdet_s_report)), 200))
     assert [tuple(row) for row in rows] == seed_rows()
@@ -142,7 +143,9 @@ def test_help_names_types_plainly_and_speaks_of_mmyolo(capsys) -> None:
 
 
 def test_shape_given_twice_or_incomplete_is_one_line(capsys) -> None:
-    code, _, err = cli(capsys, "analyze", "examples/small_cnn.py", "--shape", "224", "--shape", "320")
+    code, _, err = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--shape", "224", "--shape", "320"
+    )
     assert_one_line_error(code, err, 2, "--shape is given 2 times", "give it once")
     code, _, err = cli(capsys, "analyze", "examples/small_cnn.py", "--shape", "640x")
     assert_one_line_error(code, err, 2, "--shape 640x is not one or two positive integers")
