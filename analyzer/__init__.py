@@ -17,6 +17,8 @@ from typing import Any
 
 _SOURCES = {
     "analyze": "analysis",
+    "OPTIMIZERS": "backward",
+    "TrainStep": "backward",
     "BudgetBreach": "budget",
     "check_budgets": "budget",
     "parse_quantity": "budget",

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from .backward import GradientFlow, Trainable, TrainStep, trainable_state
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
@@ -278,6 +279,7 @@ def analyze(
     meta: bool | None = None,
     kwargs: Mapping[str, Any] | None = None,
     memory: bool = True,
+    train_step: TrainStep | bool = False,
     cache_inputs: Collection[int] = (),
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs, **kwargs)` per module and
@@ -294,6 +296,10 @@ def analyze(
     `meta=None` (default) traces on the meta device (shapes only, no arithmetic) and falls
     back to the tensors as given when the forward needs values; `meta=True` insists on
     meta, `meta=False` traces the real tensors. `Report.traced_on` says which ran.
+
+    `train_step=True` (or a `TrainStep`: frozen parameters, optimizer) adds the backward of
+    one training step (loss = sum of the outputs): `backward_flops` and `train_flops` per
+    module, and the ops without a backward rule in `Report.uncounted_backward`.
 
     `memory=False` skips the liveness walk and the kernels' costs: the report then has no
     `activation_bytes`, peak or roofline input (`Report.memory` is None), and is faster.
@@ -324,6 +330,21 @@ def analyze(
         liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
         costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
+    step = TrainStep() if train_step is True else train_step or None
+    gradients: GradientFlow | None = None
+    trainable: Trainable | None = None
+    if step is not None:
+        trainable = trainable_state(model, step.freeze)
+        gradients = GradientFlow(
+            graph,
+            trainable.flags,
+            rules_of.rules,
+            rules_of.ignored,
+            len(tree.modules),
+            _resolve,
+            _named,
+        )
+        collectors.append(gradients)
 
     scope_position: dict[str, int] = {}
     for index, node in enumerate(graph.nodes()):
@@ -356,6 +377,28 @@ def analyze(
         self_by_operator["activation_bytes"] = profile.activation_bytes
         inclusive["activation_bytes"] = _inclusive(
             tree, [sum(c.values()) for c in profile.activation_bytes]
+        )
+    uncounted_backward: tuple[UncountedOp, ...] = ()
+    if gradients is not None and trainable is not None:
+        backward = gradients.finish(trainable.params, trainable.frozen)
+        own_backward = [sum(c.values()) for c in backward.own]
+        self_by_operator["backward_flops"] = backward.own
+        self_by_operator["train_flops"] = tuple(
+            dict(Counter(f) + Counter(b))
+            for f, b in zip(self_by_operator["flops"], backward.own, strict=True)
+        )
+        inclusive["backward_flops"] = _inclusive(tree, own_backward)
+        inclusive["train_flops"] = tuple(
+            f + b for f, b in zip(inclusive["flops"], inclusive["backward_flops"], strict=True)
+        )
+        uncounted_backward = tuple(
+            UncountedOp(
+                op=op,
+                count=sum(where.values()),
+                modules={names[p]: n for p, n in where.items()},
+                reason=reason,
+            )
+            for op, reason, where in backward.uncounted
         )
     return Report(
         convention=rules_of.name,
@@ -391,4 +434,7 @@ def analyze(
         inclusive=inclusive,
         memory=profile,
         buffer_bytes=state.buffer_bytes,
+        train_step=step,
+        trainable_params=trainable.params if trainable else None,
+        uncounted_backward=uncounted_backward,
     )

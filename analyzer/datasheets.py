@@ -6,6 +6,7 @@ sparsity"; dense is half of those). docs/memory.md lists the figures with their 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -132,12 +133,13 @@ _EXAMPLES = {
 
 def _number(field: str, text: str) -> float:
     try:
-        value = parse_si(text)
+        value = parse_si(text)  # 1e400 is refused there: its times would be 0, its JSON invalid
     except ValueError:
         value = 0.0
-    if value <= 0:
+    if not 0 < value < math.inf:
         raise ValueError(
-            f"{field}={text!r} is not a positive number; write e.g. {field}={_EXAMPLES[field]}"
+            f"{field}={text!r} is not a positive finite number; write e.g. "
+            f"{field}={_EXAMPLES[field]}"
         )
     return value
 
@@ -167,6 +169,8 @@ def parse_device_spec(text: str) -> DeviceSpec:
                 f"unknown device-spec field {field!r}; use {', '.join(allowed)} "
                 "(e.g. flops=989T,bandwidth=3.35T)"
             )
+        if field in values:
+            raise ValueError(f"device spec {text!r} gives {field}= twice; give it once")
         values[field] = _number(field, value)
     if "bandwidth" not in values or not ({"flops", "fp32"} & values.keys()):
         raise ValueError(

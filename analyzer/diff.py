@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .report import METRICS, Report
+from .report import ALL_METRICS, Report
 
 # Module order and depth come from the reports; a module is matched by its canonical name.
 BOTH, ONLY_A, ONLY_B = "both", "a", "b"
@@ -107,8 +107,10 @@ def compare_reports(a: Report, b: Report) -> ReportDiff:
         )
     infos_a = {info.name: info for info in a.modules}
     infos_b = {info.name: info for info in b.modules}
-    values_a = {metric: a.by_module(metric) for metric in METRICS}
-    values_b = {metric: b.by_module(metric) for metric in METRICS}
+    # Both reports carry the memory and train-step metrics only when both collected them.
+    metrics = [m for m in ALL_METRICS if m in a.inclusive and m in b.inclusive]
+    values_a = {metric: a.by_module(metric) for metric in metrics}
+    values_b = {metric: b.by_module(metric) for metric in metrics}
     modules = []
     for name in _merged_order(list(infos_a), list(infos_b)):
         info_a, info_b = infos_a.get(name), infos_b.get(name)
@@ -125,9 +127,9 @@ def compare_reports(a: Report, b: Report) -> ReportDiff:
                         values_a[metric][name] if info_a else None,
                         values_b[metric][name] if info_b else None,
                     )
-                    for metric in METRICS
+                    for metric in metrics
                 },
             )
         )
-    totals = {metric: Change(a.total(metric), b.total(metric)) for metric in METRICS}
+    totals = {metric: Change(a.total(metric), b.total(metric)) for metric in metrics}
     return ReportDiff(totals=totals, modules=tuple(modules))

@@ -20,7 +20,10 @@ def parse_si(text: str) -> float:
     if match is None:
         raise ValueError(f"{text!r} is not a number with an optional K, M, G, T or P suffix")
     mantissa, exponent, suffix = match.groups()
-    value = float(mantissa) * 10 ** int(exponent or 0) * SUFFIXES[suffix.upper()]
+    try:
+        value = float(mantissa) * 10 ** int(exponent or 0) * SUFFIXES[suffix.upper()]
+    except OverflowError:  # 1e400: 10**400 is beyond any float
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is too large")
     return value

@@ -6,10 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backward import TrainStep
 from .memory import MemoryProfile
 from .tracing import ModuleInfo
 
 METRICS = ("flops", "activations", "params", "param_bytes", "activation_bytes")
+# With a train step only: the backward (loss = sum of the outputs), forward + backward.
+TRAIN_METRICS = ("backward_flops", "train_flops")
+ALL_METRICS = METRICS + TRAIN_METRICS
 # Metrics that are not produced by operators (no `by_operator` for them).
 STATE_METRICS = ("params", "param_bytes")
 
@@ -80,6 +84,10 @@ class Report:
     # stored on `self` or dropped): counted, and named here because a plain trace drops them.
     unreached: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # e.g. the model returned no tensor
+    train_step: TrainStep | None = None  # what the backward metrics price, if asked
+    trainable_params: int | None = None  # parameters that get a gradient (train step only)
+    # Ops whose results need a gradient but that have no backward rule (train step only).
+    uncounted_backward: tuple[UncountedOp, ...] = ()
 
     @property
     def provenance(self) -> str:
@@ -105,10 +113,11 @@ class Report:
         return lines
 
     def _check(self, metric: str) -> str:
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        if metric not in ALL_METRICS:
+            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(ALL_METRICS)}")
         if metric not in self.inclusive:
-            raise ValueError(f"{metric} was not collected: analyze(..., memory=True) counts it")
+            needs = "train_step=True" if metric in TRAIN_METRICS else "memory=True"
+            raise ValueError(f"{metric} was not collected: analyze(..., {needs}) counts it")
         return metric
 
     def _position(self, module: str) -> int:
@@ -127,7 +136,7 @@ class Report:
     def totals(self) -> dict[str, int]:
         """The whole model's figures, as JSON's `totals` holds them: every metric and memory
         (the activation bytes and peak only when the analysis collected memory)."""
-        totals = {metric: self.total(metric) for metric in METRICS if metric in self.inclusive}
+        totals = {metric: self.total(metric) for metric in ALL_METRICS if metric in self.inclusive}
         if self.memory is not None:
             totals["peak_activation_bytes"] = self.peak_activation_bytes
         totals["buffer_bytes"] = self.buffer_bytes
@@ -262,6 +271,11 @@ class Report:
                     "param_bytes": self.inclusive["param_bytes"][i],
                     "activation_bytes": self.inclusive["activation_bytes"][i],
                     "peak_activation_bytes": peaks[info.name],
+                    **{
+                        metric: self.inclusive[metric][i]
+                        for metric in TRAIN_METRICS
+                        if metric in self.inclusive
+                    },
                 }
                 for i, info in enumerate(self.modules)
             ],
@@ -284,4 +298,27 @@ class Report:
             "operator_calls": dict(self.operator_calls),
             "unreached_output": dict(self.unreached),
             "notes": list(self.notes),
+            **({"train_step": self.train_step_dict()} if self.train_step else {}),
+        }
+
+    def train_step_dict(self) -> dict[str, Any]:
+        """The train step's settings and what its backward left out (JSON `train_step`)."""
+        step = self.train_step
+        assert step is not None
+        total_params = self.total("params")
+        trainable = self.trainable_params or 0
+        return {
+            "loss": "sum of the outputs",
+            "freeze": list(step.freeze),
+            "optimizer": step.optimizer,
+            "amp": step.amp,
+            "trainable_params": trainable,
+            "frozen_params": total_params - trainable,
+            "backward_to_forward": (
+                self.total("backward_flops") / self.total("flops") if self.total("flops") else None
+            ),
+            "uncounted_backward_ops": [
+                {"op": e.op, "count": e.count, "reason": e.reason, "modules": dict(e.modules)}
+                for e in self.uncounted_backward
+            ],
         }

@@ -49,6 +49,7 @@ class KVCache:
     context: int
     dtype: str  # how it is stored (--kv-dtype), default the model's
     compute_dtype: str  # the dtype the traced step made its keys and values in
+    max_positions: int | None = None  # the model's position limit (max_position_embeddings)
 
     @property
     def element_bytes(self) -> int:
@@ -184,6 +185,7 @@ class Fit:
     max_batch_at_context: int  # sequences of `context` tokens; 0 if not even one
     max_context_at_batch: int | None  # tokens per sequence at `batch`; None: unbounded
     free_bytes: float
+    by_positions: bool = False  # max_context_at_batch is the model's position limit
 
 
 def fit(cache: KVCache, weight_bytes: int, memory_bytes: float) -> Fit:
@@ -201,6 +203,9 @@ def fit(cache: KVCache, weight_bytes: int, memory_bytes: float) -> Fit:
         max_context = None if cache.bytes_at(largest) <= free else _longest(cache, free)
     else:
         max_context = _longest(cache, free) if per_token else None
+    limit = cache.max_positions
+    if limit is not None and (max_context is None or max_context > limit):
+        return Fit(memory_bytes, weight_bytes, max_batch, limit, free, by_positions=True)
     return Fit(memory_bytes, weight_bytes, max_batch, max_context, free)
 
 
@@ -269,6 +274,7 @@ class Serving:
                 "memory_bytes": fit.memory_bytes,
                 "max_batch_at_context": fit.max_batch_at_context,
                 "max_context_at_batch": fit.max_context_at_batch,
+                "max_context_is_the_position_limit": fit.by_positions,
                 "note": "weights + KV cache only: activations and the runtime's own memory "
                 "are not included",
             },

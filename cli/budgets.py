@@ -16,11 +16,13 @@ def parse_budgets(limits: dict[str, str | None]) -> dict[str, int]:
     for metric, text in limits.items():
         if text is None:
             continue
+        flag = metric.replace("_", "-")
         try:
             parsed[metric] = parse_quantity(text)
-        except ValueError:
+        except ValueError as error:
+            reason = "is too large" if "too large" in str(error) else "is not a number"
             raise UsageError(
-                f"--max-{metric} {text!r} is not a number; write e.g. --max-{metric} 15G "
+                f"--max-{flag} {text!r} {reason}; write e.g. --max-{flag} 15G "
                 "(suffixes K, M, G, T, P as printed)"
             ) from None
     return parsed

@@ -1,4 +1,5 @@
-"""What `complexity analyze` does once its options are parsed: load, analyse, print, export."""
+"""What `complexity analyze` does once its options are parsed: check, load, analyse, print,
+export. Every option is checked first, without torch (validation.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from complexity.render.options import RenderOptions
 from complexity.targets import InputRequest, TargetSpec
 
-from .export import ExportTarget, check_export_target, write_export
+from .export import check_exports
 from .failures import UsageError
 from .signals import raise_if_interrupted
 from .validation import (
@@ -20,7 +21,6 @@ from .validation import (
     check_convention,
     check_depth,
     check_target_options,
-    plotly_available,
 )
 from .version import tool_version
 
@@ -47,6 +47,8 @@ class AnalyzeRequest:
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
+    train_step: bool = False  # --train-step: the backward of one training step too
+    freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
@@ -65,20 +67,14 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
-def check_exports(exports: Mapping[str, str]) -> dict[str, ExportTarget | None]:
-    """Each export's path (None for stdout), refused before any work if it cannot be written."""
-    targets = {fmt: check_export_target(fmt, to) for fmt, to in exports.items()}
-    if "html" in targets and not plotly_available():
-        raise UsageError(
-            'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
-        )
-    if sum(path is None for path in targets.values()) > 1:
-        raise UsageError("only one export can go to stdout (-); give the others a file path")
-    return targets
-
-
 def analyze_target(
-    spec: TargetSpec, convention: str, device: str, *, memory: bool = True, label: str = ""
+    spec: TargetSpec,
+    convention: str,
+    device: str,
+    *,
+    memory: bool = True,
+    train_step: Any = None,
+    label: str = "",
 ) -> tuple[Any, Any]:
     """Build and analyse one checked target: (what was loaded, the Report)."""
     from complexity.analyzer import AnalysisError
@@ -86,7 +82,7 @@ def analyze_target(
 
     with spinner(f"building and tracing {label or spec.target}"):
         try:
-            return load_and_analyze(spec, convention, device, memory=memory)
+            return load_and_analyze(spec, convention, device, memory=memory, train_step=train_step)
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 
@@ -102,6 +98,27 @@ def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Except
         module=getattr(error, "module", None),
         input_shapes=getattr(error, "input_shapes", None),
     )
+
+
+def transformer_shape(model: Any) -> Any:
+    """Layers, query heads and head dim of a Hugging Face model (its config), else None."""
+    from complexity.render.training import TransformerShape
+
+    config = getattr(model, "config", None)
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    hidden = getattr(config, "hidden_size", None)
+    if not (isinstance(layers, int) and isinstance(heads, int) and isinstance(hidden, int)):
+        return None
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    return TransformerShape(layers, heads, head_dim)
+
+
+def input_embedding_params(model: Any) -> int:
+    """Parameters of a Hugging Face model's input embedding (a gather, no flops), else 0."""
+    getter = getattr(model, "get_input_embeddings", None)
+    embedding = getter() if callable(getter) else None
+    return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
 def check_decode(
@@ -141,7 +158,8 @@ def with_prefill(spec: TargetSpec, cached_tokens: int | None) -> TargetSpec:
 
 
 def run_analyze(request: AnalyzeRequest) -> int:
-    """Load the target, analyse it once, print the sections and write the exports.
+    """Check every option, load the target, analyse it once, print the sections and write the
+    exports.
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
@@ -151,7 +169,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     check_depth(request.render.depth)
     convention = check_convention(request.convention)
     spec = check_target_options(request.target, request.options)
-    targets = check_exports(request.exports)
+    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -162,13 +180,17 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_build_device(request.device)
+    if request.freeze and not request.train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    if "train_flops" in limits and not request.train_step:
+        raise UsageError("--max-train-flops budgets a training step: add --train-step")
     cached_tokens = check_decode(
         request.target, request.decode, request.context, request.kv_dtype, request.device,
         spec.request,
     )  # fmt: skip
     spec = with_prefill(spec, cached_tokens)
 
-    from complexity.analyzer import check_budgets
+    from complexity.analyzer import TrainStep, check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -177,15 +199,18 @@ def run_analyze(request: AnalyzeRequest) -> int:
         stdout_console,
     )
 
+    train = TrainStep(freeze=request.freeze) if request.train_step else None
     # Bytes and peaks are printed with --memory, priced by the roofline and
     # carried by every export; the default table needs no memory walk.
     memory = (
         render.memory
         or render.device is not None
-        or bool(targets)
+        or bool(exports.targets)
         or cached_tokens is not None  # the prefill's time to first token
     )
-    loaded, report = analyze_target(spec, convention, request.device, memory=memory)
+    loaded, report = analyze_target(
+        spec, convention, request.device, memory=memory, train_step=train
+    )
     if cached_tokens is not None:
         from complexity.targets.decode import analyze_decode
 
@@ -208,16 +233,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
         device=render.device,
         serving=render.serving,
     )
-    to_stdout = None
-    for fmt, path in targets.items():
-        text = EXPORTERS[fmt](report, context)
-        if path is None:
-            to_stdout = text
-        else:
-            write_export(path, text)
-    if to_stdout is not None:  # `--json -`: stdout carries the export alone
-        sys.stdout.write(to_stdout)
-        for line in broken:
+    if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
+        for line in broken:  # `--json -`: stdout carries the export alone
             print(line, file=sys.stderr)
         return exit_code
 
@@ -230,16 +247,13 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            transformer=transformer_shape(loaded.model) if train else None,
+            embedding_params=input_embedding_params(loaded.model) if train else 0,
         ),
         console,
     )
-    for fmt, path in targets.items():
-        console.print(
-            f"{fmt.upper()} report written to {path.path}",
-            style="dim",
-            highlight=False,
-            markup=False,
-        )
+    for line in exports.written_lines():
+        console.print(line, style="dim", highlight=False, markup=False)
     for line in broken:
         console.print(line, highlight=False, markup=False)
     return exit_code

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from .command import analyze_target, check_decode, check_exports, tool_version, with_prefill
-from .export import write_export
 from .validation import (
     TargetOptions,
     check_build_device,
@@ -42,7 +40,10 @@ def run_compare(
         check_target_options(target, side)
         for target, side in zip((target_a, target_b), options, strict=True)
     ]
-    targets = check_exports(exports)
+    checked = check_exports(
+        exports,
+        {target_a: f"model A ({target_a})", target_b: f"model B ({target_b})"},
+    )
     check_build_device(device)
     cached = None
     for index, spec in enumerate(specs):
@@ -74,7 +75,7 @@ def run_compare(
     sources = (target_a, target_b)
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data: dict[str, Any] = {}
         for key, report, source in (("a", report_a, target_a), ("b", report_b, target_b)):
             data[key] = report.to_dict(version=tool_version())
@@ -84,22 +85,15 @@ def run_compare(
 
                 add_serving(data[key], servings[0 if key == "a" else 1])
         data["delta"] = diff.to_dict()
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import compare_html
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
             depth=depth,
         )  # fmt: skip
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     console = stdout_console()
@@ -119,7 +113,7 @@ def run_compare(
             f"-> {format_bytes(second.cache.bytes_at())}; a decode step moves "
             f"{format_bytes(first.decode_bytes)} -> {format_bytes(second.decode_bytes)}"
         )
-    sections += [f"{fmt.upper()} report written to {path}" for fmt, path in targets.items()]
+    sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 
 

@@ -120,9 +120,35 @@ def analyze_command(
     max_activations: Annotated[
         str | None, typer.Option(help="Budget: exit 3 if activations exceed it, e.g. 40M.")
     ] = None,
+    max_train_flops: Annotated[
+        str | None,
+        typer.Option(
+            help="Budget: exit 3 if forward + backward flops of a train step exceed it "
+            "(needs --train-step), e.g. 45G."
+        ),
+    ] = None,
     html: HtmlOption = None,
     device: DeviceOption = "auto",
     training_form: TrainingFormOption = False,
+    train_step: Annotated[
+        bool,
+        typer.Option(
+            "--train-step",
+            help="Add the backward of one training step (loss = sum of the outputs): "
+            "backward and forward+backward flops per module, from the graph. Not "
+            "--training-form, which only keeps RepVGG blocks unfused.",
+        ),
+    ] = False,
+    freeze: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--freeze",
+            metavar="PATTERN",
+            help="With --train-step: parameters of modules named by PATTERN (a module-name "
+            "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
+            "gradient. Repeatable.",
+        ),
+    ] = None,
     decode: DecodeOption = False,
     context: ContextOption = None,
     kv_dtype: KvDtypeOption = None,
@@ -134,7 +160,12 @@ def analyze_command(
     from .command import AnalyzeRequest, run_analyze
 
     exports = {"json": json_path, "html": html}
-    budgets = {"flops": max_flops, "params": max_params, "activations": max_activations}
+    budgets = {
+        "flops": max_flops,
+        "params": max_params,
+        "activations": max_activations,
+        "train_flops": max_train_flops,
+    }
     code = run_analyze(
         AnalyzeRequest(
             target=config,
@@ -152,6 +183,8 @@ def analyze_command(
             budgets={metric: limit for metric, limit in budgets.items() if limit is not None},
             device_spec=device_spec,
             device=device,
+            train_step=train_step,
+            freeze=tuple(freeze or ()),
             decode=decode,
             context=context,
             kv_dtype=kv_dtype,
@@ -401,7 +434,8 @@ def _error(message: str) -> None:
 
 def run(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors, exit 2 for bad input, no traceback unless --debug."""
-    from .signals import interrupt_guard
+    from .repeated import refuse_repeated_options
+    from .signals import exit_code_and_message, interrupt_guard, interrupted
 
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
     if not args:  # a bare `complexity`: the help, and no error
@@ -412,31 +446,28 @@ def run(argv: list[str] | None = None) -> None:
     code: int = 0
     try:
         with interrupt_guard():
+            refuse_repeated_options(command, args)
             result = command.main(args=args, prog_name="complexity", standalone_mode=False)
         code = result if isinstance(result, int) else 0
         if code == 130:  # typer turns a KeyboardInterrupt into this return value, silently
-            _error("interrupted")
+            code, message = exit_code_and_message()
+            _error(message)
     except typer.Exit as stop:
         code = stop.exit_code
-    except typer.Abort:  # typer's abort (Ctrl-C or end of input)
-        _error("interrupted")
-        code = 130
+    except (typer.Abort, KeyboardInterrupt):  # a stopping signal (typer's abort: Ctrl-C)
+        code, message = exit_code_and_message()
+        _error(message)
     except typer.exceptions.TyperException as error:  # click's usage errors, as typer ships them
         context = getattr(error, "ctx", None)
         hint = f" (see `{context.command_path} --help`)" if context is not None else ""
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         _error(message + hint)
         code = getattr(error, "exit_code", 2)
-    except KeyboardInterrupt:
-        _error("interrupted")
-        code = 130
     except Exception as error:  # one line for the user; the traceback only with --debug
-        from .signals import interrupted
-
         if debug:
             traceback.print_exc()
-        if interrupted():  # a Ctrl-C that a library turned into another error
-            message, code = "interrupted", 130
+        if interrupted():  # a stopping signal that a library turned into another error
+            code, message = exit_code_and_message()
         else:
             from .failures import describe_failure
 

@@ -81,8 +81,8 @@ TrainingFormOption = Annotated[
     bool,
     typer.Option(
         "--training-form",
-        help="Count a config's model as trained: do not fuse RepVGG-style blocks "
-        "(MMYOLO's get_flops fuses them).",
+        help="Count a config's model in its training form: do not fuse RepVGG-style "
+        "blocks (MMYOLO's get_flops fuses them). Not --train-step.",
     ),
 ]
 DepthOption = Annotated[

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import replace
 from typing import Any
 
 from complexity.targets import TargetError, parse_shape
 
 from .command import analyze_target, check_decode, check_exports, tool_version
-from .export import write_export
 from .failures import UsageError
 from .validation import (
     TargetOptions,
@@ -127,7 +125,7 @@ def run_sweep(
         check_decode(target, True, spec.request.seq_len, kv_dtype, "meta", spec.request)
     if context_specs:
         check_seq_lens(context_specs[0], cached, "--contexts")
-    targets = check_exports(exports)
+    checked = check_exports(exports, {target: "the model (TARGET) itself"})
     check_build_device(device)
 
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
@@ -160,7 +158,7 @@ def run_sweep(
         points.append(SweepPoint(shape, shape, context, step.label, report, "context", serving))
 
     texts: dict[str, str] = {}
-    if "json" in targets:
+    if "json" in checked:
         data = {
             "schema": 1,
             "tool": {"name": "complexity", "version": tool_version()},
@@ -172,19 +170,12 @@ def run_sweep(
             "points": [point.to_dict() for point in points],
             "growth": {metric: sweep_growth(points, metric) for metric in ("flops", "activations")},
         }
-        texts["json"] = json.dumps(data, indent=2) + "\n"
-    if "html" in targets:
+        texts["json"] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+    if "html" in checked:
         from complexity.render.html import sweep_html
 
         texts["html"] = sweep_html(points, target)
-    to_stdout = None
-    for fmt, path in targets.items():
-        if path is None:
-            to_stdout = texts[fmt]
-        else:
-            write_export(path, texts[fmt])
-    if to_stdout is not None:  # `--json -`: stdout carries the JSON alone
-        sys.stdout.write(to_stdout)
+    if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
     from rich.text import Text
@@ -205,5 +196,5 @@ def run_sweep(
                 + " (complexity analyze lists calls, where and why)"
             )
         )
-    sections += [Text(f"{fmt.upper()} report written to {path}") for fmt, path in targets.items()]
+    sections += [Text(line) for line in checked.written_lines()]
     print_sections(sections, stdout_console())

@@ -95,6 +95,11 @@ def check_seq_lens(spec: TargetSpec, lengths: Sequence[int], option: str = "--se
             raise seq_len_error(option, length, limit, model_type)
 
 
+PLOTLY_MISSING = (
+    'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
+)
+
+
 def plotly_available() -> bool:
     """Whether plotly can be imported, without importing it (a few hundred ms)."""
     if "plotly" in sys.modules:

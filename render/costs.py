@@ -169,6 +169,7 @@ def serving_lines(serving: Serving) -> list[str]:
             "any context (the windows fit)"
             if fit.max_context_at_batch is None
             else f"{fit.max_context_at_batch:,} tokens"
+            + (" (the model's position limit)" if fit.by_positions else "")
         )
         lines.append(
             f"Fits {device.name if device else ''} ({format_bytes(round(fit.memory_bytes))}) "

@@ -36,7 +36,7 @@ def json_text(report: Report, context: ExportContext) -> str:
         annotate(data, roofline(report, context.device))
     if context.serving is not None:
         add_serving(data, context.serving)
-    return json.dumps(data, indent=2) + "\n"
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
 def add_serving(data: dict[str, Any], serving: Serving) -> None:

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+# C0 and C1 controls (ESC starts colour, cursor and title sequences) and the bidirectional
+# overrides that can reorder what a line shows. A newline stays a newline.
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with control characters written as Python escapes (`\\x1b`), so a module name
+    (or any text from the user's code) cannot drive or hide things in the terminal."""
+    return _CONTROLS.sub(lambda match: ascii(match.group())[1:-1], text)
+
 
 def format_size(value: float, sig_figs: int = 3, hide_zero: bool = False) -> str:
     """fvcore's `_format_size`: 14835000000 -> '14.835G', 464 -> '0.464K', 100 -> '100'.

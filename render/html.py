@@ -14,14 +14,14 @@ from typing import Any
 from complexity.analyzer import Report
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 from complexity.analyzer.serving import Serving
-from complexity.analyzer.sweep import SweepPoint, sweep_growth
+from complexity.analyzer.sweep import SweepPoint
 
 from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .rows import COLUMNS, table_rows
-from .sweep import exponent_cell, growth_note, size_label
+from .sweep import growth_note, totals_cells
 
 PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
 
@@ -47,6 +47,12 @@ def plotly_available() -> bool:
 
 def _e(value: Any) -> str:
     return html.escape(str(value))
+
+
+def _chart_text(value: Any) -> str:
+    """Text for a plotly label or title: plotly draws its own tags (`<a href>`, `<b>`) from
+    raw text and decodes entities, so escaping shows a module name as it is, never a link."""
+    return html.escape(str(value), quote=False)
 
 
 def _node_id(name: str) -> str:
@@ -94,7 +100,8 @@ def flops_icicle(
         if position and (flops[position] == 0 or position not in reached):
             continue
         ids.append(_node_id(info.name))
-        labels.append(info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})")
+        label = info.name.rsplit(".", 1)[-1] if info.name else f"model ({info.type})"
+        labels.append(_chart_text(label))
         parents.append("" if position == 0 else _node_id(report.modules[info.parent].name))
         values.append(flops[position])
         top = info.name.split(".", 1)[0]
@@ -102,8 +109,8 @@ def flops_icicle(
         share = f"{100 * flops[position] / total:.1f}%" if total else "n/a"
         custom.append(
             (
-                info.name or "model",
-                info.type,
+                _chart_text(info.name or "model"),
+                _chart_text(info.type),
                 format_size(params[position]),
                 format_size(flops[position]),
                 format_size(acts[position]),
@@ -131,7 +138,7 @@ def flops_icicle(
         )
     )
     figure.update_layout(
-        title={"text": title, "x": 0.01},
+        title={"text": _chart_text(title), "x": 0.01},
         margin={"t": 50, "l": 10, "r": 10, "b": 10},
         height=620,
     )
@@ -384,26 +391,18 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
         )
     convention = points[0].report.convention
     figure.update_layout(
-        title=f"{source}: totals against input size ({convention} convention)",
+        title=_chart_text(f"{source}: totals against input size ({convention} convention)"),
         xaxis={"type": "log", "title": AXIS_TITLES[points[0].axis]},
         yaxis={"type": "log", "title": "count", "exponentformat": "SI"},
         height=520,
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
-    growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
-    header = "".join(
-        f"<th>{c}</th>"
-        for c in ("input", "params", "flops", "activations", "flops growth", "acts growth")
-    )
-    rows = []
-    for i, point in enumerate(points):
-        cells = (
-            size_label(point),
-            *(format_size(point.report.total(m)) for m in ("params", "flops", "activations")),
-            exponent_cell(growth["flops"][i]),
-            exponent_cell(growth["activations"][i]),
-        )
-        rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+    headers, cells_per_point = totals_cells(points)
+    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
+    rows = [
+        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
+        for cells in cells_per_point
+    ]
     table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(growth_note(points))}</p>"
     body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
     return _page(f"complexity sweep: {source}", body)

@@ -46,20 +46,18 @@ def exponent_cell(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def totals_table(points: Sequence[SweepPoint]) -> Table:
-    """params, flops and activations per size, with the flops and activations growth; a
-    decode sweep adds the KV cache, the bytes a step moves and its roofline time."""
-    table = Table(box=box.SQUARE, header_style="bold")
-    columns = ["input", "params", "flops", "activations", "flops growth", "acts growth"]
+def totals_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str]]]:
+    """(headers, one row of cells per point): params, flops and activations with their
+    growth; a decode sweep adds the KV cache, the bytes a step moves and, on a device,
+    the time per step and tokens/s. The terminal table and the HTML page show these."""
+    headers = ["input", "params", "flops", "activations", "flops growth", "acts growth"]
     decode = [point.serving for point in points if point.serving is not None]
     if decode:
-        columns += ["KV cache", "bytes moved"]
-        timed = decode[0].device is not None
-        if timed:
-            columns += ["time per step", "tokens/s"]
-    for column in columns:
-        table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
+        headers += ["KV cache", "bytes moved"]
+        if decode[0].seconds_per_step is not None:
+            headers += ["time per step", "tokens/s"]
     growth = {metric: [None, *sweep_growth(points, metric)] for metric in ("flops", "activations")}
+    rows = []
     for i, point in enumerate(points):
         cells = [
             size_label(point),
@@ -75,8 +73,19 @@ def totals_table(points: Sequence[SweepPoint]) -> Table:
             if serving.seconds_per_step is not None:
                 cells += [
                     format_seconds(serving.seconds_per_step),
-                    f"{serving.tokens_per_second:,.0f}",
+                    f"{serving.tokens_per_second or 0:,.0f}",
                 ]
+        rows.append(cells)
+    return headers, rows
+
+
+def totals_table(points: Sequence[SweepPoint]) -> Table:
+    """The totals per size (`totals_cells`) as a rich table."""
+    table = Table(box=box.SQUARE, header_style="bold")
+    headers, rows = totals_cells(points)
+    for column in headers:
+        table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
+    for cells in rows:
         table.add_row(*cells)
     return table
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -19,10 +20,11 @@ from rich.tree import Tree
 from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
 
 from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
-from .formatting import format_arch_stat, format_size
+from .formatting import format_arch_stat, format_size, visible
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
+from .training import TransformerShape, training_section
 
 SPLIT_LINE = "=" * 30
 SDPA = "aten::scaled_dot_product_attention"
@@ -70,7 +72,7 @@ class ModuleTable:
         self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
 
     def _names(self) -> list[str]:
-        return [" " * row.indent + row.name for row in self.rows]
+        return [" " * row.indent + visible(row.name) for row in self.rows]
 
     def table(self, width: int | None = None) -> Table:
         names = self._names()
@@ -98,7 +100,7 @@ class ModuleTable:
             justify = "center" if header == ACTS else "left" if number < 3 else "right"
             table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
         for row, line in zip(self.rows, cells, strict=True):
-            name = Text(row.name, style="bold" if row.indent == 0 else "")
+            name = Text(visible(row.name), style="bold" if row.indent == 0 else "")
             table.add_row(Padding(name, (0, 0, 0, row.indent)), *line)
         return table
 
@@ -204,9 +206,9 @@ def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
         if show_all:
             table.add_column("where (module ×calls)")
         for entry in shown:
-            where = [_where(dict(entry.modules))] if show_all else []
+            where = [Text(_where(dict(entry.modules)))] if show_all else []
             cost = [cost_cell(entry)] if costed else []
-            table.add_row(entry.op, str(entry.count), entry.reason, *cost, *where)
+            table.add_row(Text(entry.op), str(entry.count), Text(entry.reason), *cost, *where)
         parts.append(table)
         if len(shown) < len(entries):
             hidden = len(entries) - len(shown)
@@ -254,7 +256,7 @@ def operator_table(report: Report, metric: str = "flops") -> Table:
         if not value:  # ops of the convention that ran but cost nothing here (0-d, eval)
             continue
         share = f"{100 * value / total:.1f}%"
-        table.add_row(label, str(calls.get(label, "")), format_size(value), share)
+        table.add_row(Text(label), str(calls.get(label, "")), format_size(value), share)
     return table
 
 
@@ -271,11 +273,15 @@ def report_sections(
     *,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    transformer: TransformerShape | None = None,
+    embedding_params: int = 0,
 ) -> list[RenderableType]:
     """Every section `complexity analyze` and get_flops.py print, in their order.
 
     `tokens` (batch, sequence length) for a token model adds its sequence length and flops
-    per token to the summary block.
+    per token to the summary block. A report with a train step adds the training section;
+    `transformer` (layers, heads, head dim) and `embedding_params` add PaLM's per-token
+    rule beside 6·N to it.
     """
     sections: list[RenderableType] = []
     times = roofline(report, options.device) if options.device is not None else None
@@ -299,6 +305,10 @@ def report_sections(
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len)
     sections.append(plain("\n".join(summary)))
+    if report.train_step is not None:
+        sections.append(
+            training_section(report, options.depth, tokens, transformer, embedding_params)
+        )
     costs = memory_lines(report) if options.memory else []
     if options.serving is not None:
         costs += serving_lines(options.serving)
@@ -309,9 +319,25 @@ def report_sections(
     return sections
 
 
+class _ControlsShown:
+    """A renderable as rich lays it out, with control characters in its text (from module
+    names, paths, the user's messages) written as escapes: they cannot drive the terminal."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            if segment.control or segment.text == "\n":
+                yield segment
+            else:
+                yield Segment(visible(segment.text), segment.style)
+
+
 def print_sections(sections: Iterable[RenderableType], console: Console | None = None) -> None:
     """Print to `console` (stdout by default); off a terminal, without trailing spaces."""
     console = console or stdout_console()
+    sections = [_ControlsShown(section) for section in sections]
     if console.is_terminal:
         for section in sections:
             console.print(section)

@@ -59,15 +59,22 @@ def check_device(device: str) -> str:
 
 
 def load_and_analyze(
-    spec: TargetSpec, convention: str, device: str = "auto", *, memory: bool = True
+    spec: TargetSpec,
+    convention: str,
+    device: str = "auto",
+    *,
+    memory: bool = True,
+    train_step: Any = None,
 ) -> tuple[Loaded, Any]:
     """Build `spec` for `device` (one of DEVICES; `spec.device` is replaced) and analyse it
     once: (what was loaded, the Report). `memory=False` skips the memory walk
-    (`analyze`'s `memory`).
+    (`analyze`'s `memory`); `train_step` (a `TrainStep`) adds the backward of a training
+    step; a freeze pattern that names no parameter is a `TargetError` (bad input).
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
     from complexity.analyzer import AnalysisError, analyze
+    from complexity.analyzer.backward import FreezeError
     from complexity.analyzer.meta import conv_meta_reroute
 
     check_device(device)
@@ -84,11 +91,18 @@ def load_and_analyze(
         try:
             with user_code(target, "running its forward", FORWARD_EXIT_HINT):
                 return analyze(
-                    loaded.model, loaded.inputs, convention=convention, meta=meta, memory=memory
+                    loaded.model,
+                    loaded.inputs,
+                    convention=convention,
+                    meta=meta,
+                    memory=memory,
+                    train_step=train_step or False,
                 )
         except AnalysisError as error:
             error.tokens = loaded.tokens
             raise
+        except FreezeError as error:
+            raise TargetError(str(error)) from None
 
     if device in ("cpu", "cuda"):
         loaded = loaded_on(device)

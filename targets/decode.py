@@ -141,6 +141,7 @@ def prepare_decode(
         context=context,
         dtype=kv_dtype or compute_dtype,
         compute_dtype=compute_dtype,
+        max_positions=limit,
     )
     keyword = _keyword(forward)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import math
 import re
 from typing import Any
 
@@ -34,6 +35,11 @@ def parse_input(value: str) -> TensorSpec:
         raise TargetError(
             f"--input {value}: unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}"
         )
+    if math.prod(shape) * 8 >= 2**63:  # torch sizes a tensor's storage in int64 bytes
+        raise TargetError(
+            f"--input {value} has {math.prod(shape):.3g} elements, more than a tensor can "
+            "hold (2^63 bytes); give a smaller shape"
+        )
     return TensorSpec(shape, dtype)
 
 
@@ -50,9 +56,31 @@ def parse_model_args(items: list[str] | None) -> dict[str, Any]:
             )
         try:
             arguments[key] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
             arguments[key] = text.strip()
+        if not all_finite(arguments[key]):
+            raise TargetError(
+                f"--model-arg {key}={_shortened(text.strip())} is not a finite number; "
+                "give a value a model can be built with"
+            )
     return arguments
+
+
+def all_finite(value: Any) -> bool:
+    """False if `value` is, or holds (lists, tuples, dicts), an infinite or NaN float:
+    `1e400` parses as inf, and a layer count or width of inf is no size."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple, set)):
+        return all(all_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(all_finite(item) for item in value.values())
+    return True
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """A value as typed, cut in the middle when long: a message is one readable line."""
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
 
 
 def check_input_options(shape: tuple[int, int] | None, request: InputRequest) -> None:

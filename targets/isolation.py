@@ -6,6 +6,8 @@
   import time parses its own (empty) command line, not ours.
 - `sys.exit()` or an argparse error in it becomes one TargetError line (exit 2) that quotes
   the last line it printed to stderr, instead of silently ending the command.
+- It cannot take Ctrl-C away: a handler it sets for SIGINT (even SIG_IGN), SIGTERM or
+  SIGHUP is replaced by the caller's when it returns.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import sys
 from collections.abc import Iterator
 
@@ -20,6 +23,23 @@ from .spec import TargetError
 
 LOADING_EXIT_HINT = "keep script code (argparse, main()) under `if __name__ == '__main__':`"
 FORWARD_EXIT_HINT = "a forward must return its outputs"
+
+
+_SIGNALS_KEPT = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _handlers_kept() -> Iterator[None]:
+    """A model file that ignores Ctrl-C (`signal.signal(SIGINT, SIG_IGN)`) or installs its
+    own handler does not take it away from the caller: the caller's handlers come back."""
+    callers = {signum: signal.getsignal(signum) for signum in _SIGNALS_KEPT}
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # off the main thread nothing was changed
+            for signum, handler in callers.items():
+                if handler is not None and signal.getsignal(signum) is not handler:
+                    signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -58,6 +78,7 @@ def user_code(where: str, doing: str, hint: str) -> Iterator[None]:
     sys.argv = [where]
     try:
         with (
+            _handlers_kept(),
             _stdout_descriptor_to_stderr(),
             contextlib.redirect_stdout(real_stderr),
             contextlib.redirect_stderr(said),

@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from .inputs import build_context
+from .inputs import all_finite, build_context
 from .spec import DEFAULT_SHAPE, Loaded, TargetError, TargetSpec, first_line
 
 MMYOLO_INPUTS = "an MMYOLO config takes an image size: use --shape (and --cfg-options)"
@@ -32,6 +32,11 @@ def parse_cfg_options(items: list[str] | None) -> dict[str, Any]:
                 "--cfg-options model.backbone.widen_factor=0.5"
             )
         options[key] = DictAction._parse_iterable(value)
+        if not all_finite(options[key]):
+            raise TargetError(
+                f"--cfg-options {key}={value if len(value) <= 60 else value[:57] + '...'} "
+                "is not a finite number; give a value the model can be built with"
+            )
     return options
 
 

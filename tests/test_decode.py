@@ -244,12 +244,15 @@ def test_summary_shows_prefill_and_decode(capsys: pytest.CaptureFixture[str]) ->
 # ----------------------------------------------------------------- sweep, compare
 
 
-def test_sweep_contexts_decode(capsys: pytest.CaptureFixture[str]) -> None:
+def test_sweep_contexts_decode(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    page = tmp_path / "sweep.html"
     code, out, err = cli(
         capsys, "sweep", MISTRAL, "--decode", "--contexts", "512,2048", "--json", "-",
         "--model-arg", "num_hidden_layers=2", "--model-arg", "sliding_window=1024",
+        "--html", str(page),
     )  # fmt: skip
     assert code == 0, err
+    assert "<th>KV cache</th>" in page.read_text(encoding="utf-8")
     points = json.loads(out)["points"]
     assert [p["axis"] for p in points] == ["context", "context"]
     assert [p["totals"]["kv_cache_bytes"] for p in points] == [
@@ -309,3 +312,19 @@ def test_html_carries_the_serving_summary(
     text = page.read_text(encoding="utf-8")
     assert "Serving: prefill and decode" in text
     assert "KV written" in text and "to first token" in text
+
+
+def test_fit_beside_the_weights_and_the_position_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    # GPT-2 fp32 on a T4 (16 GB): 124,439,808 parameters (tied head once), 12 layers of
+    # 12 heads × 64, 1024 positions.
+    data = decode_json(
+        capsys, str(HF / "gpt2" / "config.json"), "--context", "512", "--seq-len", "16",
+        "--device-spec", "T4",
+    )  # fmt: skip
+    weights = 124_439_808 * 4
+    cache = kv_bytes(12, 12, 64, 512, 1, 4)
+    fit = data["serving"]["fit"]
+    assert fit["memory_bytes"] == 16e9
+    assert fit["max_batch_at_context"] == int((16e9 - weights) // cache)
+    assert fit["max_context_at_batch"] == 1024  # memory would hold far more
+    assert fit["max_context_is_the_position_limit"] is True

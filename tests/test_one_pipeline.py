@@ -18,13 +18,11 @@ from conftest import RTMDET_S, assert_one_line_error, cli
 
 PROBE = textwrap.dedent(
     """
-    import sys
+    import atexit, sys
     from complexity.cli.entry import run
-    try:
-        run(sys.argv[1:])
-    except SystemExit as stop:
-        code = stop.code
-    sys.__stdout__.write(f"\\nEXIT {code} TORCH {'torch' in sys.modules}\\n")
+    # The console entry ends with os._exit after running the atexit functions.
+    atexit.register(lambda: sys.__stderr__.write(f"\\nTORCH {'torch' in sys.modules}\\n"))
+    run(sys.argv[1:])
     """
 )
 
@@ -34,9 +32,9 @@ def _fresh(*args: str) -> tuple[int, bool, str, str]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120
     )
-    *out, last = result.stdout.rstrip("\n").split("\n")
-    _, code, _, torch_imported = last.split()
-    return int(code), torch_imported == "True", "\n".join(out), result.stderr
+    *err, last = result.stderr.rstrip("\n").split("\n")
+    assert last.startswith("TORCH "), result.stdout + result.stderr
+    return result.returncode, last == "TORCH True", result.stdout, "\n".join(err)
 
 
 def _cpu_only_torch() -> bool:

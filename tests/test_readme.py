@@ -77,3 +77,17 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
         if option in argv and argv[argv.index(option) + 1] != "-":
             target = tmp_path / argv[argv.index(option) + 1]
             assert target.is_file()
+
+
+def test_every_test_the_readme_names_exists():
+    # The README's promises (errors, exports, the model unchanged) name the test that
+    # checks each; a renamed or deleted test must not leave a promise unbacked.
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(test_\w+)`", text))
+    assert len(named) >= 10, named
+    defined = {
+        name
+        for path in (REPO / "tests").glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)\(", path.read_text(encoding="utf-8"), re.M)
+    }
+    assert named <= defined, sorted(named - defined)

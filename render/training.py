@@ -1,0 +1,115 @@
+"""The `--train-step` section: forward, backward and their sum per module, and the rules of
+thumb beside them for token models (6·N, PaLM's 6·N + 12·L·H·Q·T)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from complexity.analyzer import Report
+
+from .formatting import format_size
+
+SPLIT_LINE = "=" * 30
+
+
+@dataclass(frozen=True)
+class TransformerShape:
+    """What PaLM's attention term needs: layers L, query heads H, head dim Q (config.json)."""
+
+    layers: int
+    heads: int
+    head_dim: int
+
+
+def _ratio(backward: int, forward: int) -> str:
+    return f"{backward / forward:.2f}" if forward else "-"
+
+
+def training_table(report: Report, depth: int) -> Table:
+    """Module, forward, backward, forward + backward and backward / forward, to `depth`."""
+    table = Table(box=box.ASCII2, title="Training step (loss = sum of the outputs)")
+    table.add_column("module", overflow="fold")
+    for header in ("forward", "backward", "train step", "bwd/fwd"):
+        table.add_column(header, justify="right", no_wrap=True)
+    forward = report.inclusive["flops"]
+    backward = report.inclusive["backward_flops"]
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        name = "  " * info.depth + (info.name.rsplit(".", 1)[-1] or "model")
+        table.add_row(
+            name,
+            format_size(forward[position]),
+            format_size(backward[position]),
+            format_size(forward[position] + backward[position]),
+            _ratio(backward[position], forward[position]),
+        )
+    return table
+
+
+def training_lines(
+    report: Report,
+    tokens: tuple[int, int] | None = None,
+    shape: TransformerShape | None = None,
+    embedding_params: int = 0,
+) -> list[str]:
+    """The step's totals, what trains, what the backward left out; per token for LMs."""
+    step = report.train_step
+    assert step is not None
+    forward, backward = report.total("flops"), report.total("backward_flops")
+    total_params = report.total("params")
+    trainable = report.trainable_params or 0
+    frozen = f" (frozen: {', '.join(step.freeze)})" if step.freeze else ""
+    lines = [
+        SPLIT_LINE,
+        f"Backward Flops: {format_size(backward)} ({_ratio(backward, forward)} x forward)",
+        f"Train step Flops: {format_size(forward + backward)} (forward + backward, one step)",
+        f"Trainable Parameters: {format_size(trainable)} of {format_size(total_params)}{frozen}",
+    ]
+    if tokens is not None:
+        batch, seq_len = tokens
+        count = batch * seq_len
+        lines.append(f"Train Flops per token: {format_size(round((forward + backward) / count))}")
+        params = total_params - embedding_params
+        # The rules count flops, 2 per multiply-add; fvcore and macs count multiply-adds.
+        per_flop = 1 if report.convention == "flops" else 0.5
+        unit = "" if per_flop == 1 else " as multiply-adds (flops / 2)"
+        lines.append(
+            f"  6·N{unit}: {format_size(round(6 * params * per_flop))} "
+            f"(N = {format_size(params)} parameters outside the input embedding)"
+        )
+        if shape is not None:
+            attention = 12 * shape.layers * shape.heads * shape.head_dim * seq_len
+            palm = round((6 * params + attention) * per_flop)
+            lines.append(
+                f"  6·N + 12·L·H·Q·T{unit}: {format_size(palm)} (PaLM, appendix B: "
+                f"L={shape.layers}, H={shape.heads}, Q={shape.head_dim}, T={seq_len})"
+            )
+    if report.uncounted_backward:
+        calls = sum(op.count for op in report.uncounted_backward)
+        names = ", ".join(f"{op.op} x{op.count}" for op in report.uncounted_backward[:5])
+        more = len(report.uncounted_backward) - 5
+        lines.append(
+            f"Not counted in the backward ({calls} calls, no backward rule): {names}"
+            + (f", +{more} more" if more > 0 else "")
+        )
+    lines.append(SPLIT_LINE)
+    return lines
+
+
+def training_section(
+    report: Report,
+    depth: int,
+    tokens: tuple[int, int] | None = None,
+    shape: TransformerShape | None = None,
+    embedding_params: int = 0,
+) -> RenderableType:
+    return Group(
+        training_table(report, min(depth, 2)),
+        Text("\n".join(training_lines(report, tokens, shape, embedding_params))),
+    )
