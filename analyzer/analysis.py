@@ -263,6 +263,20 @@ class _OperatorCounts:
             self.prices.add(kind, HANDLER_FAILED, node)
 
 
+def _training_notes(tree: ModuleTree) -> list[str]:
+    """Say so when modules ran in train mode: BatchNorm and dropout then count their
+    training form (batch statistics, masks), which an inference forward does not do."""
+    training = [info.name for info, module in zip(tree.modules, tree.objects, strict=True)
+                if module.training]  # fmt: skip
+    if not training:
+        return []
+    which = "the model is" if "" in training else f"{len(training)} modules are"
+    return [
+        f"{which} in train mode: batch norm and dropout are counted in their training form; "
+        "call model.eval() first for inference numbers"
+    ]
+
+
 def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     totals = list(own)
     for position in range(len(totals) - 1, 0, -1):  # children come after their parents
@@ -403,6 +417,8 @@ def analyze(
     return Report(
         convention=rules_of.name,
         convention_summary=rules_of.summary,
+        unit=rules_of.unit,
+        flops_per_multiply_add=rules_of.flops_per_multiply_add,
         input_shapes=describe_shapes(list(args))
         if not kwargs
         else {"args": describe_shapes(list(args)), "kwargs": describe_shapes(dict(kwargs))},
@@ -429,7 +445,7 @@ def analyze(
         traced_on=traced.traced_on,
         fallback_reason=traced.fallback_reason,
         unreached={names[p]: n for p, n in sorted(counts.unreached.items())},
-        notes=tuple(traced.notes),
+        notes=(*traced.notes, *_training_notes(tree)),
         self_by_operator=self_by_operator,
         inclusive=inclusive,
         memory=profile,

@@ -27,6 +27,8 @@ class Convention:
     ignored: frozenset[str] = field(repr=False)
     # What one multiply-add counts as: the unit in which work it could not see is priced.
     flops_per_multiply_add: int = 1
+    # What its numbers are called: "flops" (fvcore's flop is a multiply-add), or "MACs".
+    unit: str = "flops"
 
     @property
     def rules(self) -> Mapping[str, OpRule]:
@@ -58,6 +60,7 @@ class Convention:
             activations=activation_table,
             ignored=(self.ignored | frozenset(ignored)) - frozenset(added),
             flops_per_multiply_add=self.flops_per_multiply_add,
+            unit=self.unit,
         )
 
 
@@ -94,6 +97,7 @@ MACS = Convention(
     flops=handles_macs.FLOPS,
     activations=handles_macs.ACTIVATIONS,
     ignored=handles_macs.IGNORED,
+    unit="MACs",
 )
 
 CONVENTIONS: Mapping[str, Convention] = MappingProxyType(

@@ -88,6 +88,14 @@ class Report:
     trainable_params: int | None = None  # parameters that get a gradient (train step only)
     # Ops whose results need a gradient but that have no backward rule (train step only).
     uncounted_backward: tuple[UncountedOp, ...] = ()
+    # What the `flops` metric's numbers are: "flops", or "MACs" under the macs convention.
+    unit: str = "flops"
+    flops_per_multiply_add: int = 1  # 1 under fvcore and macs, 2 under flops
+
+    @property
+    def unit_label(self) -> str:
+        """`Flops` or `MACs`: the word printed beside the numbers (`Model MACs: ...`)."""
+        return "Flops" if self.unit == "flops" else self.unit
 
     @property
     def provenance(self) -> str:
@@ -247,7 +255,11 @@ class Report:
         return {
             "schema": 1,
             "tool": {"name": "complexity", "version": version},
-            "convention": {"name": self.convention, "summary": self.convention_summary},
+            "convention": {
+                "name": self.convention,
+                "summary": self.convention_summary,
+                "unit": self.unit,
+            },
             "input_shapes": self.input_shapes,
             "traced_on": {"device": self.traced_on, "fallback_reason": self.fallback_reason},
             "totals": self.totals(),

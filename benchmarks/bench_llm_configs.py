@@ -57,7 +57,7 @@ def run(args: list[str]) -> dict[str, object]:
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss_mb": usage.ru_maxrss / 1024,
         "params": summary.get("Model Parameters", ""),
-        "flops": summary.get("Model Flops", ""),
+        "flops": summary.get("Model Flops") or summary.get("Model MACs", ""),
         "error": stderr.strip().splitlines()[-1] if code else "",
     }
 

@@ -12,7 +12,7 @@ from typing import Any
 from complexity.render.options import RenderOptions
 from complexity.targets import InputRequest, TargetSpec
 
-from .export import check_exports
+from .export import check_exports, files_read_by
 from .failures import UsageError
 from .signals import raise_if_interrupted
 from .validation import (
@@ -31,6 +31,7 @@ __all__ = [
     "check_exports",
     "run_analyze",
     "tool_version",
+    "train_step_of",
     "with_prefill",
 ]
 
@@ -121,6 +122,17 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
+def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
+    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
+    if freeze and not train_step:
+        raise UsageError("--freeze applies to a training step: add --train-step")
+    if not train_step:
+        return None
+    from complexity.analyzer import TrainStep
+
+    return TrainStep(freeze=freeze)
+
+
 def check_decode(
     target: str, decode: bool, context: int | None, kv_dtype: str | None, device: str,
     request: InputRequest,
@@ -147,7 +159,27 @@ def check_decode(
     cached = context or request.seq_len or DEFAULT_SEQ_LEN
     if cached <= 0:
         raise UsageError(f"--context {cached} is not a positive number of cached tokens")
+    limit = request.model_args.get("max_position_embeddings", _positions(target))
+    if isinstance(limit, int) and cached + 1 > limit:  # refused before any build or trace
+        raise UsageError(
+            f"--context {cached} leaves no position for the new token: the model has "
+            f"{limit}; give --context {limit - 1} or less, or --model-arg "
+            f"max_position_embeddings={cached + 1}"
+        )
     return cached
+
+
+def _positions(target: str) -> int | None:
+    """`max_position_embeddings` of a config.json, if it states one (loading checks again)."""
+    import json
+    from pathlib import Path
+
+    path = Path(target)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # loading says what is wrong with the file
+    return data.get("max_position_embeddings") if isinstance(data, dict) else None
 
 
 def with_prefill(spec: TargetSpec, cached_tokens: int | None) -> TargetSpec:
@@ -169,7 +201,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     check_depth(request.render.depth)
     convention = check_convention(request.convention)
     spec = check_target_options(request.target, request.options)
-    exports = check_exports(request.exports, {request.target: "the model (CONFIG) itself"})
+    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
     limits = parse_budgets(request.budgets)
     render = request.render
     if request.device_spec is not None:
@@ -180,9 +212,8 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_build_device(request.device)
-    if request.freeze and not request.train_step:
-        raise UsageError("--freeze applies to a training step: add --train-step")
-    if "train_flops" in limits and not request.train_step:
+    train = train_step_of(request.train_step, request.freeze)
+    if "train_flops" in limits and train is None:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
     cached_tokens = check_decode(
         request.target, request.decode, request.context, request.kv_dtype, request.device,
@@ -190,7 +221,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     )  # fmt: skip
     spec = with_prefill(spec, cached_tokens)
 
-    from complexity.analyzer import TrainStep, check_budgets
+    from complexity.analyzer import check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -199,7 +230,6 @@ def run_analyze(request: AnalyzeRequest) -> int:
         stdout_console,
     )
 
-    train = TrainStep(freeze=request.freeze) if request.train_step else None
     # Bytes and peaks are printed with --memory, priced by the roofline and
     # carried by every export; the default table needs no memory walk.
     memory = (
@@ -211,6 +241,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
     loaded, report = analyze_target(
         spec, convention, request.device, memory=memory, train_step=train
     )
+    exports.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
     if cached_tokens is not None:
         from complexity.targets.decode import analyze_decode
 
@@ -249,6 +280,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             default_seq_len=loaded.default_seq_len,
             transformer=transformer_shape(loaded.model) if train else None,
             embedding_params=input_embedding_params(loaded.model) if train else 0,
+            active_params=loaded.active_params if loaded.tokens else None,
         ),
         console,
     )

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from .command import analyze_target, check_decode, check_exports, tool_version, with_prefill
+from .command import (
+    analyze_target,
+    check_decode,
+    check_exports,
+    tool_version,
+    train_step_of,
+    with_prefill,
+)
+from .export import files_read_by
+from .failures import UsageError
 from .validation import (
     TargetOptions,
     check_build_device,
@@ -28,6 +39,8 @@ def run_compare(
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
@@ -42,9 +55,10 @@ def run_compare(
     ]
     checked = check_exports(
         exports,
-        {target_a: f"model A ({target_a})", target_b: f"model B ({target_b})"},
+        {**files_read_by(target_a, "model A"), **files_read_by(target_b, "model B")},
     )
     check_build_device(device)
+    train = train_step_of(train_step, freeze)
     cached = None
     for index, spec in enumerate(specs):
         cached = check_decode(spec.target, decode, context, kv_dtype, device, spec.request)
@@ -55,8 +69,12 @@ def run_compare(
     from complexity.render.compare import diff_tables, summary_lines
 
     reports, labels, notes, servings = [], [], [], []
-    for spec in specs:
-        loaded, report = analyze_target(spec, convention, device)
+    for side, spec in zip("AB", specs, strict=True):
+        with _naming_the_side(side, spec.target):
+            loaded, report = analyze_target(spec, convention, device, train_step=train)
+        checked.refuse_overwriting(
+            {path: f"a file model {side} read" for path in loaded.files_read}
+        )
         if cached is not None:
             from complexity.targets.decode import analyze_decode
 
@@ -115,6 +133,24 @@ def run_compare(
         )
     sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
+
+
+@contextlib.contextmanager
+def _naming_the_side(side: str, target: str) -> Iterator[None]:
+    """A failure while loading or analysing one model says which: `model B (path): ...`."""
+    from complexity.analyzer import AnalysisError
+    from complexity.targets import TargetError
+
+    try:
+        yield
+    except (TargetError, UsageError) as error:
+        raise type(error)(f"model {side} ({target}): {error}") from error
+    except AnalysisError as error:
+        raise AnalysisError(
+            f"model {side} ({target}): {error}",
+            module=error.module,
+            input_shapes=error.input_shapes,
+        ) from error
 
 
 def _plain(text: str) -> Any:

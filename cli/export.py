@@ -267,6 +267,17 @@ def _close_all(targets: Iterable[ExportTarget | None]) -> None:
                 os.close(handle)
 
 
+def files_read_by(target: str, who: str) -> dict[str | Path, str]:
+    """`target` ("model B", "the model (CONFIG)") and the files it is known to read before
+    it is built (a folder's config.json, its `_base_` files), for `check_exports(reads=)`."""
+    from complexity.targets import files_named
+
+    reads: dict[str | Path, str] = {target: f"{who} itself"}
+    for number, path in enumerate(files_named(target)):
+        reads[path] = f"{who} itself" if number == 0 else f"a file {who} reads ({path.name})"
+    return reads
+
+
 def check_exports(
     exports: Mapping[str, str], reads: Mapping[str | Path, str] | None = None
 ) -> Exports:

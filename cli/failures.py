@@ -15,6 +15,28 @@ class UsageError(Exception):
     """Bad input from the user: a one-line message, exit code 2."""
 
 
+# C0/C1 controls but the newline, and the bidirectional overrides (render/formatting.py's
+# `visible` does the same for the report; this module may import nothing heavy).
+_CONTROLS = {
+    code: ascii(chr(code))[1:-1]
+    for code in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+    if code != 0x0A
+}
+
+
+def printable(message: str) -> str:
+    """An error line with control characters written as escapes (`\\x1b`): a module name
+    or path in it cannot drive the terminal."""
+    return message.translate(_CONTROLS)
+
+
 def describe_failure(error: BaseException) -> tuple[str, int]:
     """One line and an exit code for an exception that ends the command.
 

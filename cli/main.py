@@ -18,6 +18,7 @@ from .options import (
     DepthOption,
     DeviceOption,
     DeviceSpecOption,
+    FreezeOption,
     HtmlOption,
     InputOption,
     KvDtypeOption,
@@ -26,6 +27,7 @@ from .options import (
     SeqLenOption,
     ShapeOption,
     TrainingFormOption,
+    TrainStepOption,
 )
 from .validation import TargetOptions
 
@@ -130,25 +132,8 @@ def analyze_command(
     html: HtmlOption = None,
     device: DeviceOption = "auto",
     training_form: TrainingFormOption = False,
-    train_step: Annotated[
-        bool,
-        typer.Option(
-            "--train-step",
-            help="Add the backward of one training step (loss = sum of the outputs): "
-            "backward and forward+backward flops per module, from the graph. Not "
-            "--training-form, which only keeps RepVGG blocks unfused.",
-        ),
-    ] = False,
-    freeze: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--freeze",
-            metavar="PATTERN",
-            help="With --train-step: parameters of modules named by PATTERN (a module-name "
-            "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
-            "gradient. Repeatable.",
-        ),
-    ] = None,
+    train_step: TrainStepOption = False,
+    freeze: FreezeOption = None,
     decode: DecodeOption = False,
     context: ContextOption = None,
     kv_dtype: KvDtypeOption = None,
@@ -251,6 +236,8 @@ def compare_command(
         ),
     ] = None,
     training_form: TrainingFormOption = False,
+    train_step: TrainStepOption = False,
+    freeze: FreezeOption = None,
     device: DeviceOption = "auto",
     depth: DepthOption = 3,
     convention: ConventionOption = "fvcore",
@@ -296,6 +283,8 @@ def compare_command(
         decode=decode,
         context=context,
         kv_dtype=kv_dtype,
+        train_step=train_step,
+        freeze=tuple(freeze or ()),
     )
 
 
@@ -322,6 +311,8 @@ def sweep_command(
     model_args: ModelArgOption = None,
     cfg_options: CfgOptionsOption = None,
     training_form: TrainingFormOption = False,
+    train_step: TrainStepOption = False,
+    freeze: FreezeOption = None,
     device: DeviceOption = "auto",
     convention: ConventionOption = "fvcore",
     by_operator: Annotated[
@@ -384,6 +375,8 @@ def sweep_command(
         decode=decode,
         kv_dtype=kv_dtype,
         device_spec=device_spec,
+        train_step=train_step,
+        freeze=tuple(freeze or ()),
     )
 
 
@@ -429,7 +422,9 @@ def _name_values_plainly(command: Any) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from .failures import printable
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def run(argv: list[str] | None = None) -> None:

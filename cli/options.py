@@ -140,3 +140,22 @@ DeviceSpecOption = Annotated[
         "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
     ),
 ]
+TrainStepOption = Annotated[
+    bool,
+    typer.Option(
+        "--train-step",
+        help="Add the backward of one training step (loss = sum of the outputs): "
+        "backward and forward+backward flops per module, from the graph. Not "
+        "--training-form, which only keeps RepVGG blocks unfused.",
+    ),
+]
+FreezeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--freeze",
+        metavar="PATTERN",
+        help="With --train-step: parameters of modules named by PATTERN (a module-name "
+        "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
+        "gradient. Repeatable.",
+    ),
+]

@@ -10,7 +10,8 @@ from typing import Any
 
 from complexity.targets import TargetError, parse_shape
 
-from .command import analyze_target, check_decode, check_exports, tool_version
+from .command import analyze_target, check_decode, check_exports, tool_version, train_step_of
+from .export import files_read_by
 from .failures import UsageError
 from .validation import (
     TargetOptions,
@@ -89,6 +90,8 @@ def run_sweep(
     decode: bool = False,
     kv_dtype: str | None = None,
     device_spec: str | None = None,
+    train_step: bool = False,
+    freeze: tuple[str, ...] = (),
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
@@ -125,8 +128,11 @@ def run_sweep(
         check_decode(target, True, spec.request.seq_len, kv_dtype, "meta", spec.request)
     if context_specs:
         check_seq_lens(context_specs[0], cached, "--contexts")
-    checked = check_exports(exports, {target: "the model (TARGET) itself"})
+    checked = check_exports(exports, files_read_by(target, "the model (TARGET)"))
     check_build_device(device)
+    step = train_step_of(train_step, freeze)
+    if step is not None and cached:
+        raise UsageError("--train-step prices a training step; a decode sweep has none")
 
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
     from complexity.render import print_sections, stdout_console
@@ -135,14 +141,18 @@ def run_sweep(
     points = []
     for shape, spec in zip(sizes, size_specs, strict=True):
         label = "x".join(map(str, shape))
-        loaded, report = analyze_target(spec, convention, device, label=f"{target} at {label}")
+        loaded, report = analyze_target(
+            spec, convention, device, train_step=step, label=f"{target} at {label}"
+        )
+        checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
     for length, spec in zip(lengths, length_specs, strict=True):
         loaded, report = analyze_target(
-            spec, convention, device, label=f"{target} at {length} tokens"
+            spec, convention, device, train_step=step, label=f"{target} at {length} tokens"
         )
+        checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         tokens = loaded.tokens or (options.batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
     for context, spec in zip(cached, context_specs, strict=True):

@@ -15,11 +15,21 @@ METRIC_LABELS = (
     ("params", "params"),
     ("flops", "flops"),
     ("activations", "acts"),
+    ("train_flops", "train flops"),  # with --train-step: forward + backward
     ("param_bytes", "param mem"),  # --memory
     ("activation_bytes", "act mem"),  # --memory
 )
 METRICS_SHOWN = ("params", "flops", "activations")
 MEMORY_METRICS = ("param_bytes", "activation_bytes")
+
+
+def shown_metrics(diff: ReportDiff, memory: bool = False) -> tuple[str, ...]:
+    """The metrics the tables show: a train step's flops too when both reports have one,
+    and parameter and activation bytes with `memory`."""
+    train = ("train_flops",) if "train_flops" in diff.totals else ()
+    return METRICS_SHOWN + train + (MEMORY_METRICS if memory else ())
+
+
 MISSING = "—"
 
 
@@ -42,8 +52,9 @@ def change_cells(change: Change, metric: str = "flops") -> list[str]:
     ]
 
 
-def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] = METRICS_SHOWN) -> Table:
+def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] | None = None) -> Table:
     """Modules matched by name with A, B, B − A and B / A of each metric, then the totals."""
+    metrics = metrics or shown_metrics(diff)
     labels = dict(METRIC_LABELS)
     title = None if len(metrics) > 1 else metrics[0]
     table = Table(box=box.SQUARE, header_style="bold", title=title, title_justify="left")
@@ -71,7 +82,7 @@ def diff_tables(
 ) -> list[Table]:
     """One side-by-side table; one table per metric where the console is too narrow for it.
     `memory` adds parameter and activation bytes (binary units)."""
-    metrics = METRICS_SHOWN + (MEMORY_METRICS if memory else ())
+    metrics = shown_metrics(diff, memory)
     wide = diff_table(diff, depth, metrics)
     unbounded = console.options.update_width(10**6)  # measure() is capped at the width
     if console.measure(wide, options=unbounded).maximum <= console.width:
@@ -91,5 +102,10 @@ def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str,
         line("Model Flops", diff.totals["flops"]),
         line("Model Parameters", diff.totals["params"]),
         line("Model Activations", diff.totals["activations"]),
+        *(
+            [line("Train step Flops", diff.totals["train_flops"])]
+            if "train_flops" in diff.totals
+            else []
+        ),
         "=" * 30,
     ]

@@ -20,10 +20,12 @@ from .compare import change_cells
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
-from .rows import COLUMNS, table_rows
+from .rows import columns_of, table_rows
 from .sweep import growth_note, totals_cells
 
-PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
+PLOTLY_MISSING = (
+    'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
+)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -129,7 +131,7 @@ def flops_icicle(
             texttemplate="%{label}<br>%{customdata[3]}",
             hovertemplate=(
                 "<b>%{customdata[0]}</b> (%{customdata[1]})<br>"
-                "flops: %{customdata[3]} (%{customdata[5]} of the model)<br>"
+                f"{report.unit}: %{{customdata[3]}} (%{{customdata[5]}} of the model)<br>"
                 "params: %{customdata[2]}<br>activations: %{customdata[4]}<extra></extra>"
             ),
             marker={"colors": fills},
@@ -152,7 +154,7 @@ def flops_icicle(
 
 
 def _module_table(report: Report, depth: int) -> str:
-    header = "".join(f"<th>{_e(c)}</th>" for c in COLUMNS)
+    header = "".join(f"<th>{_e(c)}</th>" for c in columns_of(report))
     lines = [f'<table class="modules"><tr><th class="name">module</th>{header}</tr>']
     for row in table_rows(report, depth):
         pad = "&nbsp;" * (2 * row.indent)
@@ -205,7 +207,7 @@ def _report_facts(report: Report, source: str, input_label: str) -> list[tuple[s
         ("model", source),
         ("input shapes", report.input_shapes),
         ("input shape (summary)", input_label),
-        ("Model Flops", format_size(report.total("flops"))),
+        (f"Model {report.unit_label}", format_size(report.total("flops"))),
         *(("not counted", line) for line in [hidden_work_line(report)] if line),
         ("Model Parameters", format_size(report.total("params"))),
         ("Model Activations", format_size(report.total("activations"))),
@@ -258,6 +260,33 @@ def _serving(report: Report, serving: Serving, depth: int) -> str:
     )
 
 
+def _training(report: Report, depth: int) -> str:
+    """--train-step: forward, backward and their sum per module, and the step's lines."""
+    from .training import training_lines
+
+    forward, backward = report.inclusive["flops"], report.inclusive["backward_flops"]
+    headers = ["module", "forward", "backward", "train step", "bwd/fwd"]
+    rows = []
+    for position, info in enumerate(report.modules):
+        if info.depth > depth:
+            continue
+        f, b = forward[position], backward[position]
+        cells = [
+            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
+            _e(format_size(f)),
+            _e(format_size(b)),
+            _e(format_size(f + b)),
+            _e(f"{b / f:.2f}" if f else "-"),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    summary = _e("\n".join(training_lines(report)))
+    return (
+        f"<h2>Training step (loss = sum of the outputs), depth {depth}</h2>\n"
+        f"<table><tr>{header}</tr>{''.join(rows)}</table>\n<pre>{summary}</pre>"
+    )
+
+
 def report_html(
     report: Report,
     *,
@@ -273,13 +302,14 @@ def report_html(
         f"<h1>complexity report: {_e(source)}</h1>",
         _facts(_report_facts(report, source, input_label)),
         *(f"<p class='note'>{_e(note)}</p>" for note in notes),
-        "<h2>Flops by module</h2>",
+        f"<h2>{report.unit_label} by module</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
-        "Hover for params, flops, activations and share of the model.</p>",
+        f"Hover for params, {report.unit}, activations and share of the model.</p>",
         chart,
         f"<h2>Per-module table (depth {depth})</h2>",
         _module_table(report, depth),
         *([_serving(report, serving, depth)] if serving is not None else []),
+        *([_training(report, depth)] if report.train_step is not None else []),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]

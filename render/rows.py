@@ -22,6 +22,11 @@ PARAMS, FLOPS, ACTS = "#parameters or shape", "#flops", "#activations"
 COLUMNS = (PARAMS, FLOPS, ACTS)
 
 
+def columns_of(report: Report) -> tuple[str, str, str]:
+    """The table's headers for `report`: `#MACs` instead of `#flops` under macs."""
+    return COLUMNS if report.unit == "flops" else (PARAMS, f"#{report.unit}", ACTS)
+
+
 @dataclass(frozen=True)
 class TableRow:
     name: str  # full dotted name; "model" for the root
@@ -151,7 +156,8 @@ def arch_lines(report: Report) -> list[str]:
             entry.setdefault(column, 0)
     uncalled = report.uncalled_modules
     kept = _prune_zeros(raw, children, set(uncalled) | {""}, False)
-    labels = {PARAMS: "#params", FLOPS: "#flops", ACTS: "#acts"}
+    flops_label = "#flops" if report.unit == "flops" else f"#{report.unit}"
+    labels = {PARAMS: "#params", FLOPS: flops_label, ACTS: "#acts"}
     printed: dict[str, str] = {}
     for name in raw:
         values = raw[name]
@@ -161,7 +167,7 @@ def arch_lines(report: Report) -> list[str]:
             else {}
         )
         if name in uncalled:
-            stat["#flops"] = stat["#acts"] = "N/A"
+            stat[flops_label] = stat["#acts"] = "N/A"
         if stat:
             printed[name] = ", ".join(f"{k}: {v}" for k, v in stat.items())
 

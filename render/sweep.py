@@ -51,6 +51,9 @@ def totals_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str
     growth; a decode sweep adds the KV cache, the bytes a step moves and, on a device,
     the time per step and tokens/s. The terminal table and the HTML page show these."""
     headers = ["input", "params", "flops", "activations", "flops growth", "acts growth"]
+    train = all(point.report.train_step is not None for point in points)
+    if train:
+        headers += ["train flops"]  # --train-step: forward + backward
     decode = [point.serving for point in points if point.serving is not None]
     if decode:
         headers += ["KV cache", "bytes moved"]
@@ -67,6 +70,8 @@ def totals_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str
             exponent_cell(growth["flops"][i]),
             exponent_cell(growth["activations"][i]),
         ]
+        if train:
+            cells.append(format_size(point.report.total("train_flops")))
         serving = point.serving
         if serving is not None:
             cells += [format_bytes(serving.cache.bytes_at()), format_bytes(serving.decode_bytes)]

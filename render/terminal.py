@@ -18,12 +18,13 @@ from rich.text import Text
 from rich.tree import Tree
 
 from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
+from complexity.targets.spec import ActiveParams
 
 from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
 from .formatting import format_arch_stat, format_size, visible
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .options import RenderOptions
-from .rows import ACTS, COLUMNS, TableRow, arch_lines, table_rows
+from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 from .training import TransformerShape, training_section
 
 SPLIT_LINE = "=" * 30
@@ -35,6 +36,7 @@ def summary_lines(
     input_label: str,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    active_params: ActiveParams | None = None,
 ) -> list[str]:
     """The seed's block: `Input shape: ...`, `Model Flops: ...`, `Model Parameters: ...`.
 
@@ -46,15 +48,35 @@ def summary_lines(
         batch, seq_len = tokens
         how = " (the default; set it with --seq-len)" if default_seq_len else ""
         lines.append(f"Sequence length: {seq_len}{how}")
-    lines.append(f"Model Flops: {format_size(report.total('flops'))}")
+    unit = report.unit_label
+    lines.append(f"Model {unit}: {format_size(report.total('flops'))}")
     warning = hidden_work_line(report)
     if warning:
         lines.append(warning)
     if tokens is not None:
         per_token = report.total("flops") / (batch * seq_len)
-        lines.append(f"Flops per token: {format_size(round(per_token))}")
+        line = f"{unit} per token: {format_size(round(per_token))}"
+        if active_params is not None:
+            line += f" (2 × active params = {format_size(2 * active_params.count)}"
+            if report.flops_per_multiply_add == 1:
+                line += f"; {report.convention}: 1 multiply-add = 1"
+            line += ")"
+        lines.append(line)
+        if active_params is not None:
+            lines.append(active_params_line(active_params))
     lines += [f"Model Parameters: {format_size(report.total('params'))}", SPLIT_LINE]
     return lines
+
+
+def active_params_line(active: ActiveParams) -> str:
+    """`Active parameters per token: 12.88G of 46.703G (2 of 8 experts)`."""
+    line = f"Active parameters per token: {format_size(active.count)}"
+    if active.experts:
+        routed = f"{active.top_k} of {active.experts} routed experts"
+        line += f" of {format_size(active.total)} ({routed})"
+    else:
+        line += " (all of them)"
+    return line
 
 
 class ModuleTable:
@@ -66,17 +88,21 @@ class ModuleTable:
     """
 
     def __init__(
-        self, rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+        self,
+        rows: Sequence[TableRow],
+        extra: Sequence[tuple[str, list[str]]] = (),
+        columns: Sequence[str] = COLUMNS,
     ) -> None:
         self.rows = list(rows)
         self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
+        self.columns = list(columns)  # the headers of `row.cells`: `#MACs` under macs
 
     def _names(self) -> list[str]:
         return [" " * row.indent + visible(row.name) for row in self.rows]
 
     def table(self, width: int | None = None) -> Table:
         names = self._names()
-        headers = [*COLUMNS, *(header for header, _ in self.extra)]
+        headers = [*self.columns, *(header for header, _ in self.extra)]
         cells = [
             [*row.cells, *(column[i] for _, column in self.extra)]
             for i, row in enumerate(self.rows)
@@ -109,15 +135,17 @@ class ModuleTable:
 
 
 def module_table(
-    rows: Sequence[TableRow], extra: Sequence[tuple[str, list[str]]] = ()
+    rows: Sequence[TableRow],
+    extra: Sequence[tuple[str, list[str]]] = (),
+    columns: Sequence[str] = COLUMNS,
 ) -> ModuleTable:
     """The per-module table as a rich renderable that fits the width it is printed at."""
-    return ModuleTable(rows, extra)
+    return ModuleTable(rows, extra, columns)
 
 
-def markdown_table(rows: list[TableRow]) -> str:
+def markdown_table(rows: list[TableRow], columns: Sequence[str] = COLUMNS) -> str:
     """The seed's markdown table: padded pipes, `:---` (left) and `:---:` (centred) rules."""
-    header = ("module", *COLUMNS)
+    header = ("module", *columns)
     body = [(row.name, *row.cells) for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
 
@@ -247,10 +275,13 @@ def operator_table(report: Report, metric: str = "flops") -> Table:
     calls = report.operator_calls
     values = report.by_operator(metric)
     total = report.total(metric) or 1
-    table = Table(title=f"{metric} by operator", title_justify="left", box=box.SQUARE)
+    name = report.unit_label if metric == "flops" else metric  # MACs under macs
+    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
     table.add_column("operator", no_wrap=True)
     table.add_column("calls", justify="right")
-    table.add_column(metric, justify="right")
+    table.add_column(
+        name if metric != "flops" or report.unit == "MACs" else metric, justify="right"
+    )
     table.add_column("share", justify="right")
     for label, value in sorted(values.items(), key=lambda item: -item[1]):
         if not value:  # ops of the convention that ran but cost nothing here (0-d, eval)
@@ -273,6 +304,7 @@ def report_sections(
     *,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    active_params: ActiveParams | None = None,
     transformer: TransformerShape | None = None,
     embedding_params: int = 0,
 ) -> list[RenderableType]:
@@ -288,10 +320,10 @@ def report_sections(
     if options.table:
         rows = table_rows(report, options.depth)
         if options.markdown:
-            sections.append(plain("\n" + markdown_table(rows)))
+            sections.append(plain("\n" + markdown_table(rows, columns_of(report))))
         else:
             extra = extra_columns(report, rows, options.memory, times, options.serving)
-            sections.append(module_table(rows, extra))
+            sections.append(module_table(rows, extra, columns_of(report)))
     if options.arch:
         arch = "\n".join(arch_lines(report))
         sections.append(plain("\n" + arch if options.markdown else arch))
@@ -303,7 +335,7 @@ def report_sections(
     sections.append(plain("\n".join(report.footer_lines())))  # meta or real; caveats
     sections.append(uncounted_section(report, options.all_uncounted))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
-    summary = summary_lines(report, input_label, tokens, default_seq_len)
+    summary = summary_lines(report, input_label, tokens, default_seq_len, active_params)
     sections.append(plain("\n".join(summary)))
     if report.train_step is not None:
         sections.append(

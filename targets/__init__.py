@@ -12,7 +12,7 @@ line naming it and the fix.
 
 from .analyze import DEVICES, check_device, load_and_analyze
 from .inputs import parse_input, parse_model_args, parse_shape
-from .load import load_target
+from .load import files_named, load_target
 from .openmmlab import parse_cfg_options
 from .spec import (
     BUILD_DEVICES,
@@ -38,6 +38,7 @@ __all__ = [
     "TargetSpec",
     "TensorSpec",
     "check_device",
+    "files_named",
     "load_and_analyze",
     "load_target",
     "parse_cfg_options",

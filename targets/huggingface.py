@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from .inputs import refuse, token_ids
-from .spec import DEFAULT_SEQ_LEN, InputRequest, Loaded, TargetError, TargetSpec, first_line
+from .spec import (
+    DEFAULT_SEQ_LEN,
+    ActiveParams,
+    InputRequest,
+    Loaded,
+    TargetError,
+    TargetSpec,
+    first_line,
+)
 
 CAUSAL_SUFFIX = "ForCausalLM"
 
@@ -23,9 +31,17 @@ def _read(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise TargetError(f"cannot parse {path} as JSON: {first_line(error)}") from None
+    except RecursionError:  # json's parser recurses once per level
+        raise TargetError(f"{path} nests too deeply to be a config.json; check the file") from None
     if not isinstance(data, dict) or "model_type" not in data:
         raise TargetError(
             f"{path} has no `model_type`; a .json target must be a Hugging Face config.json"
+        )
+    model_type = data["model_type"]
+    if not isinstance(model_type, str) or not model_type.strip():
+        raise TargetError(
+            f"`model_type` in {path} is {_shown(model_type)}; it must name the architecture "
+            'as a string, e.g. "llama" or "gpt2"'
         )
     if "auto_map" in data:
         raise TargetError(
@@ -33,6 +49,20 @@ def _read(path: Path) -> dict[str, Any]:
             "not download or run; analyse a .py file that builds the model instead"
         )
     return data
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value for a message: its repr, cut in the middle when long (a 100 KB argument)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-limit // 2 :]}"
+
+
+def _whole(error: BaseException, limit: int = 300) -> str:
+    """An error's whole message on one line: transformers' validation errors put the
+    reason on the lines after a first line that ends in ':'."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    text = text or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _config(path: Path, data: dict[str, Any], overrides: dict[str, Any]) -> Any:
@@ -49,17 +79,17 @@ def _config(path: Path, data: dict[str, Any], overrides: dict[str, Any]) -> Any:
             f"{model_type!r} of {path}; upgrade transformers"
         ) from None
     for key in overrides:
-        if key not in data and not hasattr(defaults, key):
+        # A field, not a method or class attribute (`to_dict`, `model_type`'s helpers).
+        is_field = not key.startswith("_") and not callable(getattr(defaults, key, None))
+        if key not in data and not (hasattr(defaults, key) and is_field):
             raise TargetError(
-                f"--model-arg {key}: a {model_type} config has no field {key!r}; "
-                f"see the fields in {path}"
+                f"--model-arg {_shown(key)}: a {model_type} config has no field "
+                f"{_shown(key)}; see the fields in {path}"
             )
     try:
         config = AutoConfig.for_model(model_type, **{**data, **overrides})
     except Exception as error:
-        raise TargetError(
-            f"cannot read {path} as a {model_type} config: {first_line(error)}"
-        ) from None
+        raise TargetError(f"cannot read {path} as a {model_type} config: {_whole(error)}") from None
     config.use_cache = False  # one forward over the whole sequence, no KV cache
     return config
 
@@ -137,6 +167,32 @@ def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> Tar
     )
 
 
+EXPERT_COUNT_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts")
+
+
+def active_parameters(model: Any, config: Any) -> ActiveParams:
+    """Parameters a token runs through: every parameter, less (E - k) / E of the routed
+    experts' for a mixture of experts (E experts, top-k per token; shared experts, router,
+    attention and embeddings stay whole). Routed experts are the modules named `experts`."""
+    unique = {id(p): p.numel() for p in model.parameters()}
+    total = sum(unique.values())
+    experts = next(
+        (getattr(config, name) for name in EXPERT_COUNT_FIELDS if getattr(config, name, None)),
+        0,
+    )
+    top_k = getattr(config, "num_experts_per_tok", 0) or 0
+    if not experts or not top_k:
+        return ActiveParams(total, total)
+    routed = {
+        id(p): p.numel()
+        for name, module in model.named_modules()
+        if name.rsplit(".", 1)[-1] == "experts"
+        for p in module.parameters()
+    }
+    idle = sum(routed.values()) * (experts - top_k) // experts
+    return ActiveParams(total - idle, total, experts, top_k)
+
+
 def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
     try:
         import transformers
@@ -192,10 +248,16 @@ def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
         [note],
         tokens=(batch, seq_len),
         default_seq_len=request.seq_len is None,
+        active_params=active_parameters(model, config),
     )
 
 
 def from_hf_config(path: Path, spec: TargetSpec) -> Loaded:
+    if spec.training_form:
+        raise TargetError(
+            f"--training-form applies to MMYOLO-style configs; {path} is a Hugging Face "
+            "config, counted as transformers builds it: drop --training-form"
+        )
     if spec.shape is not None:
         raise TargetError(
             f"--shape sets an image size, but {path} is a token model; use --seq-len N "

@@ -52,7 +52,8 @@ def parse_model_args(items: list[str] | None) -> dict[str, Any]:
         key = key.strip()
         if not sep or not key.isidentifier():
             raise TargetError(
-                f"--model-arg {item!r} is not KEY=VALUE; write e.g. --model-arg num_classes=10"
+                f"--model-arg {_shortened(item)!r} is not KEY=VALUE; write e.g. "
+                "--model-arg num_classes=10"
             )
         try:
             arguments[key] = ast.literal_eval(text.strip())

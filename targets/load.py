@@ -7,9 +7,12 @@ or an import spec `package.module:factory` (pyfile.py), and a Hugging Face `conf
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import errno
 import os
 import re
+import sys
 from pathlib import Path
 
 from .inputs import check_input_options, refuse
@@ -48,6 +51,49 @@ def check_config_path(target: str) -> Path:
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def files_named(target: str) -> tuple[Path, ...]:
+    """The local files `target` reads that are known before anything is built: the file
+    itself (a folder's config.json) and, for an MMYOLO config, its `_base_` files, all the
+    way up. Nothing for an import spec or a path that does not exist."""
+    from .openmmlab import base_files_all_the_way
+
+    path = Path(target)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
+    if not path.is_file():
+        return ()
+    files = [path.resolve()]
+    if path.suffix == ".py":
+        files += base_files_all_the_way(path)
+    return tuple(dict.fromkeys(files))
+
+
+def _imported_files(before: set[str], folder: Path) -> list[Path]:
+    """Files of the modules imported since `before` that live under `folder` (a model
+    file's neighbours, a spec's package): the target read them too."""
+    found = []
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not file:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            path = Path(file).resolve()
+            if path.is_relative_to(folder):
+                found.append(path)
+    return sorted(found)
+
+
+def load_target(spec: TargetSpec) -> Loaded:
+    """Build the model and inputs `spec` names, on `spec.device`; `files_read` says which
+    local files that read."""
+    before = set(sys.modules)
+    loaded = _load_target(spec)
+    path = Path(spec.target)
+    folder = path.resolve().parent if path.exists() else Path.cwd().resolve()
+    files = (*files_named(spec.target), *_imported_files(before, folder))
+    return dataclasses.replace(loaded, files_read=tuple(dict.fromkeys(files)))
 
 
 def check_target(spec: TargetSpec) -> str:
@@ -91,8 +137,7 @@ def check_target(spec: TargetSpec) -> str:
     return "python"
 
 
-def load_target(spec: TargetSpec) -> Loaded:
-    """Build the model and inputs `spec` names, on `spec.device`."""
+def _load_target(spec: TargetSpec) -> Loaded:
     from .huggingface import from_hf_config
     from .openmmlab import from_config
     from .pyfile import from_import_spec, from_python_file

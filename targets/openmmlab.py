@@ -93,6 +93,19 @@ def _base_files(path: Path) -> list[Path]:
     return []
 
 
+def base_files_all_the_way(path: Path) -> list[Path]:
+    """Every local `_base_` file `path` inherits from, directly or through another (the
+    literal names mmengine will read; a cycle is reported by `check_base_cycle`)."""
+    found: dict[Path, None] = {}
+    pending = [path.resolve()]
+    while pending:
+        for base in _base_files(pending.pop()):
+            if base not in found and base.is_file():
+                found[base] = None
+                pending.append(base)
+    return list(found)
+
+
 def check_base_cycle(path: Path) -> None:
     """Refuse `_base_` inheritance that comes back to a file: mmengine would recurse ~20 s."""
     visiting: list[Path] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import operator
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -73,6 +74,11 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
         raise TargetError(
             f"--cfg-options applies to MMYOLO-style configs; {path} is a plain model file"
         )
+    if spec.training_form:
+        raise TargetError(
+            f"--training-form applies to MMYOLO-style configs (it keeps RepVGG-style blocks "
+            f"unfused); {path} is a plain model file, counted as it is: drop --training-form"
+        )
     model = _model_from(namespace["model"], f"`model` in {path}", device, request.model_args)
     if "inputs" in namespace:
         if shape is not None:
@@ -104,11 +110,11 @@ def _input_shape(value: Any, path: Path) -> tuple[int, ...] | None:
     """A file's `input_shape`, checked: positive integers, batch included."""
     if value is None:
         return None
-    try:
-        dims = tuple(int(d) for d in value)
+    try:  # operator.index: 32.9 (or 32.0) is no size, and int() would truncate it silently
+        dims = tuple(operator.index(d) for d in value)
     except (TypeError, ValueError):
         dims = ()
-    if not dims or any(d <= 0 for d in dims):
+    if not dims or any(d <= 0 for d in dims) or any(isinstance(d, bool) for d in value):
         raise TargetError(
             f"`input_shape` in {path} is {value!r}; write positive integers, batch included, "
             "e.g. input_shape = (1, 3, 224, 224)"
@@ -119,6 +125,11 @@ def _input_shape(value: Any, path: Path) -> tuple[int, ...] | None:
 def from_import_spec(spec: TargetSpec) -> Loaded:
     """`package.module:factory`: imported with the working directory on sys.path."""
     module_name, _, attribute = spec.target.partition(":")
+    if spec.training_form:
+        raise TargetError(
+            "--training-form applies to MMYOLO-style configs (it keeps RepVGG-style blocks "
+            f"unfused); {spec.target} is counted as its factory builds it: drop --training-form"
+        )
     try:
         with _on_sys_path(Path.cwd()):
             module = importlib.import_module(module_name)

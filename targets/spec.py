@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_SHAPE = (640, 640)  # MMYOLO configs: what MMYOLO's get_flops feeds
@@ -68,6 +69,24 @@ class Loaded:
     # (batch, sequence length) when the first input is token ids: flops per token
     tokens: tuple[int, int] | None = None
     default_seq_len: bool = False  # the sequence length is DEFAULT_SEQ_LEN, not given
+    # Parameters one token runs through (Hugging Face configs): all of them, or for a
+    # mixture of experts the shared ones and top-k of the routed experts.
+    active_params: ActiveParams | None = None
+    # Keyword inputs: model(*inputs, **kwargs)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    # Every local file the target read (the target, its `_base_` files, the modules a model
+    # file imported from its folder): an export must not replace one of them.
+    files_read: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActiveParams:
+    """Parameters per token: `count` of `total`, `top_k` of `experts` routed experts."""
+
+    count: int
+    total: int
+    experts: int = 0
+    top_k: int = 0
 
 
 def first_line(error: BaseException) -> str:

@@ -63,8 +63,8 @@ def test_input_with_dtype_feeds_token_ids(capsys, token_file: Path) -> None:
     lines = summary(out)
     assert lines["Input shape"] == "torch.Size([1, 128]) int64"
     assert lines["Sequence length"] == "128"
-    assert lines["Model Flops"] == "16.384K"  # 128 tokens * Linear(16, 8)
-    assert lines["Flops per token"] == "0.128K"  # 16 * 8
+    assert lines["Model MACs"] == "16.384K"  # 128 tokens * Linear(16, 8)
+    assert lines["MACs per token"] == "0.128K"  # 16 * 8
 
 
 def test_seq_len_and_batch_make_token_ids(capsys, token_file: Path) -> None:
@@ -203,8 +203,10 @@ def test_gpt2_config_macs_and_summary(capsys) -> None:
     assert lines["Sequence length"] == "16"
     total = gpt2_macs(16)
     assert total == 1_981_231_104
-    assert lines["Model Flops"] == "1.981G"
-    assert lines["Flops per token"] == "0.124G"  # 123,826,944
+    assert lines["Model MACs"] == "1.981G"
+    # 123,826,944 per token; GPT-2's 124,439,808 parameters (tied head once) are all active
+    assert lines["MACs per token"].startswith("0.124G (2 × active params = 0.249G;")
+    assert lines["Active parameters per token"] == "0.124G (all of them)"
     assert "transformer.wte" in out  # HF's own module names
     assert "GPT2LMHeadModel built by transformers" in out and "meta device" in out
     code, out, _ = cli(

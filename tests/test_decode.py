@@ -292,12 +292,15 @@ def test_bad_decode_options_are_one_line(
     assert_one_line_error(code, err, 2, fragment)
 
 
-def test_context_beyond_the_positions_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("context", ["4096", "8000"])  # Llama-2 has 4096 positions
+def test_context_beyond_the_positions_is_one_line(
+    capsys: pytest.CaptureFixture[str], context: str
+) -> None:
     code, _, err = cli(
-        capsys, "analyze", LLAMA_7B, "--decode", "--context", "4096", "--seq-len", "8",
+        capsys, "analyze", LLAMA_7B, "--decode", "--context", context,
         "--model-arg", "num_hidden_layers=1",
     )  # fmt: skip
-    assert_one_line_error(code, err, 2, "--context 4096", "4096")
+    assert_one_line_error(code, err, 2, f"--context {context}", "4096", "no position")
 
 
 def test_html_carries_the_serving_summary(

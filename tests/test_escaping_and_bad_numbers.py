@@ -121,3 +121,19 @@ def test_a_budget_beyond_any_float_is_a_usage_error(tiny, capsys):
 def test_an_input_no_tensor_can_hold_is_a_usage_error(tiny, capsys, shape):
     code, _, err = cli(capsys, "analyze", str(tiny), "--input", shape)
     one_line_error(code, err, 2, f"--input {shape}")
+
+
+def test_escape_sequences_in_an_error_line_are_shown_not_sent(tmp_path, capsys):
+    model = tmp_path / "fails.py"
+    model.write_text(
+        "import torch\n"
+        "class Fails(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        raise ValueError('bad')\n"
+        "model = torch.nn.Sequential()\n"
+        f"model.add_module({RED!r}, Fails())\n"
+        "input_shape = (1, 3, 8, 8)\n"
+    )
+    code, _, err = cli(capsys, "analyze", str(model))
+    line = one_line_error(code, err, 1, "\\x1b[31mred")
+    assert "\x1b" not in line

@@ -227,3 +227,108 @@ def test_census_rows_are_the_scripts_output(name: str) -> None:
     assert row == [census_rows()[name]]
     # Under --convention flops nothing is left uncounted (the last column).
     assert row[0].rstrip(" |").endswith("| -")
+
+
+# --------------------------------------------------------------- units
+
+
+def test_macs_are_called_macs_everywhere(capsys, tmp_path) -> None:
+    # examples/small_cnn.py: convs 112²·16·27 + 56²·32·144 and a linear 32·10 = 19.87M MACs.
+    target = tmp_path / "r.html"
+    code, out, err = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--convention", "macs", "--by-operator",
+        "--show-arch", "--html", str(target),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "#MACs" in out.splitlines()[1] and "#flops" not in out
+    assert "MACs by operator" in out and "Model MACs: " in out and "Model Flops" not in out
+    assert "#params: 5.47K, #MACs: 19.87M, #acts: 0.3M" in out
+    page = target.read_text()
+    assert "Model MACs" in page and "MACs by module" in page
+    code, out, _ = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--convention", "macs", "--json", "-"
+    )
+    assert json.loads(out)["convention"]["unit"] == "MACs"
+    code, out, _ = cli(capsys, "analyze", "examples/small_cnn.py", "--json", "-")
+    assert json.loads(out)["convention"]["unit"] == "flops"
+
+
+# --------------------------------------------------------------- train mode
+
+
+def test_train_mode_is_stated() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    x = torch.randn(1, 3, 8, 8)
+    trained = analyze(model, x)
+    assert any("in train mode" in line for line in trained.footer_lines())
+    # fvcore's batch_norm: 5 per element training (affine), 2 in eval; 4 x 6 x 6 outputs.
+    assert trained.by_operator("flops")["batch_norm"] == 5 * 4 * 36
+    inference = analyze(model.eval(), x)
+    assert inference.notes == () and inference.by_operator("flops")["batch_norm"] == 2 * 4 * 36
+
+
+def test_cli_analyses_in_eval_mode(capsys) -> None:
+    code, out, err = cli(capsys, "analyze", "examples/small_cnn.py")
+    assert code == 0, err
+    assert "train mode" not in out
+
+
+# --------------------------------------------------------------- Mixtral: active parameters
+
+MIXTRAL = "examples/hf/mixtral-8x7b/config.json"
+# Mixtral-8x7B (its config.json): hidden 4096, 32 query / 8 key-value heads of 128, experts
+# of intermediate 14336 (gate, up, down), 8 of them, 2 per token, vocabulary 32000.
+HIDDEN, HEAD, KV_HEADS, FFN, EXPERTS, TOP_K, VOCAB = 4096, 128, 8, 14336, 8, 2, 32000
+ATTENTION_LINEAR = 2 * HIDDEN * HIDDEN + 2 * HIDDEN * KV_HEADS * HEAD  # q, o; k, v
+EXPERT = 3 * HIDDEN * FFN
+ROUTER = HIDDEN * EXPERTS
+
+
+def mixtral_active_linear(layers: int) -> int:
+    """Weights of the nn.Linear-like products one token goes through."""
+    return layers * (ATTENTION_LINEAR + ROUTER + TOP_K * EXPERT) + HIDDEN * VOCAB
+
+
+def mixtral_params(layers: int) -> int:
+    """Every parameter: embeddings and head, attention, router, experts, two RMSNorms a
+    layer and the final one."""
+    per_layer = ATTENTION_LINEAR + ROUTER + EXPERTS * EXPERT + 2 * HIDDEN
+    return 2 * VOCAB * HIDDEN + layers * per_layer + HIDDEN
+
+
+def test_mixtral_active_parameters_two_layers(capsys) -> None:
+    code, out, err = cli(
+        capsys, "analyze", MIXTRAL, "--seq-len", "64", "--convention", "flops",
+        "--model-arg", "num_hidden_layers=2",
+    )  # fmt: skip
+    assert code == 0, err
+    lines = dict(line.split(": ", 1) for line in out.splitlines() if line.count(": ") == 1)
+    total = mixtral_params(2)
+    active = total - (EXPERTS - TOP_K) * 2 * EXPERT
+    from complexity.render.formatting import format_size
+
+    assert lines["Model Parameters"] == format_size(total)
+    assert lines["Active parameters per token"] == (
+        f"{format_size(active)} of {format_size(total)} (2 of 8 routed experts)"
+    )
+    assert f"(2 × active params = {format_size(2 * active)})" in lines["Flops per token"]
+
+
+@pytest.mark.slow
+def test_mixtral_8x7b_flops_are_two_per_active_weight_per_token(capsys) -> None:
+    # The full model at 512 tokens, traced on meta: 2 * T * (active linear weights) plus
+    # attention, 2 * 2 * 32 heads * T^2 * 128 a layer (torch's formula: causality ignored).
+    tokens, layers = 512, 32
+    code, out, err = cli(capsys, "analyze", MIXTRAL, "--seq-len", str(tokens),
+                         "--convention", "flops", "--json", "-")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    expected = 2 * tokens * mixtral_active_linear(layers) + layers * 4 * 32 * tokens**2 * HEAD
+    flops = data["totals"]["flops"]
+    assert abs(flops - expected) / expected < 0.01, (flops, expected)
+    assert data["totals"]["params"] == mixtral_params(layers)  # 46.7B, as Mistral publishes
+    experts = {m["name"]: m["flops"] for m in data["modules"]}["model.layers.0.mlp.experts"]
+    assert experts >= 2 * tokens * TOP_K * EXPERT
+    # Mistral's "12.9B active parameters" (mistral.ai/news/mixtral-of-experts)
+    active = mixtral_params(layers) - (EXPERTS - TOP_K) * layers * EXPERT
+    assert round(active / 1e9, 1) == 12.9

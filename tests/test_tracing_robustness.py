@@ -66,7 +66,7 @@ def test_a_forward_returning_no_tensor_is_said(returned: Any) -> None:
             self.conv(x)
             return returned
 
-    report = analyze(NoTensor(), torch.rand(1, 3, 8, 8))
+    report = analyze(NoTensor().eval(), torch.rand(1, 3, 8, 8))
     assert report.total("flops") == CONV_3_4_K3_8x8
     assert report.unreached == {"conv": 1}
     (note,) = report.notes

@@ -289,6 +289,18 @@ def test_cli_train_step_section_and_json(capsys: pytest.CaptureFixture[str], tmp
     assert data["modules"][0]["backward_flops"] == data["totals"]["backward_flops"]
 
 
+def test_html_report_has_the_training_section(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    pytest.importorskip("plotly")
+    page = tmp_path / "r.html"
+    code, _, _ = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--train-step", "--html", str(page)
+    )
+    assert code == 0
+    text = page.read_text()
+    assert "Training step (loss = sum of the outputs)" in text
+    assert "Backward Flops:" in text
+
+
 def test_cli_freeze_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "analyze", "examples/small_cnn.py", "--freeze", "0")
     assert_one_line_error(code, err, 2, "--freeze", "--train-step")
@@ -304,3 +316,36 @@ def test_cli_train_flops_budget(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 3
     assert "budget exceeded: train_flops" in out
+
+
+def test_compare_and_sweep_carry_the_train_step(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    # small_cnn at 32x32 under macs: stem conv 3->16 s2 (16x16 out), conv 16->32 s2 (8x8
+    # out), head 32->10. Everything trains; the stem's input (the image) needs no gradient.
+    stem, conv2, head = 16 * 16 * 16 * 27, 8 * 8 * 32 * 16 * 9, 32 * 10
+    backward = stem + 2 * conv2 + 2 * head
+    out = tmp_path / "c.json"
+    args = ("--shape", "32", "--convention", "macs", "--train-step", "--json", str(out))
+    code, _, _ = cli(capsys, "compare", "examples/small_cnn.py", "examples/small_cnn.py", *args)
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["a"]["totals"]["backward_flops"] == backward
+    assert data["delta"]["totals"]["train_flops"]["a"] == data["a"]["totals"]["train_flops"]
+    sweep = tmp_path / "s.json"
+    code, _, _ = cli(
+        capsys,
+        "sweep",
+        "examples/small_cnn.py",
+        "--shapes",
+        "32,64",
+        "--convention",
+        "macs",
+        "--train-step",
+        "--json",
+        str(sweep),
+    )
+    assert code == 0
+    points = json.loads(sweep.read_text())["points"]
+    assert points[0]["totals"]["backward_flops"] == backward
+    assert points[1]["totals"]["backward_flops"] == 4 * stem + 4 * 2 * conv2 + 2 * head
