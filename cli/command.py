@@ -263,6 +263,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         depth=request.render.depth,
         device=render.device,
         serving=render.serving,
+        built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
     )
     if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
         for line in broken:  # `--json -`: stdout carries the export alone
@@ -278,6 +279,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded.notes,
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
+            built_by=str(loaded.built_by) if loaded.built_by is not None else None,
             transformer=transformer_shape(loaded.model) if train else None,
             embedding_params=input_embedding_params(loaded.model) if train else 0,
             active_params=loaded.active_params if loaded.tokens else None,

@@ -109,7 +109,7 @@ def run_compare(
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
-            depth=depth,
+            depth=depth, servings=servings,
         )  # fmt: skip
     if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return

@@ -10,6 +10,7 @@ import typer
 
 from .options import (
     BatchOption,
+    BuilderOption,
     CfgOptionsOption,
     ContextOption,
     ConventionOption,
@@ -132,6 +133,7 @@ def analyze_command(
     html: HtmlOption = None,
     device: DeviceOption = "auto",
     training_form: TrainingFormOption = False,
+    builder: BuilderOption = "auto",
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
     decode: DecodeOption = False,
@@ -162,6 +164,7 @@ def analyze_command(
                 model_args=model_args,
                 cfg_options=cfg_options,
                 training_form=training_form,
+                builder=builder,
             ),
             convention=convention,
             exports={fmt: to for fmt, to in exports.items() if to is not None},
@@ -236,6 +239,7 @@ def compare_command(
         ),
     ] = None,
     training_form: TrainingFormOption = False,
+    builder: BuilderOption = "auto",
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
     device: DeviceOption = "auto",
@@ -268,6 +272,7 @@ def compare_command(
             model_args=[*(model_args or ()), *(extra_args or ())],
             cfg_options=[*(cfg_options or ()), *(extra_cfg or ())],
             training_form=training_form,
+            builder=builder,
         )
 
     exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
@@ -311,6 +316,7 @@ def sweep_command(
     model_args: ModelArgOption = None,
     cfg_options: CfgOptionsOption = None,
     training_form: TrainingFormOption = False,
+    builder: BuilderOption = "auto",
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
     device: DeviceOption = "auto",
@@ -364,6 +370,7 @@ def sweep_command(
             model_args=model_args,
             cfg_options=cfg_options,
             training_form=training_form,
+            builder=builder,
         ),
         shapes=shapes,
         seq_lens=seq_lens,

@@ -31,8 +31,9 @@ InputOption = Annotated[
     list[str] | None,
     typer.Option(
         "--input",
-        metavar="SHAPE[:DTYPE]",
-        help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64; "
+        metavar="[NAME=]SHAPE[:DTYPE]",
+        help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64, "
+        "or NAME=SHAPE[:DTYPE] of a keyword input (attention_mask=1x128:int64); "
         "repeat for each input.",
     ),
 ]
@@ -157,5 +158,15 @@ FreezeOption = Annotated[
         help="With --train-step: parameters of modules named by PATTERN (a module-name "
         "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
         "gradient. Repeatable.",
+    ),
+]
+BuilderOption = Annotated[
+    str,
+    typer.Option(
+        "--builder",
+        metavar="auto|openmmlab|zoo",
+        help="How an MMYOLO-style config is built: openmmlab (the installed mmyolo/mmdet "
+        "registry, custom_imports included), zoo (complexity.zoo, no OpenMMLab needed) or "
+        "auto (openmmlab when the config's default_scope package imports).",
     ),
 ]

@@ -43,6 +43,7 @@ class TargetOptions:
     model_args: Sequence[str] | None = None
     cfg_options: Sequence[str] | None = None
     training_form: bool = False
+    builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
 
 
 def check_convention(convention: str) -> str:
@@ -77,6 +78,7 @@ def check_target_options(target: str, options: TargetOptions) -> TargetSpec:
             model_args=parse_model_args(list(options.model_args or ())),
         ),
         training_form=options.training_form,
+        builder=options.builder,
     )
     check_target(spec)
     return spec

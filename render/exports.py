@@ -6,7 +6,7 @@ Adding a format: a function here and its entry in EXPORTERS, then its option in 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +26,15 @@ class ExportContext:
     depth: int = 3  # rows of the per-module table, in formats that carry one (HTML)
     device: DeviceSpec | None = None  # adds the roofline time (--device-spec)
     serving: Serving | None = None  # --decode: the report is the step; this the summary
+    # configs: {"builder", "package", "versions"} of what built the model; None otherwise
+    built_by: Mapping[str, Any] | None = None
 
 
 def json_text(report: Report, context: ExportContext) -> str:
     """The whole report as JSON (schema: docs/json.md), with the analysed source."""
     data = report.to_dict(version=context.version)
     data["source"] = context.source
+    data["built_by"] = dict(context.built_by) if context.built_by is not None else None
     if context.device is not None:
         annotate(data, roofline(report, context.device))
     if context.serving is not None:

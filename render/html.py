@@ -17,6 +17,7 @@ from complexity.analyzer.serving import Serving
 from complexity.analyzer.sweep import SweepPoint
 
 from .compare import change_cells
+from .costs import serving_lines
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
@@ -225,7 +226,7 @@ def _page(title: str, body: str) -> str:
 
 def _serving(report: Report, serving: Serving, depth: int) -> str:
     """--decode: the prefill/decode summary and the step's bytes per module."""
-    from .costs import format_bytes, format_seconds, serving_lines
+    from .costs import format_bytes, format_seconds
 
     step = serving.step
     headers = ["module", "bytes read", "weights read", "KV read", "KV written"]
@@ -369,8 +370,9 @@ def compare_html(
     sources: tuple[str, str],
     input_labels: tuple[str, str],
     depth: int,
+    servings: Sequence[Serving] = (),
 ) -> str:
-    """The HTML page of `complexity compare A B`."""
+    """The HTML page of `complexity compare A B` (`servings`: A's and B's, with --decode)."""
     colours = top_level_colours(a, b)
     charts = [
         flops_icicle(a, f"A: {sources[0]}", True, "flops-icicle-a", colours),
@@ -382,6 +384,10 @@ def compare_html(
         _facts(_report_facts(a, sources[0], input_labels[0])),
         "<h2>B</h2>",
         _facts(_report_facts(b, sources[1], input_labels[1])),
+        *(
+            f"<h2>{side}: serving</h2>\n<pre>{_e(chr(10).join(serving_lines(serving)))}</pre>"
+            for side, serving in zip("AB", servings, strict=False)
+        ),
         "<h2>Flops by module</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
         "Hover for params, flops, activations and share of the model.</p>",

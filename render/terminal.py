@@ -304,11 +304,14 @@ def report_sections(
     *,
     tokens: tuple[int, int] | None = None,
     default_seq_len: bool = False,
+    built_by: str | None = None,
     active_params: ActiveParams | None = None,
     transformer: TransformerShape | None = None,
     embedding_params: int = 0,
 ) -> list[RenderableType]:
     """Every section `complexity analyze` and get_flops.py print, in their order.
+
+    `built_by` ("built by mmyolo 0.6.0 (...)") heads the footer lines of a config's report.
 
     `tokens` (batch, sequence length) for a token model adds its sequence length and flops
     per token to the summary block. A report with a train step adds the training section;
@@ -332,7 +335,8 @@ def report_sections(
     if options.by_operator:
         sections.append(operator_table(report))
     sections.append(plain(f"convention: {report.convention_summary}"))
-    sections.append(plain("\n".join(report.footer_lines())))  # meta or real; caveats
+    footer = [built_by] if built_by else []
+    sections.append(plain("\n".join([*footer, *report.footer_lines()])))  # meta or real; caveats
     sections.append(uncounted_section(report, options.all_uncounted))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len, active_params)

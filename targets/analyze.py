@@ -97,6 +97,7 @@ def load_and_analyze(
                     meta=meta,
                     memory=memory,
                     train_step=train_step or False,
+                    kwargs=loaded.kwargs,
                 )
         except AnalysisError as error:
             error.tokens = loaded.tokens

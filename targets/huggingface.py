@@ -7,12 +7,13 @@ model costs no memory). Needs the optional extra `hf` (`pip install -e ".[hf]"`)
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from pathlib import Path
 from typing import Any
 
-from .inputs import refuse, token_ids
+from .inputs import make_tensor, refuse
 from .spec import (
     DEFAULT_SEQ_LEN,
     ActiveParams,
@@ -106,7 +107,7 @@ def is_causal_lm(config: Any) -> bool:
     )
 
 
-def _tokens_forward(model: Any, names: list[str]) -> None:
+def _tokens_forward(model: Any, names: list[str], resized: bool = False) -> None:
     """Let model(*tensors) call HF's forward with keywords, without a cache, returning tuples.
 
     Set on the instance (not a wrapper module), so the table keeps HF's module names.
@@ -115,6 +116,8 @@ def _tokens_forward(model: Any, names: list[str]) -> None:
     parameters = inspect.signature(forward).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     options = {key: False for key in ("use_cache", "return_dict") if key in parameters or takes_any}
+    if resized and "interpolate_pos_encoding" in parameters:  # --shape: ViTs resample theirs
+        options["interpolate_pos_encoding"] = True
 
     def tokens_forward(*tensors: Any) -> Any:
         return forward(**dict(zip(names, tensors, strict=True)), **options)
@@ -144,29 +147,7 @@ def _check_fits(auto: Any, config: Any, device: str) -> None:
         )
 
 
-def position_limit(path: Path, model_args: dict[str, Any]) -> tuple[int | None, str]:
-    """How many positions the config.json's model takes (None when it says nothing), and
-    its model_type. Builds the config only, not the model: sweep checks every --seq-lens
-    point with it before the first is built."""
-    try:
-        import transformers  # noqa: F401
-    except ImportError:
-        raise TargetError(
-            f"{path} is a Hugging Face config; reading it needs transformers: "
-            'pip install -e ".[hf]"'
-        ) from None
-    config = _config(path, _read(path), dict(model_args))
-    return getattr(config, "max_position_embeddings", None), config.model_type
-
-
-def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> TargetError:
-    return TargetError(
-        f"{option} {seq_len} is longer than the {limit} positions this {model_type} "
-        f"model has; give {option} {limit} or less, or lengthen the model with "
-        f"--model-arg max_position_embeddings={seq_len}"
-    )
-
-
+TOKEN_INPUTS = ("input_ids", "attention_mask", "decoder_input_ids", "token_type_ids")
 EXPERT_COUNT_FIELDS = ("num_local_experts", "num_experts", "n_routed_experts")
 
 
@@ -193,7 +174,121 @@ def active_parameters(model: Any, config: Any) -> ActiveParams:
     return ActiveParams(total - idle, total, experts, top_k)
 
 
-def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
+def _text_config(config: Any) -> Any:
+    return getattr(config, "text_config", None) or config
+
+
+def _vision_config(config: Any) -> Any:
+    return getattr(config, "vision_config", None) or config
+
+
+def _image_size(config: Any, path: Path, shape: tuple[int, int] | None) -> tuple[int, int]:
+    if shape is not None:
+        return shape
+    size = getattr(_vision_config(config), "image_size", None)
+    if isinstance(size, int):
+        return (size, size)
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return (int(size[0]), int(size[1]))
+    raise TargetError(
+        f"{path} gives no `image_size` for its pixel_values; give one with --shape H W"
+    )
+
+
+def _sequence_length(config: Any, request: InputRequest, limit_field: str) -> int:
+    limit = getattr(_text_config(config), limit_field, None)
+    seq_len = request.seq_len or (min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN)
+    if limit and seq_len > limit:
+        raise TargetError(
+            f"--seq-len {seq_len} is longer than the {limit} positions this {config.model_type} "
+            f"model has; give --seq-len {limit} or less, or lengthen the model with "
+            f"--model-arg {limit_field}={seq_len}"
+        )
+    return seq_len
+
+
+def _model_inputs(
+    model: Any, config: Any, path: Path, request: InputRequest, shape: tuple[int, int] | None
+) -> tuple[dict[str, tuple[tuple[int, ...], str]], int | None]:
+    """Input name -> (shape, dtype) that the model's forward takes, from the config, and
+    the token count when it reads token ids: token ids (and their all-ones mask), images
+    (`pixel_values` from `image_size` and `num_channels`), log-mel features (Whisper:
+    `num_mel_bins` x twice the encoder's positions), decoder token ids for encoder-decoders."""
+    parameters = inspect.signature(model.forward).parameters
+    token_specs = [s for s in request.inputs if s.name in TOKEN_INPUTS and len(s.shape) == 2]
+    if token_specs and request.seq_len is None:  # `--input attention_mask=1x128` sets T
+        first = token_specs[0].shape
+        request = dataclasses.replace(request, seq_len=first[1], batch=request.batch or first[0])
+    batch = request.batch or 1
+    feeds: dict[str, tuple[tuple[int, ...], str]] = {}
+    seq_len = None
+    if "input_features" in parameters:  # speech encoder-decoders (Whisper)
+        frames = 2 * config.max_source_positions
+        feeds["input_features"] = ((batch, config.num_mel_bins, frames), "float32")
+    elif "input_ids" in parameters:
+        seq_len = _sequence_length(config, request, "max_position_embeddings")
+        feeds["input_ids"] = ((batch, seq_len), "int64")
+        if "attention_mask" in parameters:  # as a tokenizer returns it: every position real
+            feeds["attention_mask"] = ((batch, seq_len), "int64")
+    if "pixel_values" in parameters:
+        channels = getattr(_vision_config(config), "num_channels", 3)
+        feeds["pixel_values"] = ((batch, channels, *_image_size(config, path, shape)), "float32")
+    elif shape is not None:
+        raise TargetError(
+            f"--shape sets an image size, but {path} is a token model; use --seq-len N "
+            "(and --batch N)"
+        )
+    if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in parameters:
+        if seq_len is None:  # the decoder's own tokens (Whisper: up to max_target_positions)
+            seq_len = _sequence_length(config, request, "max_target_positions")
+        feeds["decoder_input_ids"] = ((batch, seq_len), "int64")
+    if not feeds:
+        raise TargetError(
+            f"{type(model).__name__} from {path} takes none of input_ids, pixel_values, "
+            "input_features; give its inputs with --input NAME=SHAPE[:DTYPE]"
+        )
+    if request.seq_len is not None and seq_len is None:
+        raise TargetError(
+            f"--seq-len does not apply here: {path} is an image model; use --shape H W"
+        )
+    for spec in request.inputs:  # --input NAME=SHAPE[:DTYPE] adds or replaces one
+        if spec.name not in parameters:
+            raise TargetError(
+                f"--input {spec.name}=...: {type(model).__name__}'s forward has no argument "
+                f"{spec.name!r}; it takes {', '.join(feeds)}"
+            )
+        feeds[str(spec.name)] = (spec.shape, spec.dtype)
+    tokens = seq_len if "input_ids" in feeds and "pixel_values" not in feeds else None
+    return feeds, tokens
+
+
+def position_limit(path: Path, model_args: dict[str, Any]) -> tuple[int | None, str]:
+    """How many positions the config.json's model takes (None when it says nothing), and
+    its model_type. Builds the config only, not the model: sweep checks every --seq-lens
+    point with it before the first is built."""
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        raise TargetError(
+            f"{path} is a Hugging Face config; reading it needs transformers: "
+            'pip install -e ".[hf]"'
+        ) from None
+    config = _config(path, _read(path), dict(model_args))
+    limit = getattr(_text_config(config), "max_position_embeddings", None)
+    return limit, config.model_type
+
+
+def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> TargetError:
+    return TargetError(
+        f"{option} {seq_len} is longer than the {limit} positions this {model_type} "
+        f"model has; give {option} {limit} or less, or lengthen the model with "
+        f"--model-arg max_position_embeddings={seq_len}"
+    )
+
+
+def load_config_json(
+    path: Path, request: InputRequest, device: str, shape: tuple[int, int] | None = None
+) -> Loaded:
     try:
         import transformers
         from transformers import AutoModel, AutoModelForCausalLM
@@ -205,10 +300,6 @@ def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
     import torch
 
     config = _config(path, _read(path), dict(request.model_args))
-    limit = getattr(config, "max_position_embeddings", None)
-    seq_len = request.seq_len or (min(DEFAULT_SEQ_LEN, limit) if limit else DEFAULT_SEQ_LEN)
-    if limit and seq_len > limit:
-        raise seq_len_error("--seq-len", seq_len, limit, config.model_type)
     auto = AutoModelForCausalLM if is_causal_lm(config) else AutoModel
     if device != "meta":
         _check_fits(auto, config, device)
@@ -221,33 +312,31 @@ def load_config_json(path: Path, request: InputRequest, device: str) -> Loaded:
         ) from None
     model.eval()
 
-    batch = request.batch or 1
-    parameters = inspect.signature(model.forward).parameters
-    names = ["input_ids"]
-    if "attention_mask" in parameters:  # as a tokenizer returns it: every position real
-        names.append("attention_mask")
-    if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" in parameters:
-        names.append("decoder_input_ids")
+    feeds, seq_len = _model_inputs(model, config, path, request, shape)
     tensors = tuple(
-        torch.ones((batch, seq_len), dtype=torch.int64, device=device)
+        torch.ones(size, dtype=torch.int64, device=device)
         if name == "attention_mask"
-        else token_ids(batch, seq_len, device=device)
-        for name in names
+        else make_tensor(size, dtype, device=device)
+        for name, (size, dtype) in feeds.items()
     )
-    _tokens_forward(model, names)
-    label = ", ".join(f"{name} [{batch}, {seq_len}] int64" for name in names)
+    _tokens_forward(model, list(feeds), resized=shape is not None)
+    label = ", ".join(
+        f"{name} [{', '.join(map(str, size))}] {dtype}" for name, (size, dtype) in feeds.items()
+    )
     note = (
         f"{type(model).__name__} built by transformers {transformers.__version__} "
         f"{auto.__name__}.from_config({path}) on the {device} device: "
         + ("no weights, shapes only" if device == "meta" else "randomly initialised weights")
     )
+    batch = next(iter(feeds.values()))[0][0]
     return Loaded(
         model,
         tensors,
         label,
         [note],
-        tokens=(batch, seq_len),
-        default_seq_len=request.seq_len is None,
+        tokens=(batch, seq_len) if seq_len is not None else None,
+        default_seq_len=request.seq_len is None
+        and not any(spec.name in TOKEN_INPUTS for spec in request.inputs),
         active_params=active_parameters(model, config),
     )
 
@@ -258,14 +347,14 @@ def from_hf_config(path: Path, spec: TargetSpec) -> Loaded:
             f"--training-form applies to MMYOLO-style configs; {path} is a Hugging Face "
             "config, counted as transformers builds it: drop --training-form"
         )
-    if spec.shape is not None:
+    if any(tensor.name is None for tensor in spec.request.inputs):
         raise TargetError(
-            f"--shape sets an image size, but {path} is a token model; use --seq-len N "
-            "(and --batch N)"
+            f"--input gives {path}'s inputs by name: --input NAME=SHAPE[:DTYPE], e.g. "
+            "--input attention_mask=1x128:int64"
         )
     refuse(
         spec.request,
-        f"{path} is a token model: use --seq-len and --batch",
-        ("--seq-len", "--batch", "--model-arg"),
+        f"{path} is a Hugging Face config: use --seq-len, --shape and --batch",
+        ("--seq-len", "--batch", "--model-arg", "--input"),
     )
-    return load_config_json(path, spec.request, spec.device)
+    return load_config_json(path, spec.request, spec.device, spec.shape)

@@ -19,8 +19,16 @@ def build_context(device: str) -> contextlib.AbstractContextManager[Any]:
 
 
 def parse_input(value: str) -> TensorSpec:
-    """`1x4096:int64` -> TensorSpec((1, 4096), "int64"); the dtype defaults to float32."""
-    text, _, dtype = value.partition(":")
+    """`1x4096:int64` -> TensorSpec((1, 4096), "int64"); the dtype defaults to float32.
+    `attention_mask=1x128:int64` names a keyword input."""
+    name, equals, rest = value.partition("=")
+    name = name.strip() if equals else ""
+    if equals and not name.isidentifier():
+        raise TargetError(
+            f"--input {value}: {name!r} is not an argument name; write e.g. "
+            "--input attention_mask=1x128:int64"
+        )
+    text, _, dtype = (rest if equals else value).partition(":")
     dtype = dtype.strip() or "float32"
     try:
         shape = tuple(int(part) for part in text.replace(",", "x").split("x"))
@@ -40,7 +48,7 @@ def parse_input(value: str) -> TensorSpec:
             f"--input {value} has {math.prod(shape):.3g} elements, more than a tensor can "
             "hold (2^63 bytes); give a smaller shape"
         )
-    return TensorSpec(shape, dtype)
+    return TensorSpec(shape, dtype, name or None)
 
 
 def parse_model_args(items: list[str] | None) -> dict[str, Any]:
@@ -86,7 +94,7 @@ def _shortened(text: str, limit: int = 60) -> str:
 
 def check_input_options(shape: tuple[int, int] | None, request: InputRequest) -> None:
     """Refuse options that would contradict each other, before anything is built."""
-    if request.inputs:
+    if any(spec.name is None for spec in request.inputs):
         given = [
             name
             for name, value in (
@@ -99,7 +107,8 @@ def check_input_options(shape: tuple[int, int] | None, request: InputRequest) ->
         if given:
             raise TargetError(
                 f"--input gives whole shapes, so {' and '.join(given)} cannot apply too; "
-                "write the size into --input, or drop --input"
+                "write the size into --input, or drop --input (a named --input NAME=SHAPE "
+                "can go with them)"
             )
     if shape is not None and request.seq_len is not None:
         raise TargetError(
@@ -188,8 +197,9 @@ def default_inputs(
 
     `batch_shape`/`dtype` are the file's `input_shape`/`input_dtype`, if it defines them.
     """
-    if request.inputs:
-        tensors = tuple(make_tensor(spec.shape, spec.dtype) for spec in request.inputs)
+    positional = [spec for spec in request.inputs if spec.name is None]
+    if positional:
+        tensors = tuple(make_tensor(spec.shape, spec.dtype) for spec in positional)
         return tensors[0] if len(tensors) == 1 else tensors
     if request.seq_len is not None:
         if batch_shape is not None and len(batch_shape) != 2:
@@ -213,6 +223,15 @@ def default_inputs(
     return make_tensor(tuple(batch_shape), dtype)
 
 
+def keyword_inputs(request: InputRequest) -> dict[str, Any]:
+    """The named `--input NAME=SHAPE[:DTYPE]` tensors, by name."""
+    return {
+        spec.name: make_tensor(spec.shape, spec.dtype)
+        for spec in request.inputs
+        if spec.name is not None
+    }
+
+
 def _label(inputs: Any) -> str:
     import torch
 
@@ -224,5 +243,40 @@ def _label(inputs: Any) -> str:
     return str(describe_shapes(inputs))
 
 
-def loaded(model: Any, inputs: Any, notes: list[str] | None = None) -> Loaded:
-    return Loaded(model, inputs, _label(inputs), notes or [], tokens=tokens_of(inputs))
+def split_inputs(inputs: Any, where: str) -> tuple[Any, dict[str, Any]]:
+    """A model file's `inputs`: positional inputs, a dict of keyword inputs, or a tuple of
+    (positional inputs, keyword inputs) -> (positional, keywords)."""
+    if isinstance(inputs, dict):
+        keywords, positional = inputs, ()
+    elif (
+        isinstance(inputs, tuple)
+        and len(inputs) == 2
+        and isinstance(inputs[0], (tuple, list))
+        and isinstance(inputs[1], dict)
+    ):
+        positional, keywords = tuple(inputs[0]), inputs[1]
+    else:
+        return inputs, {}
+    for key in keywords:
+        if not (isinstance(key, str) and key.isidentifier()):
+            raise TargetError(
+                f"`inputs` in {where} has the key {key!r}; keyword inputs are keyed by the "
+                "forward's argument names"
+            )
+    return positional, dict(keywords)
+
+
+def loaded(
+    model: Any,
+    inputs: Any,
+    notes: list[str] | None = None,
+    kwargs: dict[str, Any] | None = None,
+) -> Loaded:
+    label = _label(inputs)
+    no_positional = isinstance(inputs, tuple) and not inputs
+    if kwargs:
+        named = ", ".join(f"{key}={_label(value)}" for key, value in kwargs.items())
+        label = named if no_positional else f"{label}, {named}"
+    first = next(iter((kwargs or {}).values()), None) if no_positional else inputs
+    tokens = tokens_of(first)
+    return Loaded(model, inputs, label, notes or [], tokens=tokens, kwargs=dict(kwargs or {}))

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from .builders import BUILDERS
 from .inputs import check_input_options, refuse
 from .spec import BUILD_DEVICES, Loaded, TargetError, TargetSpec
 
@@ -106,6 +107,8 @@ def check_target(spec: TargetSpec) -> str:
         raise TargetError(
             f"cannot build on device {spec.device!r}; use one of: {', '.join(BUILD_DEVICES)}"
         )
+    if spec.builder not in BUILDERS:
+        raise TargetError(f"unknown --builder {spec.builder!r}; use one of: {', '.join(BUILDERS)}")
     target, request = spec.target, spec.request
     check_input_options(spec.shape, request)
     path = Path(target)
@@ -113,6 +116,7 @@ def check_target(spec: TargetSpec) -> str:
     if looks_like_spec and not path.exists() and not path.is_symlink():
         if spec.cfg_options:
             raise TargetError("--cfg-options applies to config files, not to an import spec")
+        refuse_builder(spec, "an import spec")
         return "spec"
     if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
         module, _, factory = target.rpartition(".")
@@ -127,6 +131,7 @@ def check_target(spec: TargetSpec) -> str:
                 "--cfg-options applies to MMYOLO-style configs; set config.json fields "
                 "with --model-arg KEY=VALUE"
             )
+        refuse_builder(spec, f"{path}, a Hugging Face config")
         return "json"
     source = path.read_text(encoding="utf-8", errors="replace")
     if not source.strip():
@@ -135,6 +140,14 @@ def check_target(spec: TargetSpec) -> str:
         refuse(request, MMYOLO_INPUTS)
         return "mmyolo"
     return "python"
+
+
+def refuse_builder(spec: TargetSpec, what: str) -> None:
+    """--builder chooses how an MMYOLO-style config is built; other targets build themselves."""
+    if spec.builder != "auto":
+        raise TargetError(
+            f"--builder {spec.builder} applies to MMYOLO-style configs, not to {what}; drop it"
+        )
 
 
 def _load_target(spec: TargetSpec) -> Loaded:

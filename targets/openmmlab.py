@@ -1,7 +1,8 @@
 """An MMYOLO-format config (OpenMMLab's `Config`, `_base_` inheritance) as a target.
 
-The model is built from `complexity.zoo`, switched to its deploy form as MMYOLO's get_flops
-does (unless `training_form`), and fed one image through its data preprocessor.
+The model is built by the installed OpenMMLab registry or by `complexity.zoo` (builders.py),
+switched to its deploy form as MMYOLO's get_flops does (unless `training_form`), and fed one
+image through its data preprocessor.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from .inputs import all_finite, build_context
+from .inputs import all_finite
 from .spec import DEFAULT_SHAPE, Loaded, TargetError, TargetSpec, first_line
 
 MMYOLO_INPUTS = "an MMYOLO config takes an image size: use --shape (and --cfg-options)"
@@ -136,23 +137,16 @@ def _shown(path: Path) -> str:
     return str(path)
 
 
-def from_config(path: Path, spec: TargetSpec) -> Loaded:
+def read_config(path: Path, options: dict[str, Any]) -> Any:
+    """The config with `options` merged, its `model` checked; custom_imports not yet run."""
     from mmengine.config import Config
-
-    from complexity.zoo import (
-        UnknownModelTypeError,
-        build_model,
-        deploy_note,
-        example_inputs,
-        switch_to_deploy,
-    )
 
     from .cfg_options import check_cfg_options
 
-    options, device = dict(spec.cfg_options), spec.device
     check_base_cycle(path)
     try:
-        cfg = Config.fromfile(str(path))
+        # The builder imports custom_imports itself (with the placeholder for mmcv's ops).
+        cfg = Config.fromfile(str(path), import_custom_modules=False)
     except Exception as error:  # mmengine raises many types for a broken config
         raise TargetError(f"cannot load config {path}: {first_line(error)}") from None
     if options:
@@ -166,32 +160,20 @@ def from_config(path: Path, spec: TargetSpec) -> Loaded:
         raise TargetError(f"config {path} defines no `model`; add model = dict(type=..., ...)")
     if not hasattr(model_cfg, "get") or "type" not in model_cfg:
         raise TargetError(f"`model` in {path} has no `type`; write model = dict(type=..., ...)")
-    try:
-        with build_context(device):
-            model = build_model(model_cfg)
-    except UnknownModelTypeError as error:
-        raise TargetError(first_line(error)) from None
-    except (TypeError, ValueError, KeyError, AssertionError, RuntimeError) as error:
-        # RuntimeError: torch refusing a layer size, e.g. from a --cfg-options value.
-        applied = " ".join(f"{key}={value!r}" for key, value in options.items())
-        applied = f" with --cfg-options {applied}" if applied else ""
-        raise TargetError(
-            f"cannot build the model of {path}{applied}: {first_line(error)}"
-        ) from None
-    model.eval()
-    notes = []
-    if not spec.training_form:
-        # MMYOLO's get_flops counts the deploy form: RepVGG-style blocks fused into one conv.
-        # The fused convs are new modules: build them where the model was built (meta or not).
-        with build_context(device):
-            fused = deploy_note(switch_to_deploy(model))
-        if fused:
-            notes.append(fused)
+    return cfg
+
+
+def from_config(path: Path, spec: TargetSpec) -> Loaded:
+    """Build the config's model with the builder `spec.builder` picks (builders.py)."""
+    from .builders import build_with_openmmlab, build_with_zoo, choose_builder
+
+    cfg = read_config(path, dict(spec.cfg_options))
+    builder = choose_builder(cfg, spec.builder)
+    build = build_with_openmmlab if builder == "openmmlab" else build_with_zoo
+    built = build(cfg, path, spec)
     height, width = spec.shape or DEFAULT_SHAPE
-    # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
-    with build_context(device):
-        inputs = example_inputs(model, (height, width))
-    padded = inputs.shape[-2:]
+    padded = built.inputs.shape[-2:]
+    notes = built.notes
     if tuple(padded) != (height, width):
         notes.append(f"Use size divisor set input shape from {(height, width)} to {padded}")
-    return Loaded(model, inputs, str(padded), notes)
+    return Loaded(built.model, built.inputs, str(padded), notes, built_by=built.built_by)

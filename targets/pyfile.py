@@ -11,7 +11,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .inputs import build_context, default_inputs, loaded, refuse
+from .inputs import (
+    build_context,
+    default_inputs,
+    keyword_inputs,
+    loaded,
+    refuse,
+    split_inputs,
+)
 from .spec import DTYPES, Loaded, TargetError, TargetSpec, first_line
 
 
@@ -74,6 +81,9 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
         raise TargetError(
             f"--cfg-options applies to MMYOLO-style configs; {path} is a plain model file"
         )
+    from .load import refuse_builder
+
+    refuse_builder(spec, f"{path}, a plain model file")
     if spec.training_form:
         raise TargetError(
             f"--training-form applies to MMYOLO-style configs (it keeps RepVGG-style blocks "
@@ -96,6 +106,8 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
                     f"calling `inputs` in {path} failed: {type(error).__name__}: "
                     f"{first_line(error)}"
                 ) from None
+        inputs, kwargs = split_inputs(inputs, str(path))
+        return loaded(model, inputs, kwargs=kwargs)
     else:
         batch_shape = _input_shape(namespace.get("input_shape"), path)
         dtype = str(namespace.get("input_dtype", "float32")).removeprefix("torch.")
@@ -103,7 +115,8 @@ def from_python_file(path: Path, spec: TargetSpec) -> Loaded:
             raise TargetError(f"`input_dtype` in {path} must be one of {', '.join(DTYPES)}")
         with build_context(device):
             inputs = default_inputs(str(path), shape, request, batch_shape, dtype)
-    return loaded(model, inputs)
+            kwargs = keyword_inputs(request)
+    return loaded(model, inputs, kwargs=kwargs)
 
 
 def _input_shape(value: Any, path: Path) -> tuple[int, ...] | None:
@@ -143,4 +156,5 @@ def from_import_spec(spec: TargetSpec) -> Loaded:
         getattr(module, attribute), spec.target, spec.device, spec.request.model_args
     )
     with build_context(spec.device):
-        return loaded(model, default_inputs(spec.target, spec.shape, spec.request))
+        inputs = default_inputs(spec.target, spec.shape, spec.request)
+        return loaded(model, inputs, kwargs=keyword_inputs(spec.request))

@@ -28,10 +28,11 @@ class TargetError(Exception):
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One input tensor: `--input SHAPE[:DTYPE]`."""
+    """One input tensor: `--input [NAME=]SHAPE[:DTYPE]`; a named one is a keyword input."""
 
     shape: tuple[int, ...]
     dtype: str = "float32"
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class TargetSpec:
     request: InputRequest = field(default_factory=InputRequest)
     training_form: bool = False
     device: str = "cpu"  # one of BUILD_DEVICES
+    builder: str = "auto"  # configs: "auto", "openmmlab" or "zoo" (builders.py)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Loaded:
     # (batch, sequence length) when the first input is token ids: flops per token
     tokens: tuple[int, int] | None = None
     default_seq_len: bool = False  # the sequence length is DEFAULT_SEQ_LEN, not given
+    built_by: Any = None  # configs: the builder and versions that built it (builders.BuiltBy)
     # Parameters one token runs through (Hugging Face configs): all of them, or for a
     # mixture of experts the shared ones and top-k of the routed experts.
     active_params: ActiveParams | None = None

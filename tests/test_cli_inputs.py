@@ -276,7 +276,7 @@ def test_model_arg_overrides_config_fields(capsys) -> None:
             ("--seq-len 2048 is longer than the 1024 positions", "1024 or less"),
         ),
         (["--shape", "224"], ("--shape sets an image size", "--seq-len")),
-        (["--input", "1x8:int64"], ("--input does not apply here",)),
+        (["--input", "1x8:int64"], ("--input gives", "--input NAME=SHAPE[:DTYPE]")),
         (["--cfg-options", "a=1"], ("--cfg-options applies to MMYOLO", "--model-arg")),
         (["--model-arg", "n_bogus=1"], ("has no field 'n_bogus'",)),
     ],

@@ -262,11 +262,14 @@ def test_sweep_contexts_decode(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_compare_decode(capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_decode(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    page = tmp_path / "compare.html"
     code, out, err = cli(
         capsys, "compare", LLAMA_7B, MISTRAL, "--decode", "--context", "300", "--json", "-",
+        "--html", str(page),
     )  # fmt: skip
     assert code == 0, err
+    assert "B: serving" in page.read_text(encoding="utf-8")
     data = json.loads(out)
     assert data["a"]["totals"]["kv_cache_bytes"] == kv_bytes(32, 32, 128, 300, 1, FP16)
     assert data["b"]["totals"]["kv_cache_bytes"] == kv_bytes(32, 8, 128, 300, 1, BF16)

@@ -332,3 +332,104 @@ def test_mixtral_8x7b_flops_are_two_per_active_weight_per_token(capsys) -> None:
     # Mistral's "12.9B active parameters" (mistral.ai/news/mixtral-of-experts)
     active = mixtral_params(layers) - (EXPERTS - TOP_K) * layers * EXPERT
     assert round(active / 1e9, 1) == 12.9
+
+
+# --------------------------------------------------------------- HF vision, encoder-decoder, speech
+
+HF = "examples/hf"
+
+
+def hf_json(capsys, config: str, *args: str) -> dict:
+    code, out, err = cli(capsys, "analyze", f"{HF}/{config}/config.json", *args, "--json", "-")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_vit_config_takes_pixel_values_and_shape(capsys) -> None:
+    data = hf_json(capsys, "vit-base-patch16-224", "--convention", "macs")
+    assert data["input_shapes"] == [[1, 3, 224, 224]]
+    # torchvision's vit_b_16 (same architecture) publishes num_params 86,567,656 with its
+    # 1000-class head (768·1000 + 1000); HF's ViTModel has a pooler (768·768 + 768) instead.
+    assert data["totals"]["params"] == 86_567_656 - 769_000 + 590_592
+    # ... and 17.564 GFLOPS (multiply-adds) at 224, 55.484 at 384 (IMAGENET1K_SWAG_E2E_V1).
+    assert round(data["totals"]["flops"] / 1e9, 3) == 17.564
+    resized = hf_json(capsys, "vit-base-patch16-224", "--convention", "macs", "--shape", "384")
+    assert resized["input_shapes"] == [[1, 3, 384, 384]]
+    assert round(resized["totals"]["flops"] / 1e9, 3) == 55.484
+
+
+def test_clip_t5_whisper_configs_build_with_their_inputs(capsys) -> None:
+    # Published sizes: CLIP ViT-B/32 151,277,313 (OpenAI's checkpoint, "151M"); T5-small
+    # 60,506,624 ("60 million", Raffel et al. Table 14 rounds it); Whisper-tiny 37,760,640
+    # (the openai/whisper-tiny checkpoint, 37.8M).
+    clip = hf_json(capsys, "clip-vit-base-patch32")
+    assert clip["totals"]["params"] == 151_277_313
+    assert clip["input_shapes"] == [[1, 77], [1, 77], [1, 3, 224, 224]]  # 77: its positions
+    t5 = hf_json(capsys, "t5-small", "--seq-len", "64")
+    assert t5["totals"]["params"] == 60_506_624
+    assert t5["input_shapes"] == [[1, 64]] * 3  # input_ids, attention_mask, decoder_input_ids
+    whisper = hf_json(capsys, "whisper-tiny", "--seq-len", "32")
+    assert whisper["totals"]["params"] == 37_760_640
+    # 80 log-mel bins x 3000 frames (30 s; the encoder's 1500 positions after its stride 2)
+    assert whisper["input_shapes"] == [[1, 80, 3000], [1, 32]]
+
+
+def test_hf_inputs_refused_in_one_line(capsys) -> None:
+    from conftest import assert_one_line_error
+
+    code, _, err = cli(
+        capsys, "analyze", f"{HF}/vit-base-patch16-224/config.json", "--seq-len", "8"
+    )
+    assert_one_line_error(code, err, 2, "is an image model; use --shape H W")
+    code, _, err = cli(capsys, "analyze", f"{HF}/gpt2/config.json", "--shape", "224")
+    assert_one_line_error(code, err, 2, "is a token model")
+    code, _, err = cli(capsys, "analyze", f"{HF}/gpt2/config.json", "--input", "1x8:int64")
+    assert_one_line_error(code, err, 2, "--input NAME=SHAPE[:DTYPE]")
+    code, _, err = cli(capsys, "analyze", f"{HF}/gpt2/config.json", "--input", "pixels=1x8")
+    assert_one_line_error(code, err, 2, "has no argument 'pixels'")
+
+
+# --------------------------------------------------------------- keyword inputs in the CLI
+
+
+def test_named_input_sets_an_hf_keyword_input(capsys) -> None:
+    data = hf_json(
+        capsys, "llama-2-7b", "--model-arg", "num_hidden_layers=1", "--input",
+        "attention_mask=1x128:int64",
+    )  # fmt: skip
+    assert data["input_shapes"] == [[1, 128], [1, 128]]  # input_ids follows the mask's length
+
+
+def test_model_file_inputs_may_be_keywords(capsys, tmp_path) -> None:
+    model = (
+        "import torch\n"
+        "from torch import nn\n"
+        "class Masked(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.proj = nn.Linear(16, 8)\n"
+        "    def forward(self, x, mask=None):\n"
+        "        y = self.proj(x)\n"
+        "        return y if mask is None else y * mask\n"
+        "model = Masked()\n"
+    )
+    # linear 2·2·16·8 and the mask's multiply over (2, 8) under flops
+    expected = 2 * 2 * 16 * 8 + 2 * 8
+    for inputs in (
+        'inputs = {"x": torch.randn(2, 16), "mask": torch.ones(2, 8)}\n',
+        'inputs = ((torch.randn(2, 16),), {"mask": torch.ones(2, 8)})\n',
+    ):
+        path = tmp_path / "masked.py"
+        path.write_text(model + inputs)
+        code, out, err = cli(capsys, "analyze", str(path), "--convention", "flops", "--json", "-")
+        assert code == 0, err
+        assert json.loads(out)["totals"]["flops"] == expected
+    path.write_text(model + "input_shape = (2, 16)\n")
+    code, out, err = cli(
+        capsys, "analyze", str(path), "--convention", "flops", "--input", "2x16",
+        "--input", "mask=2x8", "--json", "-",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["totals"]["flops"] == expected
+    assert data["input_shapes"] == {"args": [[2, 16]], "kwargs": {"mask": [2, 8]}}

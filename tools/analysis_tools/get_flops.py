@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--show-arch]
         [--not-show-table] [--cfg-options key=value ...] [--training-form]
+        [--builder auto|openmmlab|zoo]
 
 Like MMYOLO's script, it counts the model in deploy form (`switch_to_deploy`: RepVGG-style
 blocks fused into single convs) and says so when something was fused; --training-form
@@ -49,6 +50,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="count the model as trained: do not fuse RepVGG-style blocks (switch_to_deploy)",
     )
+    parser.add_argument(
+        "--builder",
+        choices=("auto", "openmmlab", "zoo"),
+        default="auto",
+        help="openmmlab: the installed mmyolo registry builds the model (custom_imports "
+        "included); zoo: complexity.zoo; auto: openmmlab when the config's default_scope "
+        "package imports",
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
     return parser.parse_args(argv)
 
@@ -68,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         shape = parse_shape(["x".join(str(n) for n in args.shape)])
         options = parse_cfg_options(args.cfg_options)
-        spec = TargetSpec(args.config, shape, options, training_form=args.training_form)
+        spec = TargetSpec(
+            args.config, shape, options, training_form=args.training_form, builder=args.builder
+        )
         loaded, report = load_and_analyze(spec, "fvcore")
     except Exception as error:
         if args.debug:
@@ -87,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         arch=args.show_arch,
         all_uncounted=args.all_uncounted,
     )
-    print_sections(report_sections(report, options, loaded.input_label, loaded.notes))
+    built_by = str(loaded.built_by) if loaded.built_by is not None else None
+    print_sections(
+        report_sections(report, options, loaded.input_label, loaded.notes, built_by=built_by)
+    )
     return 0
 
 
