@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from .backward import GradientFlow, Trainable, TrainStep, trainable_state
+from .backward import GradientFlow, Trainable, TrainStep, trainable_state, training_memory
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
@@ -315,7 +315,7 @@ def analyze(
     one training step (loss = sum of the outputs): `backward_flops` and `train_flops` per
     module, and the ops without a backward rule in `Report.uncounted_backward`.
 
-    `memory=False` skips the liveness walk and the kernels' costs: the report then has no
+    `memory=False` (ignored with a train step, whose memory needs it) skips the liveness walk and the kernels' costs: the report then has no
     `activation_bytes`, peak or roofline input (`Report.memory` is None), and is faster.
 
     `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
@@ -338,13 +338,14 @@ def analyze(
     collectors: list[Collector] = [counts]
     liveness: MemoryWalk | None = None
     costs: KernelCosts | None = None
+    step = TrainStep() if train_step is True else train_step or None
+    memory = memory or step is not None  # a step's saved activations are storages
     if memory:
         state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
         parents = [info.parent for info in tree.modules]
         liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
         costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
-    step = TrainStep() if train_step is True else train_step or None
     gradients: GradientFlow | None = None
     trainable: Trainable | None = None
     if step is not None:
@@ -357,6 +358,7 @@ def analyze(
             len(tree.modules),
             _resolve,
             _named,
+            liveness.activation_storages if liveness is not None else None,
         )
         collectors.append(gradients)
 
@@ -393,6 +395,7 @@ def analyze(
             tree, [sum(c.values()) for c in profile.activation_bytes]
         )
     uncounted_backward: tuple[UncountedOp, ...] = ()
+    train_memory = None
     if gradients is not None and trainable is not None:
         backward = gradients.finish(trainable.params, trainable.frozen)
         own_backward = [sum(c.values()) for c in backward.own]
@@ -405,6 +408,15 @@ def analyze(
         inclusive["train_flops"] = tuple(
             f + b for f, b in zip(inclusive["flops"], inclusive["backward_flops"], strict=True)
         )
+        train_memory = training_memory(
+            step,
+            trainable,
+            backward,
+            sum(state.own_param_bytes),
+            state.buffer_bytes,
+            profile.peak_bytes if profile is not None else 0,
+        )
+        inclusive["saved_activation_bytes"] = _inclusive(tree, list(backward.saved_bytes))
         uncounted_backward = tuple(
             UncountedOp(
                 op=op,
@@ -453,4 +465,5 @@ def analyze(
         train_step=step,
         trainable_params=trainable.params if trainable else None,
         uncounted_backward=uncounted_backward,
+        train_memory=train_memory,
     )

@@ -25,6 +25,7 @@ docs/conventions.md ("Backward"):
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -124,6 +125,7 @@ class Trainable:
     flags: tuple[bool, ...]
     params: int
     frozen: int
+    bytes: int = 0  # of the trainable parameters, in their dtype
 
 
 def trainable_state(model: nn.Module, freeze: Sequence[str]) -> Trainable:
@@ -131,7 +133,7 @@ def trainable_state(model: nn.Module, freeze: Sequence[str]) -> Trainable:
     state = torch.jit._unique_state_dict(model, keep_vars=True)
     used = set()
     flags = []
-    params = frozen = 0
+    params = frozen = trainable_bytes = 0
     for name, tensor in state.items():
         is_parameter = isinstance(tensor, nn.Parameter)
         pattern = frozen_by(name, freeze) if is_parameter else None
@@ -142,6 +144,7 @@ def trainable_state(model: nn.Module, freeze: Sequence[str]) -> Trainable:
         if is_parameter:
             if trainable:
                 params += tensor.numel()
+                trainable_bytes += tensor.numel() * tensor.element_size()
             else:
                 frozen += tensor.numel()
     unused = [p for p in freeze if p.strip(".") not in used]
@@ -151,7 +154,7 @@ def trainable_state(model: nn.Module, freeze: Sequence[str]) -> Trainable:
             f"--freeze {unused[0]!r} names no parameter; give a module name prefix or glob, "
             f"e.g. {example.rpartition('.')[0] or example!r}"
         )
-    return Trainable(tuple(flags), params, frozen)
+    return Trainable(tuple(flags), params, frozen, trainable_bytes)
 
 
 def _carries_gradient(value: Value) -> bool:
@@ -169,6 +172,29 @@ def _carries_gradient(value: Value) -> bool:
     return False
 
 
+# What autograd saves for the backward, after torch's tools/autograd/derivatives.yaml:
+# an op's result (relu, sigmoid, softmax...) or its input (silu, gelu, the norms...).
+SAVES_RESULT = frozenset(
+    "aten::" + op
+    for op in (
+        "relu relu_ sigmoid sigmoid_ tanh tanh_ softmax _softmax log_softmax _log_softmax "
+        "exp exp_ sqrt rsqrt elu elu_"
+    ).split()
+)
+SAVES_INPUT = frozenset(
+    "aten::" + op
+    for op in (
+        "silu silu_ gelu gelu_ leaky_relu leaky_relu_ hardswish hardswish_ hardsigmoid "
+        "hardsigmoid_ mish mish_ softplus pow log log1p sin cos abs erf clamp clamp_ "
+        "hardtanh hardtanh_ relu6 relu6_ batch_norm layer_norm group_norm instance_norm "
+        "rms_norm upsample_bilinear2d grid_sampler embedding"
+    ).split()
+)
+SAVES_OTHER = frozenset({"aten::mul", "aten::mul_", "aten::div", "aten::div_"})
+MAX_POOLS = frozenset(f"aten::max_pool{d}d" for d in (1, 2, 3))
+DROPOUTS = frozenset({"aten::dropout", "aten::dropout_", "aten::feature_dropout"})
+
+
 @dataclass
 class _Step:
     """One op of the forward whose results need a gradient, as the walk saw it."""
@@ -180,6 +206,8 @@ class _Step:
     kind: str
     cost: int | None  # None: uncounted, `reason` says why
     reason: str = ""
+    saved: list[Value] = field(default_factory=list)  # tensors autograd keeps for it
+    saved_extra: int = 0  # bytes it saves that the forward graph has no value for
 
 
 @dataclass(frozen=True)
@@ -190,6 +218,8 @@ class BackwardCost:
     uncounted: tuple[tuple[str, str, dict[int, int]], ...]  # (op, reason, position -> calls)
     trainable_params: int
     frozen_params: int
+    saved_bytes: tuple[int, ...] = ()  # per module: activation bytes saved for the backward
+    live_at_backward: int = 0  # saved bytes and the outputs, each storage once
 
 
 @dataclass
@@ -203,6 +233,9 @@ class GradientFlow:
     module_count: int
     resolve: Callable[[Value], Any]
     named: Callable[[Node], Args]
+    # (storage, bytes) of a value's activation storages (the memory walk's), to count a
+    # storage saved twice or through views once; None: each value is its own storage.
+    storages: Callable[[Value], list[tuple[int, int]]] | None = None
     _needs: set[Value] = field(default_factory=set)
     _steps: list[_Step] = field(default_factory=list)
 
@@ -244,7 +277,46 @@ class GradientFlow:
                 step.cost = self._price(kind, node, rule, set(needing))
             except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
                 step.reason = BACKWARD_HANDLER_FAILED
+        # Saved bytes are a lower bound: an odd signature saves none here.
+        with contextlib.suppress(TypeError, ValueError, IndexError, KeyError):
+            step.saved, step.saved_extra = self._saved(kind, node, set(needing))
         self._steps.append(step)
+
+    def _saved(self, kind: str, node: Node, needing: set[Value]) -> tuple[list[Value], int]:
+        """The values (and bytes outside the graph) autograd saves for this op's backward."""
+        values = [node.inputsAt(i) for i in range(node.inputsSize())]
+        outputs = [node.outputsAt(i) for i in range(node.outputsSize())]
+        if kind in PRODUCT_OPERANDS:
+            args = self.named(node)
+            by_name = dict(zip(args, values, strict=False))
+            a, b = (
+                values[key] if isinstance(key, int) else by_name[key]
+                for key in PRODUCT_OPERANDS[kind]
+            )
+            # dA needs B, dB needs A: each operand is kept for the other's gradient.
+            return [v for v, other in ((a, b), (b, a)) if other in needing], 0
+        if kind == "aten::scaled_dot_product_attention":
+            # q, k, v, the output and the log-sum-exp of each query row (float32).
+            out = self.resolve(outputs[0])
+            return [*values[:3], outputs[0]], 4 * numel(out[:-1])
+        if kind == "aten::einsum":
+            tensors = values[0].node()
+            return [tensors.inputsAt(i) for i in range(tensors.inputsSize())], 0
+        if kind in SAVES_RESULT:
+            return [outputs[0]], 0
+        if kind in SAVES_INPUT:
+            if kind.endswith("_"):  # in place: autograd keeps a copy of the input it overwrites
+                return [], _bytes(values[0])
+            return [values[1] if kind == "aten::embedding" else values[0]], 0
+        if kind in SAVES_OTHER:
+            a, b = values[0], values[1]
+            return [v for v, other in ((a, b), (b, a)) if other in needing], 0
+        if kind in MAX_POOLS:  # the input, and the argmax of each window (int64)
+            return [values[0]], 8 * numel(self.resolve(outputs[0]))
+        if kind in DROPOUTS:  # the mask, one byte an element, when it drops anything
+            p, train = self.resolve(values[1]), self.resolve(values[2])
+            return [], numel(self.resolve(outputs[0])) if train and p else 0
+        return [], 0  # adds, views, shape ops, pooling by average: nothing (or unknown)
 
     def _price(self, kind: str, node: Node, rule: OpRule, needing: set[Value]) -> int:
         args = self.named(node)
@@ -282,11 +354,20 @@ class GradientFlow:
         """The reverse pass: ops whose results needing a gradient lead to an output."""
         receives = {value for value in self.graph.outputs() if value in self._needs}
         own: list[Counter[str]] = [Counter() for _ in range(self.module_count)]
+        saved = [0] * self.module_count
+        kept: set[Any] = set()
         uncounted: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
         for step in reversed(self._steps):
             if not any(value in receives for value in step.outputs):
                 continue
             receives.update(step.needing)
+            saved[step.position] += step.saved_extra
+            for value in step.saved:
+                pieces = self.storages(value) if self.storages else [(value, _bytes(value))]
+                for storage, size in pieces:
+                    if storage not in kept:
+                        kept.add(storage)
+                        saved[step.position] += size
             if step.cost is None:
                 uncounted[(step.kind, step.reason)][step.position] += 1
             elif step.label:
@@ -299,7 +380,94 @@ class GradientFlow:
             ),
             trainable_params=trainable_params,
             frozen_params=frozen_params,
+            saved_bytes=tuple(saved),
+            live_at_backward=sum(saved)
+            + sum(
+                size
+                for value in self.graph.outputs()
+                for storage, size in (self.storages(value) if self.storages else [])
+                if storage not in kept and not kept.add(storage)  # type: ignore[func-returns-value]
+            ),
         )
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """The memory of one training step, in bytes (docs/memory.md, "Training step").
+
+    `peak_estimate` = parameters + buffers + optimizer state (and fp32 master weights)
+    + the largest of: what autograd saved + the outputs, when the backward starts; the
+    forward's own peak of live activations (an inference forward's, which a training
+    forward holds too); the gradients, when the backward ends. Kernels' scratch space, the
+    backward's transient gradients of activations, the saved tensors still live beside a
+    forward's transients, and the allocator's caching come on top.
+    """
+
+    param_bytes: int
+    buffer_bytes: int
+    grad_bytes: int  # trainable parameters only, in their dtype
+    optimizer_state_bytes: int
+    master_weight_bytes: int  # --amp: an fp32 copy of each trainable parameter
+    saved_activation_bytes: int
+    live_at_backward_bytes: int  # saved activations and the outputs, shared storage once
+    forward_peak_bytes: int = 0  # the inference forward's peak of live activations
+
+    @property
+    def peak_estimate(self) -> int:
+        resident = self.param_bytes + self.buffer_bytes + self.optimizer_state_bytes
+        resident += self.master_weight_bytes
+        transient = max(self.live_at_backward_bytes, self.forward_peak_bytes, self.grad_bytes)
+        return resident + transient
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "grad_bytes": self.grad_bytes,
+            "optimizer_state_bytes": self.optimizer_state_bytes,
+            "master_weight_bytes": self.master_weight_bytes,
+            "saved_activation_bytes": self.saved_activation_bytes,
+            "live_at_backward_bytes": self.live_at_backward_bytes,
+            "forward_peak_bytes": self.forward_peak_bytes,
+            "peak_bytes_estimate": self.peak_estimate,
+        }
+
+
+# Optimizer state per trainable parameter element, in tensors of the parameter's size:
+# SGD none, SGD with momentum one buffer, Adam and AdamW two moments.
+STATE_TENSORS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+
+
+def training_memory(
+    step: TrainStep,
+    trainable: Trainable,
+    cost: BackwardCost,
+    param_bytes: int,
+    buffer_bytes: int,
+    forward_peak_bytes: int = 0,
+) -> TrainingMemory:
+    """Parameters, gradients, optimizer state and saved activations of one step."""
+    tensors = STATE_TENSORS[step.optimizer]
+    # Under --amp the optimizer keeps its state and a master copy of the weights in fp32.
+    state = tensors * (4 * trainable.params if step.amp else trainable.bytes)
+    master = 4 * trainable.params if step.amp else 0
+    return TrainingMemory(
+        param_bytes=param_bytes,
+        buffer_bytes=buffer_bytes,
+        grad_bytes=trainable.bytes,
+        optimizer_state_bytes=state,
+        master_weight_bytes=master,
+        saved_activation_bytes=sum(cost.saved_bytes),
+        live_at_backward_bytes=cost.live_at_backward,
+        forward_peak_bytes=forward_peak_bytes,
+    )
+
+
+def _bytes(value: Value) -> int:
+    kind = value.type()
+    if not value.isCompleteTensor():
+        return 0
+    return numel(kind.sizes()) * kind.dtype().itemsize
 
 
 def _attention_backward(

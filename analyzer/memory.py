@@ -254,6 +254,11 @@ class MemoryWalk:
         self._death.append(birth)
         return len(self._sizes) - 1
 
+    def activation_storages(self, value: Value) -> list[tuple[int, int]]:
+        """(storage id, bytes) of the activation storages a value holds (views share them);
+        parameters, buffers and constants are not activations."""
+        return [(s, self._sizes[s]) for s in self._storages_of(value) if self._activation[s]]
+
     def _storages_of(self, value: Value) -> tuple[int, ...]:
         return self._storages.get(value, ())
 

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backward import TrainStep
+from .backward import TrainingMemory, TrainStep
 from .memory import MemoryProfile
 from .tracing import ModuleInfo
 
 METRICS = ("flops", "activations", "params", "param_bytes", "activation_bytes")
 # With a train step only: the backward (loss = sum of the outputs), forward + backward.
-TRAIN_METRICS = ("backward_flops", "train_flops")
+TRAIN_METRICS = ("backward_flops", "train_flops", "saved_activation_bytes")
 ALL_METRICS = METRICS + TRAIN_METRICS
 # Metrics that are not produced by operators (no `by_operator` for them).
 STATE_METRICS = ("params", "param_bytes")
@@ -88,6 +88,7 @@ class Report:
     trainable_params: int | None = None  # parameters that get a gradient (train step only)
     # Ops whose results need a gradient but that have no backward rule (train step only).
     uncounted_backward: tuple[UncountedOp, ...] = ()
+    train_memory: TrainingMemory | None = None  # one step's memory (train step only)
     # What the `flops` metric's numbers are: "flops", or "MACs" under the macs convention.
     unit: str = "flops"
     flops_per_multiply_add: int = 1  # 1 under fvcore and macs, 2 under flops
@@ -329,6 +330,7 @@ class Report:
             "backward_to_forward": (
                 self.total("backward_flops") / self.total("flops") if self.total("flops") else None
             ),
+            "memory": self.train_memory.to_dict() if self.train_memory else None,
             "uncounted_backward_ops": [
                 {"op": e.op, "count": e.count, "reason": e.reason, "modules": dict(e.modules)}
                 for e in self.uncounted_backward

@@ -50,6 +50,8 @@ class AnalyzeRequest:
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
+    optimizer: str = "adamw"  # --optimizer: whose state the training memory counts
+    amp: bool = False  # --amp: fp32 master weights and state
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
@@ -122,15 +124,22 @@ def input_embedding_params(model: Any) -> int:
     return sum(p.numel() for p in embedding.parameters()) if embedding is not None else 0
 
 
-def train_step_of(train_step: bool, freeze: tuple[str, ...]) -> Any:
-    """The `TrainStep` of --train-step/--freeze, or None; --freeze alone is refused."""
-    if freeze and not train_step:
-        raise UsageError("--freeze applies to a training step: add --train-step")
+def train_step_of(
+    train_step: bool, freeze: tuple[str, ...], optimizer: str = "adamw", amp: bool = False
+) -> Any:
+    """The `TrainStep` of --train-step and its options, or None; an option alone is refused."""
     if not train_step:
+        for name, given in (("--freeze", freeze), ("--optimizer", optimizer != "adamw")):
+            if given:
+                raise UsageError(f"{name} applies to a training step: add --train-step")
+        if amp:
+            raise UsageError("--amp applies to a training step: add --train-step")
         return None
-    from complexity.analyzer import TrainStep
+    from complexity.analyzer import OPTIMIZERS, TrainStep  # imports torch: a step is asked for
 
-    return TrainStep(freeze=freeze)
+    if optimizer not in OPTIMIZERS:
+        raise UsageError(f"unknown --optimizer {optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
+    return TrainStep(freeze=freeze, optimizer=optimizer, amp=amp)
 
 
 def check_decode(
@@ -212,7 +221,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         except ValueError as error:
             raise UsageError(f"--device-spec: {error}") from None
     check_build_device(request.device)
-    train = train_step_of(request.train_step, request.freeze)
+    train = train_step_of(request.train_step, request.freeze, request.optimizer, request.amp)
     if "train_flops" in limits and train is None:
         raise UsageError("--max-train-flops budgets a training step: add --train-step")
     cached_tokens = check_decode(

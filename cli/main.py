@@ -136,6 +136,22 @@ def analyze_command(
     builder: BuilderOption = "auto",
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="With --train-step: the optimizer whose state the training memory counts: "
+            "sgd, momentum, adam or adamw.",
+        ),
+    ] = "adamw",
+    amp: Annotated[
+        bool,
+        typer.Option(
+            "--amp",
+            help="With --train-step: mixed precision, the optimizer keeps fp32 master weights "
+            "and fp32 state.",
+        ),
+    ] = False,
     decode: DecodeOption = False,
     context: ContextOption = None,
     kv_dtype: KvDtypeOption = None,
@@ -173,6 +189,8 @@ def analyze_command(
             device=device,
             train_step=train_step,
             freeze=tuple(freeze or ()),
+            optimizer=optimizer,
+            amp=amp,
             decode=decode,
             context=context,
             kv_dtype=kv_dtype,

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from complexity.analyzer import Report
 
+from .costs import format_bytes
 from .formatting import format_size
 
 SPLIT_LINE = "=" * 30
@@ -65,19 +66,21 @@ def training_lines(
     total_params = report.total("params")
     trainable = report.trainable_params or 0
     frozen = f" (frozen: {', '.join(step.freeze)})" if step.freeze else ""
+    unit = report.unit_label
     lines = [
         SPLIT_LINE,
-        f"Backward Flops: {format_size(backward)} ({_ratio(backward, forward)} x forward)",
-        f"Train step Flops: {format_size(forward + backward)} (forward + backward, one step)",
+        f"Backward {unit}: {format_size(backward)} ({_ratio(backward, forward)} x forward)",
+        f"Train step {unit}: {format_size(forward + backward)} (forward + backward, one step)",
         f"Trainable Parameters: {format_size(trainable)} of {format_size(total_params)}{frozen}",
     ]
     if tokens is not None:
         batch, seq_len = tokens
         count = batch * seq_len
-        lines.append(f"Train Flops per token: {format_size(round((forward + backward) / count))}")
+        per_token = format_size(round((forward + backward) / count))
+        lines.append(f"Train {unit} per token: {per_token}")
         params = total_params - embedding_params
         # The rules count flops, 2 per multiply-add; fvcore and macs count multiply-adds.
-        per_flop = 1 if report.convention == "flops" else 0.5
+        per_flop = report.flops_per_multiply_add / 2
         unit = "" if per_flop == 1 else " as multiply-adds (flops / 2)"
         lines.append(
             f"  6·N{unit}: {format_size(round(6 * params * per_flop))} "
@@ -90,6 +93,17 @@ def training_lines(
                 f"  6·N + 12·L·H·Q·T{unit}: {format_size(palm)} (PaLM, appendix B: "
                 f"L={shape.layers}, H={shape.heads}, Q={shape.head_dim}, T={seq_len})"
             )
+    memory = report.train_memory
+    if memory is not None:
+        amp = ", fp32 master weights (--amp)" if step.amp else ""
+        lines += [
+            f"Training memory ({step.optimizer}{amp}): parameters "
+            f"{format_bytes(memory.param_bytes)}, gradients {format_bytes(memory.grad_bytes)}, "
+            f"optimizer state {format_bytes(memory.optimizer_state_bytes + memory.master_weight_bytes)}",
+            f"  saved for the backward: {format_bytes(memory.saved_activation_bytes)}; "
+            f"peak of the step about {format_bytes(memory.peak_estimate)} "
+            "(docs/memory.md: what it leaves out)",
+        ]
     if report.uncounted_backward:
         calls = sum(op.count for op in report.uncounted_backward)
         names = ", ".join(f"{op.op} x{op.count}" for op in report.uncounted_backward[:5])

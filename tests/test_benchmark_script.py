@@ -31,3 +31,18 @@ def test_benchmark_smoke_run_prints_ratios():
     assert result.returncode == 0, result.stderr
     for label in ("complexity / fvcore", "complexity / forward", "peak extra RSS"):
         assert label in result.stdout
+
+
+@pytest.mark.slow
+def test_train_memory_benchmark_smoke_run_prints_ratios():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/train_memory.py", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ratio" in result.stdout
+    for case in ("RTMDet-s", "Llama-style decoder", "ViT-style"):
+        assert result.stdout.count(case) == 2  # with and without a frozen backbone

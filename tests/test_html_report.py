@@ -225,3 +225,22 @@ def test_sweep_html_plots_every_point(tmp_path, capsys, monkeypatch):
     assert f"<td>32x32</td><td>{params / 1e3:.3f}K</td><td>{flops / 1e6:.2f}M</td>" in text
     assert f"<td>64x64</td><td>{params / 1e3:.3f}K</td>" in text
     assert "window.Plotly" in text and f"HTML report written to {page}" in out
+
+
+@pytest.mark.slow
+def test_a_module_named_as_a_link_is_drawn_as_text_not_a_link(tmp_path, capsys):
+    # Issue 23 item 11: plotly draws `<a href>` written in a label as a live link.
+    model = tmp_path / "named.py"
+    model.write_text(
+        "import torch\n"
+        "model = torch.nn.Sequential()\n"
+        "model.add_module(\"<a href='https://evil'>link</a>\", torch.nn.Conv2d(3, 4, 3))\n"
+        "input_shape = (1, 3, 8, 8)\n"
+    )
+    page = tmp_path / "named.html"
+    code, _, err = cli(capsys, "analyze", str(model), "--html", str(page))
+    assert code == 0, err
+    dom = browse(page, tmp_path, "--dump-dom").stdout.decode()
+    chart = dom[dom.find('class="main-svg"') :]
+    assert re.search(r"<a\b[^>]*href=[\"']https://evil", chart) is None
+    assert any("link" in text for text in chart_texts(dom))

@@ -349,3 +349,50 @@ def test_compare_and_sweep_carry_the_train_step(
     points = json.loads(sweep.read_text())["points"]
     assert points[0]["totals"]["backward_flops"] == backward
     assert points[1]["totals"]["backward_flops"] == 4 * stem + 4 * 2 * conv2 + 2 * head
+
+
+# ------------------------------------------------------------------ training memory
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "amp", "state", "master"),
+    [("sgd", False, 0, 0), ("momentum", False, 848, 0), ("adamw", False, 1696, 0),
+     ("adam", True, 1696, 848)],
+)  # fmt: skip
+def test_training_memory_by_hand(optimizer: str, amp: bool, state: int, master: int) -> None:
+    # Linear(8, 16), ReLU, Linear(16, 4) on x (2, 8), float32: (8*16 + 16) + (16*4 + 4) = 212
+    # parameters = 848 B, as many gradient bytes; Adam keeps two moments (1696 B), momentum
+    # one; --amp keeps them and a master copy in fp32 (parameters here are fp32 already).
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    step = TrainStep(optimizer=optimizer, amp=amp)
+    memory = analyze(model, torch.randn(2, 8), train_step=step).train_memory
+    assert memory is not None
+    assert memory.param_bytes == memory.grad_bytes == 848
+    assert memory.optimizer_state_bytes == state
+    assert memory.master_weight_bytes == master
+    # Saved: x (2*8*4 = 64 B) for the first weight's gradient; ReLU's result (2*16*4 = 128 B),
+    # which the second linear keeps for its weight gradient too (one storage).
+    assert memory.saved_activation_bytes == 64 + 128
+    assert memory.live_at_backward_bytes == 192 + 2 * 4 * 4  # and the output
+    # The step's largest transient here is the gradients (848 B).
+    assert memory.peak_estimate == 848 + state + master + 848
+
+
+def test_frozen_parameters_have_no_gradient_or_state() -> None:
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    report = analyze(model, torch.randn(2, 8), train_step=TrainStep(freeze=("0",)))
+    memory = report.train_memory
+    assert memory is not None
+    assert memory.grad_bytes == (16 * 4 + 4) * 4
+    assert memory.optimizer_state_bytes == 2 * (16 * 4 + 4) * 4
+    # x needs no gradient and no layer before ReLU trains: only ReLU's result is kept.
+    assert memory.saved_activation_bytes == 128
+
+
+def test_optimizer_and_amp_need_a_train_step(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "analyze", "examples/small_cnn.py", "--optimizer", "sgd")
+    assert_one_line_error(code, err, 2, "--optimizer", "--train-step")
+    code, _, err = cli(
+        capsys, "analyze", "examples/small_cnn.py", "--train-step", "--optimizer", "lion"
+    )
+    assert_one_line_error(code, err, 2, "unknown --optimizer 'lion'")

@@ -395,6 +395,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "image_size": 224,
         },
         feed="pixels",
+        extra={"device": "cpu"},
     ),
     "convnext": Architecture(
         "convnext",
@@ -486,20 +487,27 @@ def build(
 def census(name: str) -> dict[str, Any]:
     """Per convention: (op, share of the flops total under `flops`, unpriced?) uncounted."""
     arch = ARCHITECTURES[name]
-    model, inputs = build(arch)
+    # Swin reads values on meta (.item()), and once a trace failed there transformers keeps
+    # traced values cached that break the next trace: build it on cpu from the start.
+    on_cpu = arch.extra.get("device") == "cpu"
+    model, inputs = build(arch, device="cpu" if on_cpu else "meta")
     reports: dict[str, Report] = {}
+    meta: bool | None = False if on_cpu else None  # False once a forward needed values
     for convention in CONVENTIONS:
+        keywords = {**inputs, "return_dict": False}
         try:
             reports[convention] = analyze(
-                model, (), kwargs={**inputs, "return_dict": False}, convention=convention
+                model, (), kwargs=keywords, convention=convention, meta=meta
             )
         except AnalysisError as error:
-            if not error.value_needed:
+            if not error.value_needed or meta is False:
                 raise
             # A forward that reads values (Swin's padding) traces on cpu, as the CLI does.
             model, inputs = build(arch, device="cpu")
+            meta = False
+            keywords = {**inputs, "return_dict": False}
             reports[convention] = analyze(
-                model, (), kwargs={**inputs, "return_dict": False}, convention=convention
+                model, (), kwargs=keywords, convention=convention, meta=meta
             )
     total = reports["flops"].total("flops")
     rows: dict[str, list[tuple[str, float | None]]] = {}
