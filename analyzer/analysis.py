@@ -15,7 +15,7 @@ from .backward import GradientFlow, Trainable, TrainStep, trainable_state, train
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk
-from .registry import Args, Handler
+from .registry import CANNOT_COUNT, Args, Handler, count_with
 from .report import (
     HANDLER_FAILED,
     NO_HANDLER,
@@ -60,6 +60,10 @@ def _argument_names(schema: str) -> tuple[str, ...]:
         return tuple(argument.name for argument in torch._C.parse_schema(schema).arguments)
     except RuntimeError:  # "(no schema)": prim ops, autograd Functions
         return ()
+
+
+def _outputs(node: torch._C.Node) -> list[Any]:
+    return [_resolve(v) for v in node.outputs()]
 
 
 def _named(node: torch._C.Node) -> Args:
@@ -110,8 +114,8 @@ def _real_flops(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int
     if rule is None or rule.flops is None:
         return 0
     try:
-        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
-    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return count_with(rule.flops, kind, "flops", _named(node), _outputs(node))
+    except CANNOT_COUNT:
         return 0
 
 
@@ -121,8 +125,8 @@ def _price(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int | No
     if rule is None or rule.flops is None:
         return None
     try:
-        return rule.flops(_named(node), [_resolve(v) for v in node.outputs()])
-    except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+        return count_with(rule.flops, kind, "flops", _named(node), _outputs(node))
+    except CANNOT_COUNT:
         return None
 
 
@@ -250,14 +254,18 @@ class _OperatorCounts:
         self.operator_calls[rule.label] += 1
         if node not in self._reaching_output:
             self.unreached[position] += 1
-        outs = [_resolve(v) for v in node.outputs()]
+        outs = _outputs(node)
         try:
             ins = _named(node)
             if rule.flops is not None:
-                self.own_flops[position][rule.label] += rule.flops(ins, outs)
+                self.own_flops[position][rule.label] += count_with(
+                    rule.flops, kind, "flops", ins, outs
+                )
             if rule.activations is not None:
-                self.own_acts[position][rule.label] += rule.activations(ins, outs)
-        except (TypeError, ValueError, IndexError, KeyError, NotImplementedError):
+                self.own_acts[position][rule.label] += count_with(
+                    rule.activations, kind, "activations", ins, outs
+                )
+        except CANNOT_COUNT:
             # Unknown shapes (e.g. a dynamic size) or an unexpected signature: say so.
             self.uncounted[(kind, HANDLER_FAILED)][position] += 1
             self.prices.add(kind, HANDLER_FAILED, node)

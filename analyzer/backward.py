@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from .formulas import MATMUL_OPS, numel
-from .registry import Args, OpRule
+from .registry import Args, OpRule, count_with
 
 Node = torch._C.Node
 Value = torch._C.Value
@@ -321,7 +321,7 @@ class GradientFlow:
     def _price(self, kind: str, node: Node, rule: OpRule, needing: set[Value]) -> int:
         args = self.named(node)
         outputs = [self.resolve(node.outputsAt(i)) for i in range(node.outputsSize())]
-        forward = rule.flops(args, outputs)  # type: ignore[misc]
+        forward = count_with(rule.flops, kind, "flops", args, outputs)  # type: ignore[arg-type]
         if kind not in MATMUL_OPS:
             return forward
         values = [node.inputsAt(i) for i in range(node.inputsSize())]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from . import handles_flops, handles_fvcore, handles_macs
-from .registry import Handler, HandlerTable, OpRule, merge_rules
+from .registry import Handler, HandlerTable, OpRule, check_handlers, check_op_name, merge_rules
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,24 @@ class Convention:
         """A new convention: this one with `flops` / `activations` handlers added or replacing
         its own (op name -> handler), and `ignored` ops made free. This one is unchanged.
         """
+        for metric, handlers in (("flops", flops), ("activations", activations)):
+            check_handlers(metric, handlers or {})
+        if isinstance(ignored, str):
+            raise TypeError(
+                f"ignored= takes a collection of op names, e.g. ignored=[{ignored!r}], not "
+                "one str (whose characters would each become a name)"
+            )
+        ignored = tuple(ignored)
+        for op in ignored:
+            check_op_name(op, "ignored=")
         flop_table, activation_table = self.flops.copy(), self.activations.copy()
         for table, handlers in ((flop_table, flops), (activation_table, activations)):
             for op, handler in (handlers or {}).items():
                 table.override(op, handler)
         added = sorted({*(flops or {}), *(activations or {})})
+        for op in set(ignored) - set(added):  # made free: a handler of ours would count it
+            flop_table.remove(op)
+            activation_table.remove(op)
         return Convention(
             name=name or self.name,
             summary=summary

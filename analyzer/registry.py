@@ -8,7 +8,8 @@ value, a list construct a list of those, anything else None), and returns one in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import numbers
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,65 @@ class Args(dict[str, Any]):
 
 
 Handler = Callable[[Args, Sequence[Any]], int]
+
+# What a handler raises when it cannot count a node (a shape it does not know, an
+# unexpected signature): the node is reported uncounted ("handler failed"). Anything else
+# a handler raises is a bug in it, and stops the analysis naming the op and the handler.
+CANNOT_COUNT = (TypeError, ValueError, IndexError, KeyError, NotImplementedError)
+
+
+def handler_name(handler: Handler) -> str:
+    module = getattr(handler, "__module__", None)
+    name = getattr(handler, "__qualname__", None) or repr(handler)
+    return f"{module}.{name}" if module else name
+
+
+def count_with(handler: Handler, op: str, metric: str, args: Args, outputs: Sequence[Any]) -> int:
+    """`handler(args, outputs)`, checked: a non-negative int, or an error naming the op
+    and the handler (a negative, fractional, NaN or boolean count, or a tensor, would
+    otherwise become a wrong total or invalid JSON)."""
+    from .tracing import AnalysisError  # tracing imports no handler table: no cycle
+
+    where = f"the {metric} handler {handler_name(handler)} for {op}"
+    try:
+        value = handler(args, outputs)
+    except CANNOT_COUNT:
+        raise
+    except Exception as error:
+        raise AnalysisError(f"{where} raised {type(error).__name__}: {error}") from error
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return int(value)  # a numpy integer
+    shown = f"a {type(value).__name__}" if hasattr(value, "shape") else repr(value)
+    raise AnalysisError(
+        f"{where} returned {shown[:80]}; a handler returns the count of one call as a "
+        "non-negative int"
+    )
+
+
+def check_handlers(metric: str, handlers: Mapping[str, Any]) -> None:
+    """Op names and handlers given to `Convention.extend`, checked before any analysis."""
+    if not isinstance(handlers, Mapping):
+        raise TypeError(
+            f"{metric}= takes a mapping of op name -> handler, e.g. "
+            f"{{'aten::cumsum': fn}}, not a {type(handlers).__name__}"
+        )
+    for op, handler in handlers.items():
+        check_op_name(op, metric)
+        if not callable(handler):
+            raise TypeError(
+                f"the {metric} handler for {op!r} is {handler!r}, not a function "
+                f"(args, outputs) -> int; to count nothing for an op, pass it in ignored="
+            )
+
+
+def check_op_name(op: Any, where: str) -> None:
+    if not isinstance(op, str) or "::" not in op:
+        raise ValueError(
+            f"{where}: {op!r} is not an operator name as the graph spells it, e.g. "
+            "'aten::linear' or 'prim::PythonOp.MyFunction'"
+        )
 
 
 def simple_op_name(op: str) -> str:
@@ -81,6 +141,10 @@ class HandlerTable:
         """Count `op` with `handler`, replacing its handler if any; an existing label stays."""
         existing = self._entries.get(op)
         self._entries[op] = (label or (existing[0] if existing else simple_op_name(op)), handler)
+
+    def remove(self, op: str) -> None:
+        """Stop counting `op` in this table (a copy's: see `Convention.extend`)."""
+        self._entries.pop(op, None)
 
     def __contains__(self, op: str) -> bool:
         return op in self._entries

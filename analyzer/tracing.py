@@ -33,6 +33,8 @@ from .meta import ModelState, conv_meta_reroute, to_meta
 
 # One trace at a time in this process: see the module docstring.
 _TRACE_LOCK = threading.RLock()
+# Set on the thread whose trace is running: analyze() from inside a traced forward.
+_TRACING = threading.local()
 
 # Python frames a module call costs under the tracer beyond a plain forward (hooks,
 # `_slow_forward`); the recursion limit is raised by this much per nesting level.
@@ -96,17 +98,24 @@ def index_modules(model: nn.Module) -> ModuleTree:
             if child is not None:
                 add_alias(child, f"{path}.{key}")
 
+    running: set[int] = set()  # the modules on the path from the root to the current one
+    objects_names: list[str] = []
+
     def visit(module: nn.Module, name: str, parent: int, depth: int) -> int:
         position = len(infos)
         seen[id(module)] = position
+        running.add(id(module))
         index[name] = position
         infos.append(None)
         objects.append(module)
+        objects_names.append(name)
         children: list[tuple[str, int]] = []
         for key, child in module._modules.items():
             if child is None:
                 continue
             child_name = f"{name}.{key}" if name else key
+            if id(child) in running:
+                raise _contains_itself(child_name, objects_names[seen[id(child)]])
             if id(child) in seen:
                 add_alias(child, child_name)
                 children.append((key, seen[id(child)]))
@@ -120,10 +129,24 @@ def index_modules(model: nn.Module) -> ModuleTree:
             extra_repr=module.extra_repr(),
             children=tuple(children),
         )
+        running.discard(id(module))
         return position
 
     visit(model, "", -1, 0)
     return ModuleTree(tuple(infos), tuple(objects), index)  # type: ignore[arg-type]
+
+
+def _contains_itself(path: str, ancestor: str) -> AnalysisError:
+    """A module reachable from itself (`model.loop = model`): torch's own `train()`,
+    `state_dict()` and `repr` recurse forever on it, so no trace could run either."""
+    what = f"submodule {short_name(ancestor)}" if ancestor else "the model"
+    return AnalysisError(
+        f"{short_name(path)} is {what} again: a module that contains itself cannot be "
+        "traced (torch's train(), eval() and state_dict() recurse forever on it); keep that "
+        f"reference out of the module tree, e.g. object.__setattr__(module, "
+        f"{path.rsplit('.', 1)[-1]!r}, ...)",
+        module=path,
+    )
 
 
 def describe_shapes(value: Any) -> Any:
@@ -257,6 +280,7 @@ def trace(
     The model is left as it was: hooks removed; parameters, buffers and attributes the
     forward re-assigned put back; values changed in place restored.
     """
+    _reject_nested()
     _reject_scripted(tree)
     kwargs = kwargs or {}
     keywords = tuple(name for name, value in kwargs.items() if _tensors(value))
@@ -270,13 +294,18 @@ def trace(
             "device (no values); build them on cpu, or analyse with meta=True"
         )
     with _TRACE_LOCK:
-        if meta is False:
-            return call(model, args, tree, on_meta=False)
+        _TRACING.active = True
         try:
-            return call(model, args, tree, on_meta=True)
-        except AnalysisError as error:
-            if meta is True or already_meta:
-                if already_meta and error.value_needed and meta is None:
+            if meta is False:
+                return call(model, args, tree, on_meta=False)
+            try:
+                return call(model, args, tree, on_meta=True)
+            except AnalysisError as error:
+                # Only a lack of values is the meta path's fault; any other failure is the
+                # model's, and a real forward would fail the same way.
+                if meta is True or not error.value_needed:
+                    raise
+                if already_meta:
                     explained = AnalysisError(
                         f"{error}; the model is on the meta device, so it has no values to "
                         "give: build it on cpu to analyse it",
@@ -285,11 +314,23 @@ def trace(
                     )
                     explained.value_needed, explained.reason = True, error.reason
                     raise explained from error
-                raise
-            reason = error.reason
-        traced = call(model, args, tree, on_meta=False)
-        traced.fallback_reason = reason
-        return traced
+                reason = error.reason
+            traced = call(model, args, tree, on_meta=False)
+            traced.fallback_reason = reason
+            return traced
+        finally:
+            _TRACING.active = False
+
+
+def _reject_nested() -> None:
+    """A trace started inside a traced forward: the tracer cannot nest (torch crashed on the
+    retry), so refuse before touching it."""
+    if getattr(_TRACING, "active", False) or torch._C._get_tracing_state() is not None:
+        raise AnalysisError(
+            "analyze() was called inside a forward that is being traced (by analyze() or "
+            "torch.jit.trace), and traces cannot nest; call analyze() outside the model's "
+            "forward"
+        )
 
 
 def _trace_once(
@@ -304,10 +345,16 @@ def _trace_once(
     stack: list[tuple[int, tuple[Any, ...]]] = []  # the modules whose forward is running
     extras: list[torch.Tensor] = []
 
+    # The hooks sit on the user's modules: a forward of the same model in another thread
+    # meets them too, and must pass through untouched (not push onto our stack).
+    tracing_thread = threading.get_ident()
+
     def push(position: int):
         scope = str(position)
 
         def hook(module: nn.Module, inputs: tuple[Any, ...]) -> None:
+            if threading.get_ident() != tracing_thread:
+                return
             called.add(position)
             stack.append((position, inputs))
             state = torch._C._get_tracing_state()
@@ -317,6 +364,8 @@ def _trace_once(
         return hook
 
     def pop(module: nn.Module, inputs: Any, outputs: Any) -> None:
+        if threading.get_ident() != tracing_thread:
+            return
         stack.pop()
         extras.extend(t for t in pytree.tree_leaves(outputs) if isinstance(t, torch.Tensor))
         state = torch._C._get_tracing_state()
@@ -380,6 +429,10 @@ def _keep_model_outputs(graph: torch._C.Graph, count: int) -> None:
         graph.registerOutput(value)
 
 
+_UNREACHED_TENSOR = (
+    "a tensor held where the swap to meta cannot reach it (not a parameter, buffer or tensor "
+    "attribute)"
+)
 # What a meta tensor cannot give, recognised from torch's messages -> what to call it.
 _VALUE_NEEDED = (
     ("torch.nonzero()", "torch.nonzero (also boolean-mask indexing, torch.where(cond))"),
@@ -393,6 +446,11 @@ _VALUE_NEEDED = (
         "an operator with no meta kernel",
     ),
     ("data-dependent", "a data-dependent shape"),
+    # A tensor kept where the swap to meta cannot reach (a custom container on the model)
+    # meets meta tensors: the real tensors can trace it.
+    ("is not on the expected device meta", _UNREACHED_TENSOR),
+    ("is not on the expected device cpu", _UNREACHED_TENSOR),
+    ("found at least two devices", _UNREACHED_TENSOR),
 )
 
 
@@ -424,7 +482,9 @@ def _forward_error(
         info = tree.modules[position]
         shapes = describe_shapes(list(inputs))
         where = short_name(info.name) or "the model itself"
-        if needed:
+        if needed == _UNREACHED_TENSOR:
+            detail = f"{needed} stays on its device while the trace runs on meta"
+        elif needed:
             detail = f"{needed} needs tensor values, which a meta trace does not have"
         result = AnalysisError(
             f"forward failed in {where} ({info.type}) with input shapes {shapes}: "

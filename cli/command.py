@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -58,16 +58,21 @@ class AnalyzeRequest:
 
 
 @contextlib.contextmanager
-def spinner(message: str) -> Iterator[None]:
-    """A spinner on stderr, only when stderr is a terminal."""
+def spinner(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr, only when stderr is a terminal; gives a function that says how
+    long work goes (the spinner's text on a terminal, else one stderr line per call)."""
     from rich.console import Console
 
     console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
-        with console.status(message):
-            yield
+        with console.status(message) as status:
+            yield lambda progress: status.update(f"{message}: {progress}")
     else:
-        yield
+        yield (
+            lambda progress: (
+                None if progress.startswith("building:") else console.print(f"note: {progress}")
+            )
+        )
 
 
 def analyze_target(
@@ -83,9 +88,11 @@ def analyze_target(
     from complexity.analyzer import AnalysisError
     from complexity.targets import load_and_analyze
 
-    with spinner(f"building and tracing {label or spec.target}"):
+    with spinner(f"building and tracing {label or spec.target}") as notify:
         try:
-            return load_and_analyze(spec, convention, device, memory=memory, train_step=train_step)
+            return load_and_analyze(
+                spec, convention, device, memory=memory, train_step=train_step, notify=notify
+            )
         except AnalysisError as error:
             raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 

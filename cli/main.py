@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from .options import (
+    MAX_MODULES,
     BatchOption,
     BuilderOption,
     CfgOptionsOption,
@@ -23,6 +24,7 @@ from .options import (
     HtmlOption,
     InputOption,
     KvDtypeOption,
+    MaxModulesOption,
     MemoryOption,
     ModelArgOption,
     SeqLenOption,
@@ -134,6 +136,7 @@ def analyze_command(
     device: DeviceOption = "auto",
     training_form: TrainingFormOption = False,
     builder: BuilderOption = "auto",
+    max_modules: MaxModulesOption = MAX_MODULES,
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
     optimizer: Annotated[
@@ -181,6 +184,7 @@ def analyze_command(
                 cfg_options=cfg_options,
                 training_form=training_form,
                 builder=builder,
+                max_modules=max_modules,
             ),
             convention=convention,
             exports={fmt: to for fmt, to in exports.items() if to is not None},
@@ -258,6 +262,7 @@ def compare_command(
     ] = None,
     training_form: TrainingFormOption = False,
     builder: BuilderOption = "auto",
+    max_modules: MaxModulesOption = MAX_MODULES,
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
     device: DeviceOption = "auto",
@@ -291,6 +296,7 @@ def compare_command(
             cfg_options=[*(cfg_options or ()), *(extra_cfg or ())],
             training_form=training_form,
             builder=builder,
+            max_modules=max_modules,
         )
 
     exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
@@ -335,6 +341,7 @@ def sweep_command(
     cfg_options: CfgOptionsOption = None,
     training_form: TrainingFormOption = False,
     builder: BuilderOption = "auto",
+    max_modules: MaxModulesOption = MAX_MODULES,
     train_step: TrainStepOption = False,
     freeze: FreezeOption = None,
     device: DeviceOption = "auto",
@@ -389,6 +396,7 @@ def sweep_command(
             cfg_options=cfg_options,
             training_form=training_form,
             builder=builder,
+            max_modules=max_modules,
         ),
         shapes=shapes,
         seq_lens=seq_lens,

@@ -170,3 +170,14 @@ BuilderOption = Annotated[
         "auto (openmmlab when the config's default_scope package imports).",
     ),
 ]
+MaxModulesOption = Annotated[
+    int,
+    typer.Option(
+        "--max-modules",
+        metavar="N",
+        min=1,
+        help="Stop building a model past N modules (an analysis costs about a millisecond a "
+        "module).",
+    ),
+]
+MAX_MODULES = 20_000  # targets.spec.DEFAULT_MAX_MODULES (a test holds them equal)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from complexity.targets import (
     DEVICES,
@@ -44,6 +44,7 @@ class TargetOptions:
     cfg_options: Sequence[str] | None = None
     training_form: bool = False
     builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
+    max_modules: int | None = None  # --max-modules: stop building past this many (None: default)
 
 
 def check_convention(convention: str) -> str:
@@ -80,6 +81,8 @@ def check_target_options(target: str, options: TargetOptions) -> TargetSpec:
         training_form=options.training_form,
         builder=options.builder,
     )
+    if options.max_modules is not None:
+        spec = replace(spec, max_modules=options.max_modules)
     check_target(spec)
     return spec
 

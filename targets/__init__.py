@@ -17,6 +17,7 @@ from .openmmlab import parse_cfg_options
 from .spec import (
     BUILD_DEVICES,
     DEFAULT_IMAGE,
+    DEFAULT_MAX_MODULES,
     DEFAULT_SEQ_LEN,
     DEFAULT_SHAPE,
     InputRequest,
@@ -29,6 +30,7 @@ from .spec import (
 __all__ = [
     "BUILD_DEVICES",
     "DEFAULT_IMAGE",
+    "DEFAULT_MAX_MODULES",
     "DEFAULT_SEQ_LEN",
     "DEFAULT_SHAPE",
     "DEVICES",

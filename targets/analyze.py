@@ -13,11 +13,13 @@ import contextlib
 import dataclasses
 import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
 from .load import load_target
+from .size_guard import ANNOUNCE_FROM, estimate
 from .spec import Loaded, TargetError, TargetSpec
 
 DEVICES = ("auto", "meta", "cpu", "cuda")
@@ -58,6 +60,10 @@ def check_device(device: str) -> str:
     return device
 
 
+def _building(notify: Callable[[str], None]) -> Callable[[int], None]:
+    return lambda count: notify(f"building: {count:,} modules so far")
+
+
 def load_and_analyze(
     spec: TargetSpec,
     convention: str,
@@ -65,11 +71,14 @@ def load_and_analyze(
     *,
     memory: bool = True,
     train_step: Any = None,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[Loaded, Any]:
     """Build `spec` for `device` (one of DEVICES; `spec.device` is replaced) and analyse it
     once: (what was loaded, the Report). `memory=False` skips the memory walk
     (`analyze`'s `memory`); `train_step` (a `TrainStep`) adds the backward of a training
     step; a freeze pattern that names no parameter is a `TargetError` (bad input).
+    `notify(message)` hears about long work: modules built so far, and what tracing a big
+    model will take (from ANNOUNCE_FROM modules on).
 
     An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
     """
@@ -84,8 +93,13 @@ def load_and_analyze(
         # The user's code prints to stderr, sees its own argv, and may not sys.exit.
         # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
         kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
+        progress = None if notify is None else _building(notify)
         with kernels, user_code(target, "loading it", LOADING_EXIT_HINT):
-            return load_target(dataclasses.replace(spec, device=device))
+            loaded = load_target(dataclasses.replace(spec, device=device), progress)
+        modules = sum(1 for _ in loaded.model.modules())
+        if notify is not None and modules >= ANNOUNCE_FROM:
+            notify(f"tracing {modules:,} modules: {estimate(modules)}")
+        return loaded
 
     def traced(loaded: Loaded, meta: bool) -> Any:
         try:

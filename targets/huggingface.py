@@ -87,12 +87,41 @@ def _config(path: Path, data: dict[str, Any], overrides: dict[str, Any]) -> Any:
                 f"--model-arg {_shown(key)}: a {model_type} config has no field "
                 f"{_shown(key)}; see the fields in {path}"
             )
+    _check_sizes(path, {**data, **overrides}, overrides)  # before transformers warns on them
     try:
         config = AutoConfig.for_model(model_type, **{**data, **overrides})
     except Exception as error:
         raise TargetError(f"cannot read {path} as a {model_type} config: {_whole(error)}") from None
     config.use_cache = False  # one forward over the whole sequence, no KV cache
     return config
+
+
+# Sizes a config.json gives that transformers takes as they are: a layer count of -1 builds
+# no layers (and the flops of what is left), a vocab_size of 0 an empty embedding, a
+# max_position_embeddings of 0 disables the --seq-len bound. Each must be a positive int.
+SIZE_FIELDS = (
+    "num_hidden_layers num_attention_heads num_key_value_heads hidden_size intermediate_size "
+    "vocab_size max_position_embeddings head_dim n_layer n_head n_embd n_positions n_ctx "
+    "n_inner d_model d_ff d_kv num_layers num_heads encoder_layers decoder_layers "
+    "encoder_attention_heads decoder_attention_heads encoder_ffn_dim decoder_ffn_dim "
+    "num_local_experts num_experts num_experts_per_tok moe_intermediate_size"
+).split()
+
+
+def _check_sizes(path: Path, fields: dict[str, Any], overrides: dict[str, Any]) -> None:
+    for field in SIZE_FIELDS:
+        value = fields.get(field)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            continue
+        given = (
+            f"--model-arg {field}={overrides[field]!r}"
+            if field in overrides
+            else f"{field} = {value!r} in {path}"
+        )
+        raise TargetError(
+            f"{given}: {field} must be a positive integer (a count or a size); fix it in "
+            f"{path.name} or give --model-arg {field}=N"
+        )
 
 
 def is_causal_lm(config: Any) -> bool:

@@ -13,10 +13,12 @@ import errno
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .builders import BUILDERS
 from .inputs import check_input_options, refuse
+from .size_guard import check_module_count, module_limit
 from .spec import BUILD_DEVICES, Loaded, TargetError, TargetSpec
 
 
@@ -86,11 +88,14 @@ def _imported_files(before: set[str], folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def load_target(spec: TargetSpec) -> Loaded:
+def load_target(spec: TargetSpec, progress: Callable[[int], None] | None = None) -> Loaded:
     """Build the model and inputs `spec` names, on `spec.device`; `files_read` says which
-    local files that read."""
+    local files that read. Past `spec.max_modules` modules a TargetError
+    (`progress(count)` every 1,000 modules built)."""
     before = set(sys.modules)
-    loaded = _load_target(spec)
+    with module_limit(spec.target, spec.max_modules, progress):
+        loaded = _load_target(spec)
+    check_module_count(spec.target, loaded.model, spec.max_modules)
     path = Path(spec.target)
     folder = path.resolve().parent if path.exists() else Path.cwd().resolve()
     files = (*files_named(spec.target), *_imported_files(before, folder))

@@ -51,7 +51,18 @@ def _model_from(
             raise TargetError(f"calling {where} failed: {first_line(error)}") from None
     if not isinstance(value, nn.Module):
         raise TargetError(f"{where} is a {type(value).__name__}, not a torch.nn.Module")
+    _reject_self_containing(value, where)  # eval() would recurse forever on it
     return value.eval()
+
+
+def _reject_self_containing(model: Any, where: str) -> None:
+    from complexity.analyzer import AnalysisError
+    from complexity.analyzer.tracing import index_modules
+
+    try:
+        index_modules(model)
+    except AnalysisError as error:
+        raise TargetError(f"{where}: {error}") from None
 
 
 def from_python_file(path: Path, spec: TargetSpec) -> Loaded:

@@ -17,6 +17,8 @@ DEFAULT_SEQ_LEN = 512  # config.json models; BERT-style encoders allow no more
 DTYPES = (
     "float32 float float16 half bfloat16 float64 double int64 long int32 int int16 int8 uint8 bool"
 ).split()
+# Building stops past this many modules unless raised (`--max-modules`): size_guard.py.
+DEFAULT_MAX_MODULES = 20_000
 # Where a model and its inputs are built: "meta" allocates no weights (shapes only).
 BUILD_DEVICES = ("meta", "cpu", "cuda")
 
@@ -60,6 +62,8 @@ class TargetSpec:
     training_form: bool = False
     device: str = "cpu"  # one of BUILD_DEVICES
     builder: str = "auto"  # configs: "auto", "openmmlab" or "zoo" (builders.py)
+    # Stop building past this many modules (None: no limit): see size_guard.py.
+    max_modules: int | None = DEFAULT_MAX_MODULES
 
 
 @dataclass

@@ -34,6 +34,20 @@ def test_benchmark_smoke_run_prints_ratios():
 
 
 @pytest.mark.slow
+def test_many_layers_benchmark_smoke_run_prints_ratios():
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_many_layers.py", "--layers", "50", "--runs", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "complexity / fvcore:" in result.stdout
+    assert "flops 204,800" in result.stdout  # 50 layers x 64 x 64 multiply-adds, both tools
+
+
+@pytest.mark.slow
 def test_train_memory_benchmark_smoke_run_prints_ratios():
     result = subprocess.run(
         [sys.executable, "benchmarks/train_memory.py", "--quick"],

@@ -23,6 +23,7 @@ from conftest import (
     SEED_SUMMARY,
     assert_one_line_error,
     cli,
+    fvcore_flops,
     seed_markdown_table,
     seed_rows,
 )
@@ -147,6 +148,47 @@ def test_a_replaced_registry_entry_changes_the_numbers() -> None:
     assert after["flops"]["neck.extra"] == 5 * 8 * 8 * 3
     assert after["flops"][""] - before["flops"][""] == 5 * 8 * 8 * 3
     assert torch.is_tensor(loaded.inputs)
+
+
+CUSTOM = REPO / "examples" / "custom_module" / "config.py"
+
+
+@pytest.mark.slow
+@needs_mmyolo
+def test_custom_neck_from_custom_imports_is_counted_as_fvcore_counts_it(capsys) -> None:
+    # examples/custom_module: `custom_imports` brings a neck registered in mmyolo's registry.
+    from fvcore.nn import ActivationCountAnalysis, parameter_count
+
+    code, out, err = cli(capsys, "analyze", str(CUSTOM), "--shape", "128", "--json", "-")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["built_by"]["builder"] == "openmmlab"  # auto: mmyolo imports
+    assert any(m["name"] == "neck.smooth.2" for m in data["modules"])
+
+    loaded = load_target(TargetSpec(str(CUSTOM), (128, 128)))  # real tensors for fvcore
+    assert type(loaded.model.neck).__name__ == "TinyNeck"
+    report = analyze(loaded.model, loaded.inputs, meta=False)
+    flops = fvcore_flops(loaded.model, loaded.inputs).by_module()
+    acts = ActivationCountAnalysis(loaded.model, (loaded.inputs,))
+    acts = acts.unsupported_ops_warnings(False).uncalled_modules_warnings(False).by_module()
+    params = parameter_count(loaded.model)
+    neck = [name for name, _ in loaded.model.neck.named_modules(prefix="neck")]
+    assert len(neck) == 9  # neck, lateral, smooth and a conv per level in each
+    for name in neck:
+        assert report.by_module("flops")[name] == flops[name], name
+        assert report.by_module("activations")[name] == acts[name], name
+        assert report.by_module("params")[name] == params[name], name
+    # By hand: the lateral 1x1 convs, (128 + 256 + 512) * 128 weights and 3 * 128 biases.
+    assert report.by_module("params")["neck.lateral"] == 896 * 128 + 3 * 128
+
+
+@pytest.mark.slow
+@needs_mmyolo
+def test_custom_neck_under_the_zoo_is_one_line_naming_it(capsys) -> None:
+    code, _, err = cli(capsys, "analyze", str(CUSTOM), "--builder", "zoo")
+    assert_one_line_error(
+        code, err, 2, "'TinyNeck'", "model.neck.type", "mmyolo's registry", "--builder openmmlab"
+    )
 
 
 # --- choosing and refusing -----------------------------------------------------------------

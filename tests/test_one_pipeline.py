@@ -160,3 +160,10 @@ def test_compare_memory_adds_byte_columns(capsys: pytest.CaptureFixture[str]) ->
     )  # fmt: skip
     assert code == 0, err
     assert f"+{793_088 / 1024:.2f} KiB" in out
+
+
+def test_the_max_modules_default_is_the_targets() -> None:
+    from complexity.cli.options import MAX_MODULES
+    from complexity.targets.spec import DEFAULT_MAX_MODULES
+
+    assert MAX_MODULES == DEFAULT_MAX_MODULES
