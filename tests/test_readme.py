@@ -69,7 +69,8 @@ def test_readme_command_runs(command: str, tmp_path: Path) -> None:
         assert "flops growth" in result.stdout
     elif shlex.split(command)[1] == "zoo":
         # every MMYOLO family the README names, under its own heading
-        for family in ("RTMDet", "YOLOv5", "YOLOv6", "YOLOv7", "YOLOv8", "YOLOX", "PPYOLOE"):
+        families = ("RTMDet", "RTMDet-Ins", "YOLOv5", "YOLOv5-Ins", "YOLOv6", "YOLOv7", "YOLOv8")
+        for family in (*families, "YOLOX", "PPYOLOE"):
             assert f"\n{family} (" in f"\n{result.stdout}"
     else:
         assert "Model Flops:" in result.stdout or "Model MACs:" in result.stdout

@@ -410,8 +410,14 @@ def test_depth_rounding_is_mmyolos() -> None:
     assert make_round(12, 0.6) == 7 and make_round(1, 0.6) == 1
 
 
-def test_yolov6_v3_configs_are_refused_with_a_reason() -> None:
+def test_use_cspsppf_swaps_the_last_sppf_for_its_csp_form() -> None:
+    # YOLOv6 v3.0's option, on a v2.0 EfficientRep: only the SPPF block of stage 4 changes.
     cfg = load_cfg("yolov6/yolov6_s_syncbn_fast_8xb32-400e_coco.py")
+    plain = build_model(cfg.model.backbone)
     cfg.merge_from_dict({"model.backbone.use_cspsppf": True})
-    with pytest.raises(NotImplementedError, match="YOLOv6 v3"):
-        build_model(cfg.model)
+    csp = build_model(cfg.model.backbone)
+    assert type(plain.stage4[1]).__name__ == "SPPFBottleneck"
+    assert type(csp.stage4[1]).__name__ == "CSPSPPFBottleneck"
+    assert [n for n, _ in plain.stage4[0].named_parameters()] == [
+        n for n, _ in csp.stage4[0].named_parameters()
+    ]

@@ -5,11 +5,22 @@ names, parameter counts and traced op graph match MMYOLO's, without depending on
 
 Layout: ``bricks`` (shared building blocks), ``base`` (backbone/neck/head skeletons),
 ``detectors`` (the detector wrapper and data preprocessors), one module per family (``rtmdet``,
-``yolov5``, ``yolov6``, ``yolov7``, ``yolov8``, ``yolox``, ``ppyoloe``), ``deploy`` (the
+``rtmdet_ins``, ``yolov5``, ``yolov5_ins``, ``yolov6``, ``yolov7``, ``yolov8``, ``yolox``,
+``ppyoloe``), ``deploy`` (the
 re-parameterization step) and ``registry``. Importing the package registers every family.
 """
 
-from . import ppyoloe, rtmdet, yolov5, yolov6, yolov7, yolov8, yolox  # noqa: F401  (registers the families)
+from . import (  # noqa: F401  (registers the families)
+    ppyoloe,
+    rtmdet,
+    rtmdet_ins,
+    yolov5,
+    yolov5_ins,
+    yolov6,
+    yolov7,
+    yolov8,
+    yolox,
+)
 from .base import BaseBackbone, BaseYOLONeck, YOLOHeadWrapper
 from .bricks import (
     ChannelAttention,
@@ -44,13 +55,17 @@ from .registry import (
     register_model,
 )
 from .rtmdet import CSPNeXt, CSPNeXtPAFPN, RTMDetHead, RTMDetSepBNHeadModule
+from .rtmdet_ins import RTMDetInsSepBNHead, RTMDetInsSepBNHeadModule
 from .yolov5 import YOLOv5CSPDarknet, YOLOv5Head, YOLOv5HeadModule, YOLOv5PAFPN
+from .yolov5_ins import YOLOv5InsHead, YOLOv5InsHeadModule
 from .yolov6 import (
     YOLOv6CSPBep,
+    YOLOv6CSPRepBiPAFPN,
     YOLOv6CSPRepPAFPN,
     YOLOv6EfficientRep,
     YOLOv6Head,
     YOLOv6HeadModule,
+    YOLOv6RepBiPAFPN,
     YOLOv6RepPAFPN,
 )
 from .yolov7 import (
@@ -86,6 +101,8 @@ __all__ = [
     "PPYOLOEHead",
     "PPYOLOEHeadModule",
     "RTMDetHead",
+    "RTMDetInsSepBNHead",
+    "RTMDetInsSepBNHeadModule",
     "RTMDetSepBNHeadModule",
     "RepVGGBlock",
     "SPPFBottleneck",
@@ -99,12 +116,16 @@ __all__ = [
     "YOLOv5DetDataPreprocessor",
     "YOLOv5Head",
     "YOLOv5HeadModule",
+    "YOLOv5InsHead",
+    "YOLOv5InsHeadModule",
     "YOLOv5PAFPN",
     "YOLOv6CSPBep",
+    "YOLOv6CSPRepBiPAFPN",
     "YOLOv6CSPRepPAFPN",
     "YOLOv6EfficientRep",
     "YOLOv6Head",
     "YOLOv6HeadModule",
+    "YOLOv6RepBiPAFPN",
     "YOLOv6RepPAFPN",
     "YOLOv7Backbone",
     "YOLOv7Head",

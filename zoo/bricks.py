@@ -44,8 +44,11 @@ __all__ = [
     "build_activation_layer",
     "build_conv_layer",
     "build_norm_layer",
+    "build_poolings",
     "make_divisible",
     "make_round",
+    "pool_pyramid",
+    "pyramid_levels",
 ]
 
 #: The heading ``complexity zoo`` lists this module's types under.
@@ -519,27 +522,35 @@ class SPPFBottleneck(nn.Module):
             mid = in_channels
             self.conv1 = None
         self.kernel_sizes = kernel_sizes
-        self.poolings: nn.Module
-        if isinstance(kernel_sizes, int):
-            self.poolings = nn.MaxPool2d(kernel_sizes, stride=1, padding=kernel_sizes // 2)
-            conv2_in = mid * 4
-        else:
-            self.poolings = nn.ModuleList(
-                nn.MaxPool2d(k, stride=1, padding=k // 2) for k in kernel_sizes
-            )
-            conv2_in = mid * (len(kernel_sizes) + 1)
-        self.conv2 = ConvModule(conv2_in, out_channels, 1, **common)
+        self.poolings = build_poolings(kernel_sizes)
+        self.conv2 = ConvModule(mid * pyramid_levels(kernel_sizes), out_channels, 1, **common)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.conv1 is not None:
             x = self.conv1(x)
-        if isinstance(self.poolings, nn.ModuleList):
-            x = torch.cat([x, *(pool(x) for pool in self.poolings)], dim=1)
-        else:
-            y1 = self.poolings(x)
-            y2 = self.poolings(y1)
-            x = torch.cat([x, y1, y2, self.poolings(y2)], dim=1)
-        return self.conv2(x)
+        return self.conv2(pool_pyramid(self.poolings, x))
+
+
+def build_poolings(kernel_sizes: int | Sequence[int]) -> nn.Module:
+    """SPPF's poolings: one max-pool (applied three times in a row) for an int, else one per
+    kernel size (applied in parallel); stride 1, same padding."""
+    if isinstance(kernel_sizes, int):
+        return nn.MaxPool2d(kernel_sizes, stride=1, padding=kernel_sizes // 2)
+    return nn.ModuleList(nn.MaxPool2d(k, stride=1, padding=k // 2) for k in kernel_sizes)
+
+
+def pyramid_levels(kernel_sizes: int | Sequence[int]) -> int:
+    """How many maps ``pool_pyramid`` concatenates: the input and one per pooling."""
+    return 4 if isinstance(kernel_sizes, int) else len(kernel_sizes) + 1
+
+
+def pool_pyramid(poolings: nn.Module, x: Tensor) -> Tensor:
+    """``x`` concatenated with its pooled versions along the channels."""
+    if isinstance(poolings, nn.ModuleList):
+        return torch.cat([x, *(pool(x) for pool in poolings)], dim=1)
+    y1 = poolings(x)
+    y2 = poolings(y1)
+    return torch.cat([x, y1, y2, poolings(y2)], dim=1)
 
 
 @register_model

@@ -253,25 +253,31 @@ class RTMDetSepBNHeadModule(nn.Module):
         self.conv_cfg = conv_cfg
         self.norm_cfg = norm_cfg
         self.act_cfg = act_cfg
+        self._init_layers()
 
+    def _init_layers(self) -> None:
+        """Build the towers and predictors (the instance-segmentation head adds its own)."""
         self.cls_convs = nn.ModuleList()
         self.reg_convs = nn.ModuleList()
         self.rtm_cls = nn.ModuleList()
         self.rtm_reg = nn.ModuleList()
-        pad = pred_kernel_size // 2
         for _ in self.featmap_strides:
             self.cls_convs.append(self._tower())
             self.reg_convs.append(self._tower())
-            self.rtm_cls.append(
-                nn.Conv2d(self.feat_channels, num_base_priors * num_classes, pred_kernel_size,
-                          padding=pad)
-            )  # fmt: skip
-            self.rtm_reg.append(
-                nn.Conv2d(self.feat_channels, num_base_priors * 4, pred_kernel_size, padding=pad)
-            )
-        if share_conv:
+            self.rtm_cls.append(self._predictor(self.num_base_priors * self.num_classes))
+            self.rtm_reg.append(self._predictor(self.num_base_priors * 4))
+        self._share_convs()
+
+    def _predictor(self, out_channels: int) -> nn.Conv2d:
+        return nn.Conv2d(
+            self.feat_channels, out_channels, self.pred_kernel_size,
+            padding=self.pred_kernel_size // 2,
+        )  # fmt: skip
+
+    def _share_convs(self) -> None:
+        if self.share_conv:
             for n in range(len(self.featmap_strides)):
-                for i in range(stacked_convs):
+                for i in range(self.stacked_convs):
                     self.cls_convs[n][i].conv = self.cls_convs[0][i].conv
                     self.reg_convs[n][i].conv = self.reg_convs[0][i].conv
 

@@ -215,8 +215,12 @@ class YOLOv5HeadModule(nn.Module):
             raise ValueError(
                 f"in_channels has {len(self.in_channels)} levels, featmap_strides {self.num_levels}"
             )
+        self._init_layers()
+
+    def _init_layers(self) -> None:
+        """Build the prediction convs (the instance-segmentation head adds its proto branch)."""
         self.convs_pred = nn.ModuleList(
-            nn.Conv2d(c, num_base_priors * self.num_out_attrib, 1) for c in self.in_channels
+            nn.Conv2d(c, self.num_base_priors * self.num_out_attrib, 1) for c in self.in_channels
         )
 
     def forward(

@@ -1,5 +1,6 @@
-"""YOLOv6 v2.0 (Li et al., 2022) with MMYOLO's names: EfficientRep / CSPBep backbones,
-Rep-PAN necks and the efficient decoupled head."""
+"""YOLOv6 v2.0 and v3.0 (Li et al., 2022 and 2023) with MMYOLO's names: EfficientRep / CSPBep
+backbones, Rep-PAN necks and the efficient decoupled head; v3.0 adds the CSP-style SPPF
+(``use_cspsppf``) and the bidirectional-concatenation necks (``BiFusion``, Rep-BiPAN)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,31 @@ import torch
 from torch import Tensor, nn
 
 from .base import BaseBackbone, BaseYOLONeck, YOLOHeadWrapper
-from .bricks import MMDET_BN, ConvModule, SPPFBottleneck, make_round
+from .bricks import (
+    MMDET_BN,
+    ConvModule,
+    SPPFBottleneck,
+    build_poolings,
+    make_round,
+    pool_pyramid,
+    pyramid_levels,
+)
 from .registry import build_model, register_model
 
 __all__ = [
     "BepC3StageBlock",
+    "BiFusion",
     "BottleRep",
+    "CSPSPPFBottleneck",
     "ConvWrapper",
     "RepStageBlock",
     "YOLOv6CSPBep",
+    "YOLOv6CSPRepBiPAFPN",
     "YOLOv6CSPRepPAFPN",
     "YOLOv6EfficientRep",
     "YOLOv6Head",
     "YOLOv6HeadModule",
+    "YOLOv6RepBiPAFPN",
     "YOLOv6RepPAFPN",
 ]
 
@@ -171,6 +184,80 @@ class BepC3StageBlock(nn.Module):
 _SILU_INPLACE: dict[str, Any] = {"type": "SiLU", "inplace": True}
 
 
+class CSPSPPFBottleneck(nn.Module):
+    """YOLOv6 v3's SPPF in CSP form: the pyramid of poolings runs on a 1x1-3x3-1x1 branch
+    (``conv1/3/4``), a 1x1 shortcut (``conv2``) skips it, and ``conv7`` fuses the two."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_sizes: int | Sequence[int] = 5,
+        use_conv_first: bool = True,
+        mid_channels_scale: float = 0.5,
+        conv_cfg: Cfg | None = None,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _SILU_INPLACE,
+        init_cfg: Any = None,
+    ) -> None:
+        super().__init__()
+        kw: dict[str, Any] = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        self.conv1: nn.Module | None = None
+        self.conv3: nn.Module | None = None
+        self.conv4: nn.Module | None = None
+        mid = in_channels
+        if use_conv_first:
+            mid = int(in_channels * mid_channels_scale)
+            self.conv1 = ConvModule(in_channels, mid, 1, stride=1, **kw)
+            self.conv3 = ConvModule(mid, mid, 3, stride=1, padding=1, **kw)
+            self.conv4 = ConvModule(mid, mid, 1, stride=1, **kw)
+        self.conv2 = ConvModule(in_channels, mid, 1, stride=1, **kw)
+        self.kernel_sizes = kernel_sizes
+        self.poolings = build_poolings(kernel_sizes)
+        self.conv5 = ConvModule(mid * pyramid_levels(kernel_sizes), mid, 1, stride=1, **kw)
+        self.conv6 = ConvModule(mid, mid, 3, stride=1, padding=1, **kw)
+        self.conv7 = ConvModule(mid * 2, out_channels, 1, **kw)
+
+    def forward(self, x: Tensor) -> Tensor:
+        branch = x
+        if self.conv1 is not None and self.conv3 is not None and self.conv4 is not None:
+            branch = self.conv4(self.conv3(self.conv1(x)))
+        shortcut = self.conv2(x)
+        pooled = self.conv6(self.conv5(pool_pyramid(self.poolings, branch)))
+        return self.conv7(torch.cat([shortcut, pooled], dim=1))
+
+
+class BiFusion(nn.Module):
+    """YOLOv6 v3's top-down merge: the coarser level upsampled by a transposed conv, the
+    current level through a 1x1 conv and the finer level through a 1x1 conv and a strided 3x3,
+    concatenated and fused by a 1x1 conv."""
+
+    def __init__(
+        self,
+        in_channels0: int,
+        in_channels1: int,
+        out_channels: int,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _RELU_INPLACE,
+    ) -> None:
+        super().__init__()
+        kw: dict[str, Any] = {"bias": False, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+        self.conv1 = ConvModule(in_channels0, out_channels, 1, stride=1, padding=0, **kw)
+        self.conv2 = ConvModule(in_channels1, out_channels, 1, stride=1, padding=0, **kw)
+        self.conv3 = ConvModule(out_channels * 3, out_channels, 1, stride=1, padding=0, **kw)
+        self.upsample = nn.ConvTranspose2d(
+            out_channels, out_channels, kernel_size=2, stride=2, bias=True
+        )
+        self.downsample = ConvModule(out_channels, out_channels, 3, stride=2, padding=1, **kw)
+
+    def forward(self, x: Sequence[Tensor]) -> Tensor:
+        """``x``: the coarser, the current and the finer level, in that order."""
+        high = self.upsample(x[0])
+        current = self.conv1(x[1])
+        low = self.downsample(self.conv2(x[2]))
+        return self.conv3(torch.cat((high, current, low), dim=1))
+
+
 @register_model
 class YOLOv6EfficientRep(BaseBackbone):
     """EfficientRep: a RepVGG stem, then per stage a strided rep block + a RepStageBlock; SPPF
@@ -200,8 +287,7 @@ class YOLOv6EfficientRep(BaseBackbone):
     ) -> None:
         if arch not in self.arch_settings:
             raise KeyError(f"unknown {type(self).__name__} arch {arch!r} (known: P5)")
-        if use_cspsppf:
-            raise NotImplementedError("use_cspsppf (YOLOv6 v3) is not in the zoo yet")
+        self.use_cspsppf = use_cspsppf
         self.block_cfg = dict(block_cfg)
         super().__init__(
             [list(s) for s in self.arch_settings[arch]], deepen_factor, widen_factor,
@@ -228,9 +314,10 @@ class YOLOv6EfficientRep(BaseBackbone):
         down = self._block(in_channels, out_channels, kernel_size=3, stride=2)
         stage: list[nn.Module] = [nn.Sequential(down, self._stage_blocks(out_channels, num_blocks))]
         if use_spp:
+            spp = CSPSPPFBottleneck if self.use_cspsppf else SPPFBottleneck
             stage.append(
-                SPPFBottleneck(out_channels, out_channels, kernel_sizes=5,
-                               norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+                spp(out_channels, out_channels, kernel_sizes=5, norm_cfg=self.norm_cfg,
+                    act_cfg=self.act_cfg)
             )  # fmt: skip
         return stage
 
@@ -257,9 +344,11 @@ class YOLOv6CSPBep(YOLOv6EfficientRep):
         init_cfg: Any = None,
     ) -> None:
         self.hidden_ratio = hidden_ratio
+        # use_cspsppf is accepted but, as in mmyolo 0.6 (whose YOLOv6CSPBep does not pass it on
+        # to EfficientRep, which resets it), never used: YOLOv6 v3 M/L keep the plain SPPF.
         super().__init__(
             arch, plugins, deepen_factor, widen_factor, input_channels, out_indices,
-            frozen_stages, use_cspsppf, norm_cfg, act_cfg, norm_eval, block_cfg, init_cfg,
+            frozen_stages, False, norm_cfg, act_cfg, norm_eval, block_cfg, init_cfg,
         )  # fmt: skip
 
     def _stage_blocks(self, channels: int, num_blocks: int) -> nn.Module:
@@ -371,6 +460,120 @@ class YOLOv6CSPRepPAFPN(YOLOv6RepPAFPN):
             hidden_ratio=self.hidden_ratio, block_cfg=self.block_cfg, norm_cfg=self.norm_cfg,
             act_cfg=self.block_act_cfg,
         )  # fmt: skip
+
+
+@register_model
+class YOLOv6RepBiPAFPN(YOLOv6RepPAFPN):
+    """YOLOv6 v3's Rep-BiPAN: takes one more, finer input level (``in_channels[0]``, stride 4)
+    and merges top-down with ``BiFusion`` (coarser, current and finer level) instead of
+    upsample-and-concatenate; the outputs are the same three levels."""
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: Sequence[int],
+        deepen_factor: float = 1.0,
+        widen_factor: float = 1.0,
+        num_csp_blocks: int = 12,
+        freeze_all: bool = False,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _RELU_INPLACE,
+        block_cfg: Cfg = {"type": "RepVGGBlock"},  # noqa: B006
+        init_cfg: Any = None,
+    ) -> None:
+        self.extra_in_channel = in_channels[0]
+        super().__init__(
+            in_channels[1:], out_channels, deepen_factor, widen_factor, num_csp_blocks,
+            freeze_all, norm_cfg, act_cfg, block_cfg, init_cfg,
+        )  # fmt: skip
+
+    def _top_down_merge(self, channels: int) -> nn.Module:
+        # BiFusion already brings the levels to out_channels: no concatenation to absorb here.
+        return RepStageBlock(
+            channels, channels, make_round(self.num_csp_blocks, self.deepen_factor),
+            block_cfg=self.block_cfg,
+        )  # fmt: skip
+
+    def build_top_down_layer(self, idx: int) -> nn.Module:
+        layer = self._top_down_merge(self._w(self.out_channels[idx - 1]))
+        if idx == 1:
+            return layer
+        reduce = self._conv(
+            self._w(self.out_channels[idx - 1]), self._w(self.out_channels[idx - 2]), 1
+        )
+        return nn.Sequential(layer, reduce)
+
+    def build_upsample_layer(self, idx: int) -> nn.Module:
+        finer = self.in_channels[idx - 2] if idx > 1 else self.extra_in_channel
+        return BiFusion(
+            in_channels0=self._w(self.in_channels[idx - 1]),
+            in_channels1=self._w(finer),
+            out_channels=self._w(self.out_channels[idx - 1]),
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg,
+        )
+
+    def forward(self, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+        levels = len(self.in_channels)
+        if len(inputs) != levels + 1:
+            raise ValueError(f"expected {levels + 1} feature maps, got {len(inputs)}")
+        # reduce_outs[0] is the extra finest level, which only feeds BiFusion.
+        reduce_outs = [inputs[0]] + [
+            layer(x) for layer, x in zip(self.reduce_layers, inputs[1:], strict=True)
+        ]
+        inner_outs = [reduce_outs[-1]]
+        for idx in range(levels - 1, 0, -1):
+            fused = self.upsample_layers[levels - 1 - idx](
+                [inner_outs[0], reduce_outs[idx], reduce_outs[idx - 1]]
+            )
+            inner_outs.insert(0, self.top_down_layers[levels - 1 - idx](fused))
+        outs = [inner_outs[0]]
+        for idx in range(levels - 1):
+            downsample_feat = self.downsample_layers[idx](outs[-1])
+            outs.append(
+                self.bottom_up_layers[idx](torch.cat([downsample_feat, inner_outs[idx + 1]], 1))
+            )
+        return tuple(layer(x) for layer, x in zip(self.out_layers, outs, strict=True))
+
+
+@register_model
+class YOLOv6CSPRepBiPAFPN(YOLOv6RepBiPAFPN):
+    """CSP Rep-BiPAN (YOLOv6 v3 M/L): Rep-BiPAN whose merge blocks are BepC3 blocks."""
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: Sequence[int],
+        deepen_factor: float = 1.0,
+        widen_factor: float = 1.0,
+        hidden_ratio: float = 0.5,
+        num_csp_blocks: int = 12,
+        freeze_all: bool = False,
+        norm_cfg: Cfg = _YOLO_BN,
+        act_cfg: Cfg = _RELU_INPLACE,
+        block_act_cfg: Cfg = _SILU_INPLACE,
+        block_cfg: Cfg = {"type": "RepVGGBlock"},  # noqa: B006
+        init_cfg: Any = None,
+    ) -> None:
+        self.hidden_ratio = hidden_ratio
+        self.block_act_cfg = block_act_cfg
+        super().__init__(
+            in_channels, out_channels, deepen_factor, widen_factor, num_csp_blocks, freeze_all,
+            norm_cfg, act_cfg, block_cfg, init_cfg,
+        )  # fmt: skip
+
+    def _bep(self, in_channels: int, out_channels: int) -> nn.Module:
+        return BepC3StageBlock(
+            in_channels, out_channels, make_round(self.num_csp_blocks, self.deepen_factor),
+            hidden_ratio=self.hidden_ratio, block_cfg=self.block_cfg, norm_cfg=self.norm_cfg,
+            act_cfg=self.block_act_cfg,
+        )  # fmt: skip
+
+    def _top_down_merge(self, channels: int) -> nn.Module:
+        return self._bep(channels, channels)
+
+    def _merge(self, in_channels: int, out_channels: int) -> nn.Module:
+        return self._bep(in_channels, out_channels)
 
 
 @register_model
