@@ -167,3 +167,15 @@ def test_the_max_modules_default_is_the_targets() -> None:
     from complexity.targets.spec import DEFAULT_MAX_MODULES
 
     assert MAX_MODULES == DEFAULT_MAX_MODULES
+
+
+@pytest.mark.slow
+def test_get_flops_advises_only_what_accepts_it() -> None:
+    """get_flops.py takes no --convention; its advice names the command that does."""
+    script = [sys.executable, "tools/analysis_tools/get_flops.py", RTMDET_S]
+    rejected = subprocess.run([*script, "--convention", "flops"], capture_output=True, text=True)
+    assert rejected.returncode == 2 and "--convention" in rejected.stderr
+    result = subprocess.run(script, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    advice = [line for line in result.stdout.splitlines() if "--convention" in line]
+    assert advice and all("complexity analyze --convention" in line for line in advice)
