@@ -5,57 +5,75 @@ report = analyze(model, torch.randn(1, 3, 224, 224))
 report.total("flops"), report.by_module("params"), report.unsupported_ops
 """
 
-from .analysis import analyze
-from .backward import OPTIMIZERS, TrainStep
-from .budget import BudgetBreach, check_budgets, parse_quantity
-from .conventions import CONVENTIONS, Convention, get_convention
-from .devices import DEVICES, DeviceSpec, parse_device_spec
-from .diff import Change, ModuleChange, ReportDiff, compare_reports
-from .memory import MemoryProfile, OpCost
-from .registry import Handler, HandlerTable
-from .report import (
-    HANDLER_FAILED,
-    METRICS,
-    NO_HANDLER,
-    NOT_COUNTED_BY_CONVENTION,
-    Report,
-    UncountedOp,
-)
-from .roofline import Roofline, roofline
-from .sweep import growth_exponents
-from .tracing import AnalysisError, ModuleInfo, describe_shapes
+# Names load on first use (PEP 562): `import complexity.<pkg>.<module>` for a
+# torch-free module (the command line's option checks) must not import torch.
 
-__all__ = [
-    "CONVENTIONS",
-    "DEVICES",
-    "HANDLER_FAILED",
-    "METRICS",
-    "NOT_COUNTED_BY_CONVENTION",
-    "NO_HANDLER",
-    "OPTIMIZERS",
-    "AnalysisError",
-    "BudgetBreach",
-    "Change",
-    "Convention",
-    "DeviceSpec",
-    "Handler",
-    "HandlerTable",
-    "MemoryProfile",
-    "ModuleChange",
-    "ModuleInfo",
-    "OpCost",
-    "Report",
-    "ReportDiff",
-    "Roofline",
-    "TrainStep",
-    "UncountedOp",
-    "analyze",
-    "check_budgets",
-    "compare_reports",
-    "describe_shapes",
-    "get_convention",
-    "growth_exponents",
-    "parse_device_spec",
-    "parse_quantity",
-    "roofline",
-]
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
+_SOURCES = {
+    "analyze": "analysis",
+    "OPTIMIZERS": "backward",
+    "TrainStep": "backward",
+    "BudgetBreach": "budget",
+    "check_budgets": "budget",
+    "parse_quantity": "budget",
+    "CONVENTIONS": "conventions",
+    "Convention": "conventions",
+    "get_convention": "conventions",
+    "DEVICES": "datasheets",
+    "DeviceSpec": "datasheets",
+    "parse_device_spec": "datasheets",
+    "Change": "diff",
+    "ModuleChange": "diff",
+    "ReportDiff": "diff",
+    "compare_reports": "diff",
+    "MemoryProfile": "memory",
+    "OpCost": "memory",
+    "Handler": "registry",
+    "HandlerTable": "registry",
+    "HANDLER_FAILED": "report",
+    "METRICS": "report",
+    "NO_HANDLER": "report",
+    "NOT_COUNTED_BY_CONVENTION": "report",
+    "Report": "report",
+    "UncountedOp": "report",
+    "Roofline": "roofline",
+    "roofline": "roofline",
+    "growth_exponents": "sweep",
+    "AnalysisError": "tracing",
+    "ModuleInfo": "tracing",
+    "describe_shapes": "tracing",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class _Package(types.ModuleType):
+    """Importing a submodule sets it as an attribute of its package; where an exported name
+    is also a submodule's (`roofline`), the export keeps the name, as eager imports did."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SOURCES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .devices import DeviceSpec
+from .datasheets import DeviceSpec
 from .formulas import MATMUL_OPS  # on tensor cores, where a chip has them for their dtype
 from .memory import MemoryWalk, OpCost
 from .report import Report

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .devices import DeviceSpec
+from .datasheets import DeviceSpec
 from .report import Report
 from .roofline import COMPUTE, MATMUL_OPS, MEMORY, op_time
 

@@ -1,4 +1,5 @@
-"""What `complexity analyze` does once its options are parsed: load, analyse, print, export."""
+"""What `complexity analyze` does once its options are parsed: check, load, analyse, print,
+export. Every option is checked first, without torch (validation.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,31 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rich.console import Console
-
-from complexity.render import RenderOptions
-from complexity.targets import (
-    DEFAULT_MAX_MODULES,
-    InputRequest,
-    TargetSpec,
-    check_device,
-    load_and_analyze,
-    parse_cfg_options,
-    parse_input,
-    parse_model_args,
-    parse_shape,
-)
+from complexity.render.options import RenderOptions
+from complexity.targets import InputRequest, TargetSpec
 
 from .export import check_exports, files_read_by
 from .failures import UsageError
 from .signals import raise_if_interrupted
+from .validation import (
+    TargetOptions,
+    check_build_device,
+    check_convention,
+    check_depth,
+    check_target_options,
+)
+from .version import tool_version
+
+__all__ = [
+    "AnalyzeRequest",
+    "analyze_target",
+    "check_decode",
+    "check_exports",
+    "run_analyze",
+    "tool_version",
+    "train_step_of",
+    "with_prefill",
+]
 
 
 @dataclass(frozen=True)
@@ -33,20 +41,13 @@ class AnalyzeRequest:
     """Everything `complexity analyze` was asked, as parsed from the command line."""
 
     target: str  # config, model file or import spec
-    shape: list[str] | None = None  # --shape values as typed
-    cfg_options: list[str] | None = None  # key=value items
+    options: TargetOptions = field(default_factory=TargetOptions)  # how to build it
     convention: str = "fvcore"
     exports: Mapping[str, str] = field(default_factory=dict)  # format -> path, "-" for stdout
     render: RenderOptions = field(default_factory=RenderOptions)
     budgets: Mapping[str, str] = field(default_factory=dict)  # metric -> limit as typed ("15G")
-    inputs: list[str] | None = None  # --input [NAME=]SHAPE[:DTYPE], one per input
-    seq_len: int | None = None  # --seq-len
-    batch: int | None = None  # --batch
-    model_args: list[str] | None = None  # --model-arg KEY=VALUE items
     device_spec: str | None = None  # --device-spec: a device of the table or flops=,bandwidth=
     device: str = "auto"  # auto | meta | cpu | cuda: where to build and trace (targets/analyze.py)
-    training_form: bool = False  # skip switch_to_deploy on configs
-    builder: str = "auto"  # configs: auto | openmmlab | zoo (targets/builders.py)
     train_step: bool = False  # --train-step: the backward of one training step too
     freeze: tuple[str, ...] = ()  # --freeze PATTERN: parameters that get no gradient
     optimizer: str = "adamw"  # --optimizer: whose state the training memory counts
@@ -54,22 +55,14 @@ class AnalyzeRequest:
     decode: bool = False  # --decode: one decode step with a KV cache, beside the prefill
     context: int | None = None  # --context: tokens in the KV cache (default: the prefill's)
     kv_dtype: str | None = None  # --kv-dtype: the cache's element type (default the model's)
-    max_modules: int = DEFAULT_MAX_MODULES  # --max-modules: stop building past this many
-
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("complexity")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @contextlib.contextmanager
 def spinner(message: str) -> Iterator[Callable[[str], None]]:
     """A spinner on stderr, only when stderr is a terminal; gives a function that says how
     long work goes (the spinner's text on a terminal, else one stderr line per call)."""
+    from rich.console import Console
+
     console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
         with console.status(message) as status:
@@ -80,6 +73,28 @@ def spinner(message: str) -> Iterator[Callable[[str], None]]:
                 None if progress.startswith("building:") else console.print(f"note: {progress}")
             )
         )
+
+
+def analyze_target(
+    spec: TargetSpec,
+    convention: str,
+    device: str,
+    *,
+    memory: bool = True,
+    train_step: Any = None,
+    label: str = "",
+) -> tuple[Any, Any]:
+    """Build and analyse one checked target: (what was loaded, the Report)."""
+    from complexity.analyzer import AnalysisError
+    from complexity.targets import load_and_analyze
+
+    with spinner(f"building and tracing {label or spec.target}") as notify:
+        try:
+            return load_and_analyze(
+                spec, convention, device, memory=memory, train_step=train_step, notify=notify
+            )
+        except AnalysisError as error:
+            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
 
 
 def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
@@ -120,8 +135,6 @@ def train_step_of(
     train_step: bool, freeze: tuple[str, ...], optimizer: str = "adamw", amp: bool = False
 ) -> Any:
     """The `TrainStep` of --train-step and its options, or None; an option alone is refused."""
-    from complexity.analyzer import OPTIMIZERS, TrainStep
-
     if not train_step:
         for name, given in (("--freeze", freeze), ("--optimizer", optimizer != "adamw")):
             if given:
@@ -129,42 +142,47 @@ def train_step_of(
         if amp:
             raise UsageError("--amp applies to a training step: add --train-step")
         return None
+    from complexity.analyzer import OPTIMIZERS, TrainStep  # imports torch: a step is asked for
+
     if optimizer not in OPTIMIZERS:
         raise UsageError(f"unknown --optimizer {optimizer!r}; use one of: {', '.join(OPTIMIZERS)}")
     return TrainStep(freeze=freeze, optimizer=optimizer, amp=amp)
 
 
-def _check_decode(request: AnalyzeRequest, inputs: InputRequest) -> int | None:
+def check_decode(
+    target: str, decode: bool, context: int | None, kv_dtype: str | None, device: str,
+    request: InputRequest,
+) -> int | None:  # fmt: skip
     """The decode step's context (None without --decode); options that cannot apply refused."""
-    from complexity.targets import DEFAULT_SEQ_LEN
-    from complexity.targets.decode import check_kv_dtype
-
-    if not request.decode:
-        for name, value in (("--context", request.context), ("--kv-dtype", request.kv_dtype)):
+    if not decode:
+        for name, value in (("--context", context), ("--kv-dtype", kv_dtype)):
             if value is not None:
                 raise UsageError(f"{name} applies to a decode step; add --decode")
         return None
-    if not request.target.endswith(".json"):
+    if not target.endswith(".json"):
         raise UsageError(
             "--decode analyses a Hugging Face causal LM: give its config.json "
             "(e.g. examples/hf/llama-2-7b/config.json)"
         )
-    if inputs.inputs:
+    if request.inputs:
         raise UsageError("--decode builds its own inputs; use --context and --batch, not --input")
-    if request.device in ("cpu", "cuda"):
-        raise UsageError(f"--decode traces on meta; drop --device {request.device}")
-    check_kv_dtype(request.kv_dtype)
-    context = request.context or inputs.seq_len or DEFAULT_SEQ_LEN
-    if context <= 0:
-        raise UsageError(f"--context {context} is not a positive number of cached tokens")
-    limit = inputs.model_args.get("max_position_embeddings", _positions(request.target))
-    if isinstance(limit, int) and context + 1 > limit:  # refused before any build or trace
+    if device in ("cpu", "cuda"):
+        raise UsageError(f"--decode traces on meta; drop --device {device}")
+    from complexity.targets import DEFAULT_SEQ_LEN
+    from complexity.targets.decode import check_kv_dtype
+
+    check_kv_dtype(kv_dtype)
+    cached = context or request.seq_len or DEFAULT_SEQ_LEN
+    if cached <= 0:
+        raise UsageError(f"--context {cached} is not a positive number of cached tokens")
+    limit = request.model_args.get("max_position_embeddings", _positions(target))
+    if isinstance(limit, int) and cached + 1 > limit:  # refused before any build or trace
         raise UsageError(
-            f"--context {context} leaves no position for the new token: the model has "
+            f"--context {cached} leaves no position for the new token: the model has "
             f"{limit}; give --context {limit - 1} or less, or --model-arg "
-            f"max_position_embeddings={context + 1}"
+            f"max_position_embeddings={cached + 1}"
         )
-    return context
+    return cached
 
 
 def _positions(target: str) -> int | None:
@@ -180,17 +198,46 @@ def _positions(target: str) -> int | None:
     return data.get("max_position_embeddings") if isinstance(data, dict) else None
 
 
+def with_prefill(spec: TargetSpec, cached_tokens: int | None) -> TargetSpec:
+    """The prefill that fills a decode step's cache: --seq-len, else the context."""
+    if cached_tokens is None or spec.request.seq_len is not None:
+        return spec
+    return replace(spec, request=replace(spec.request, seq_len=cached_tokens))
+
+
 def run_analyze(request: AnalyzeRequest) -> int:
-    """Load the target, analyse it once, print the sections and write the exports.
+    """Check every option, load the target, analyse it once, print the sections and write the
+    exports.
 
     Returns the exit code: 3 when a budget (`--max-flops` and the like) is exceeded.
     """
-    from complexity.analyzer import (
-        CONVENTIONS,
-        AnalysisError,
-        check_budgets,
-        parse_device_spec,
-    )
+    from .budgets import BUDGET_EXCEEDED_EXIT, budget_lines, parse_budgets
+
+    # One validation step, before torch: every option, the target, the exports.
+    check_depth(request.render.depth)
+    convention = check_convention(request.convention)
+    spec = check_target_options(request.target, request.options)
+    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
+    limits = parse_budgets(request.budgets)
+    render = request.render
+    if request.device_spec is not None:
+        from complexity.analyzer.datasheets import parse_device_spec
+
+        try:
+            render = replace(render, device=parse_device_spec(request.device_spec))
+        except ValueError as error:
+            raise UsageError(f"--device-spec: {error}") from None
+    check_build_device(request.device)
+    train = train_step_of(request.train_step, request.freeze, request.optimizer, request.amp)
+    if "train_flops" in limits and train is None:
+        raise UsageError("--max-train-flops budgets a training step: add --train-step")
+    cached_tokens = check_decode(
+        request.target, request.decode, request.context, request.kv_dtype, request.device,
+        spec.request,
+    )  # fmt: skip
+    spec = with_prefill(spec, cached_tokens)
+
+    from complexity.analyzer import check_budgets
     from complexity.render import (
         EXPORTERS,
         ExportContext,
@@ -199,78 +246,28 @@ def run_analyze(request: AnalyzeRequest) -> int:
         stdout_console,
     )
 
-    from .budgets import BUDGET_EXCEEDED_EXIT, budget_lines, parse_budgets
-
-    if request.render.depth < 0:
-        raise UsageError(f"--depth {request.render.depth} is negative; give 0 or more levels")
-    if request.convention not in CONVENTIONS:
-        raise UsageError(
-            f"unknown --convention {request.convention!r}; use one of: {', '.join(CONVENTIONS)}"
-        )
-    size = parse_shape(request.shape)
-    options = parse_cfg_options(request.cfg_options)
-    inputs = InputRequest(
-        inputs=tuple(parse_input(spec) for spec in request.inputs or ()),
-        seq_len=request.seq_len,
-        batch=request.batch,
-        model_args=parse_model_args(request.model_args),
+    # Bytes and peaks are printed with --memory, priced by the roofline and
+    # carried by every export; the default table needs no memory walk.
+    memory = (
+        render.memory
+        or render.device is not None
+        or bool(exports.targets)
+        or cached_tokens is not None  # the prefill's time to first token
     )
-    exports = check_exports(request.exports, files_read_by(request.target, "the model (CONFIG)"))
-    limits = parse_budgets(request.budgets)
-    render = request.render
-    if request.device_spec is not None:
-        try:
-            render = replace(render, device=parse_device_spec(request.device_spec))
-        except ValueError as error:
-            raise UsageError(f"--device-spec: {error}") from None
-    check_device(request.device)
-    step = train_step_of(request.train_step, request.freeze, request.optimizer, request.amp)
-    if "train_flops" in limits and step is None:
-        raise UsageError("--max-train-flops budgets a training step: add --train-step")
-    cached_tokens = _check_decode(request, inputs)
-    if cached_tokens is not None and inputs.seq_len is None:
-        inputs = replace(inputs, seq_len=cached_tokens)  # the prefill that fills the cache
-
-    with spinner(f"building and tracing {request.target}") as notify:
-        try:
-            spec = TargetSpec(
-                request.target,
-                size,
-                options,
-                inputs,
-                training_form=request.training_form,
-                builder=request.builder,
-                max_modules=request.max_modules,
-            )
-            # Bytes and peaks are printed with --memory, priced by the roofline and
-            # carried by every export; the default table needs no memory walk.
-            memory = (
-                render.memory
-                or render.device is not None
-                or bool(exports.targets)
-                or cached_tokens is not None  # the prefill's time to first token
-            )
-            loaded, report = load_and_analyze(
-                spec,
-                request.convention,
-                request.device,
-                memory=memory,
-                train_step=step,
-                notify=notify,
-            )
-        except AnalysisError as error:
-            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
-        if cached_tokens is not None:
-            from complexity.targets.decode import analyze_decode
-
-            report, serving, step = analyze_decode(
-                loaded, report, request.convention, cached_tokens, request.kv_dtype, render.device
-            )
-            render = replace(render, serving=serving)
-            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
-            loaded.tokens = None  # the summary's per-token lines are the serving block's
-    raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
+    loaded, report = analyze_target(
+        spec, convention, request.device, memory=memory, train_step=train
+    )
     exports.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
+    if cached_tokens is not None:
+        from complexity.targets.decode import analyze_decode
+
+        report, serving, step = analyze_decode(
+            loaded, report, convention, cached_tokens, request.kv_dtype, render.device
+        )
+        render = replace(render, serving=serving)
+        loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
+        loaded.tokens = None  # the summary's per-token lines are the serving block's
+    raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
@@ -299,9 +296,9 @@ def run_analyze(request: AnalyzeRequest) -> int:
             tokens=loaded.tokens,
             default_seq_len=loaded.default_seq_len,
             built_by=str(loaded.built_by) if loaded.built_by is not None else None,
+            transformer=transformer_shape(loaded.model) if train else None,
+            embedding_params=input_embedding_params(loaded.model) if train else 0,
             active_params=loaded.active_params if loaded.tokens else None,
-            transformer=transformer_shape(loaded.model) if step else None,
-            embedding_params=input_embedding_params(loaded.model) if step else 0,
         ),
         console,
     )

@@ -3,105 +3,87 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
 
-from complexity.targets import (
-    DEFAULT_MAX_MODULES,
-    InputRequest,
-    TargetSpec,
-    check_device,
-    load_and_analyze,
-    parse_input,
-    parse_shape,
+from .command import (
+    analyze_target,
+    check_decode,
+    check_exports,
+    tool_version,
+    train_step_of,
+    with_prefill,
 )
-
-from .command import spinner, tool_version, train_step_of
-from .export import check_exports, files_read_by
+from .export import files_read_by
 from .failures import UsageError
+from .validation import (
+    TargetOptions,
+    check_build_device,
+    check_convention,
+    check_depth,
+    check_target_options,
+)
 
 
 def run_compare(
     target_a: str,
     target_b: str,
     *,
-    shape: list[str] | None,
+    options: tuple[TargetOptions, TargetOptions],
     depth: int,
     convention: str,
     exports: dict[str, str],
-    inputs: list[str] | None = None,
-    seq_len: int | None = None,
-    batch: int | None = None,
     device: str = "auto",
-    builder: str = "auto",
+    memory: bool = False,
     decode: bool = False,
     context: int | None = None,
     kv_dtype: str | None = None,
     train_step: bool = False,
     freeze: tuple[str, ...] = (),
-    max_modules: int | None = DEFAULT_MAX_MODULES,
 ) -> None:
     """Load and analyse both targets, print the matched table, write the JSON/HTML exports.
 
+    `options` are each side's: both are checked, and both targets, before either is built.
     With `decode`, each side is one decode step with a KV cache of `context` tokens.
     """
-    from complexity.analyzer import CONVENTIONS, compare_reports
-    from complexity.render import print_sections, stdout_console, uncounted_section
-    from complexity.render.compare import diff_tables, summary_lines
-
-    if depth < 0:
-        raise UsageError(f"--depth {depth} is negative; give 0 or more levels")
-    if convention not in CONVENTIONS:
-        raise UsageError(
-            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
-        )
-    size = parse_shape(shape)
-    request = InputRequest(
-        inputs=tuple(parse_input(spec) for spec in inputs or ()), seq_len=seq_len, batch=batch
-    )
+    check_depth(depth)
+    check_convention(convention)
+    specs = [
+        check_target_options(target, side)
+        for target, side in zip((target_a, target_b), options, strict=True)
+    ]
     checked = check_exports(
         exports,
         {**files_read_by(target_a, "model A"), **files_read_by(target_b, "model B")},
     )
-
-    check_device(device)
-    train_step_of(train_step, freeze)  # refuse --freeze without --train-step before any work
+    check_build_device(device)
+    train = train_step_of(train_step, freeze)
     cached = None
-    if decode or context is not None or kv_dtype is not None:
-        from .command import AnalyzeRequest, _check_decode
+    for index, spec in enumerate(specs):
+        cached = check_decode(spec.target, decode, context, kv_dtype, device, spec.request)
+        specs[index] = with_prefill(spec, cached)
 
-        for target in (target_a, target_b):
-            cached = _check_decode(
-                AnalyzeRequest(target, decode=decode, context=context, kv_dtype=kv_dtype,
-                               device=device),
-                request,
-            )  # fmt: skip
-        if cached is not None and request.seq_len is None:
-            request = dataclasses.replace(request, seq_len=cached)
+    from complexity.analyzer import compare_reports
+    from complexity.render import print_sections, stdout_console, uncounted_section
+    from complexity.render.compare import diff_tables, summary_lines
 
     reports, labels, notes, servings = [], [], [], []
-    for side, target in zip("AB", (target_a, target_b), strict=True):
-        with spinner(f"building and tracing {target}"), _naming_the_side(side, target):
-            loaded, report = load_and_analyze(
-                TargetSpec(target, size, request=request, builder=builder, max_modules=max_modules),
-                convention,
-                device,
-                train_step=train_step_of(train_step, freeze),
-            )
-            checked.refuse_overwriting(
-                {path: f"a file model {side} read" for path in loaded.files_read}
-            )
-            if cached is not None:
-                from complexity.targets.decode import analyze_decode
+    for side, spec in zip("AB", specs, strict=True):
+        with _naming_the_side(side, spec.target):
+            loaded, report = analyze_target(spec, convention, device, train_step=train)
+        checked.refuse_overwriting(
+            {path: f"a file model {side} read" for path in loaded.files_read}
+        )
+        if cached is not None:
+            from complexity.targets.decode import analyze_decode
 
-                report, serving, step = analyze_decode(
-                    loaded, report, convention, cached, kv_dtype, None
-                )
-                servings.append(serving)
-                loaded.input_label = step.label
-                loaded.notes = [*loaded.notes, *step.notes]
+            report, serving, step = analyze_decode(
+                loaded, report, convention, cached, kv_dtype, None
+            )
+            servings.append(serving)
+            loaded.input_label = step.label
+            loaded.notes = [*loaded.notes, *step.notes]
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -133,7 +115,7 @@ def run_compare(
         return
 
     console = stdout_console()
-    sections: list[Any] = list(diff_tables(diff, depth, console))
+    sections: list[Any] = list(diff_tables(diff, depth, console, memory))
     sections.append(f"convention: {report_a.convention_summary}")
     for title, report in ((f"A ({target_a})", report_a), (f"B ({target_b})", report_b)):
         sections += [f"{title}:", uncounted_section(report), "\n".join(report.footer_lines())]

@@ -289,7 +289,7 @@ def check_exports(
             targets[fmt] = check_export_target(fmt, to)
             _refuse_shared_path(targets, fmt)
         if "html" in targets:
-            from complexity.render.html import PLOTLY_MISSING, plotly_available
+            from .validation import PLOTLY_MISSING, plotly_available  # torch-free
 
             if not plotly_available():
                 raise UsageError(PLOTLY_MISSING)

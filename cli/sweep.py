@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
-from complexity.targets import (
-    DEFAULT_MAX_MODULES,
-    InputRequest,
-    TargetError,
-    TargetSpec,
-    check_device,
-    load_and_analyze,
-    parse_cfg_options,
-    parse_model_args,
-    parse_shape,
-)
+from complexity.targets import TargetError, parse_shape
 
-from .command import spinner, tool_version, train_step_of
-from .export import check_exports, files_read_by
+from .command import analyze_target, check_decode, check_exports, tool_version, train_step_of
+from .export import files_read_by
 from .failures import UsageError
+from .validation import (
+    TargetOptions,
+    check_build_device,
+    check_convention,
+    check_seq_lens,
+    check_target_options,
+)
 
 
 def parse_sizes(values: list[str] | None) -> list[tuple[int, int]]:
@@ -62,38 +60,14 @@ def parse_seq_lens(values: list[str], option: str = "--seq-lens") -> list[int]:
 
 
 def _device_spec(text: str | None) -> Any:
-    from complexity.analyzer import parse_device_spec
-
     if text is None:
         return None
+    from complexity.analyzer.datasheets import parse_device_spec
+
     try:
         return parse_device_spec(text)
     except ValueError as error:
         raise UsageError(f"--device-spec: {error}") from None
-
-
-def _decode_point(
-    target: str,
-    context: int,
-    batch: int | None,
-    arguments: dict[str, Any],
-    convention: str,
-    kv_dtype: str | None,
-    spec: Any,
-) -> Any:
-    """One decode step with `context` cached tokens (its prefill fills the cache)."""
-    from complexity.analyzer.sweep import SweepPoint
-    from complexity.targets.decode import analyze_decode, check_kv_dtype
-
-    check_kv_dtype(kv_dtype)
-    if not target.endswith(".json"):
-        raise UsageError("--decode analyses a Hugging Face causal LM: give its config.json")
-    request = InputRequest(seq_len=context, batch=batch, model_args=arguments)
-    with spinner(f"building and tracing {target} with {context} cached tokens"):
-        loaded, prefill = load_and_analyze(TargetSpec(target, request=request), convention, "meta")
-        report, serving, step = analyze_decode(loaded, prefill, convention, context, kv_dtype, spec)
-    shape = (serving.cache.batch, context)
-    return SweepPoint(shape, shape, context, step.label, report, "context", serving)
 
 
 def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
@@ -104,38 +78,27 @@ def _fed_size(shape: tuple[int, int], inputs: Any) -> tuple[int, int]:
 
 def run_sweep(
     target: str,
+    options: TargetOptions,
     *,
     shapes: list[str] | None,
+    seq_lens: list[str] | None,
     convention: str,
     by_operator: bool,
     exports: dict[str, str],
-    cfg_options: list[str] | None,
-    seq_lens: list[str] | None = None,
-    batch: int | None = None,
-    model_args: list[str] | None = None,
     device: str = "auto",
-    builder: str = "auto",
     contexts: list[str] | None = None,
     decode: bool = False,
     kv_dtype: str | None = None,
     device_spec: str | None = None,
     train_step: bool = False,
     freeze: tuple[str, ...] = (),
-    max_modules: int | None = DEFAULT_MAX_MODULES,
 ) -> None:
     """Analyse `target` at each size; print the totals and growth; write JSON/HTML exports.
 
+    Every point is checked (with the target and its options) before the first is built.
     With `decode`, each of `contexts` is one decode step with a KV cache of that many tokens.
     """
-    from complexity.analyzer import CONVENTIONS
-    from complexity.analyzer.sweep import SweepPoint, sweep_growth
-    from complexity.render import print_sections, stdout_console
-    from complexity.render.sweep import growth_note, operator_table, totals_table
-
-    if convention not in CONVENTIONS:
-        raise UsageError(
-            f"unknown --convention {convention!r}; use one of: {', '.join(CONVENTIONS)}"
-        )
+    check_convention(convention)
     if shapes and seq_lens:
         raise UsageError("give --shapes (image sizes) or --seq-lens (token counts), not both")
     if decode != bool(contexts):
@@ -145,51 +108,64 @@ def run_sweep(
         )
     if contexts and (shapes or seq_lens):
         raise UsageError("--contexts sweeps the KV cache; drop --shapes and --seq-lens")
-    spec = _device_spec(device_spec)
+    roofline_device = _device_spec(device_spec)
     cached = parse_seq_lens(contexts, "--contexts") if contexts else []
     lengths = parse_seq_lens(seq_lens) if seq_lens else []
     sizes = [] if lengths or cached else parse_sizes(shapes)
-    options = parse_cfg_options(cfg_options)
-    arguments = parse_model_args(model_args)
+    size_specs = [
+        check_target_options(target, replace(options, shape=["x".join(map(str, size))]))
+        for size in sizes
+    ]
+    length_specs = [
+        check_target_options(target, replace(options, seq_len=length)) for length in lengths
+    ]
+    if length_specs:
+        check_seq_lens(length_specs[0], lengths)
+    context_specs = [
+        check_target_options(target, replace(options, seq_len=context)) for context in cached
+    ]
+    for spec in context_specs:
+        check_decode(target, True, spec.request.seq_len, kv_dtype, "meta", spec.request)
+    if context_specs:
+        check_seq_lens(context_specs[0], cached, "--contexts")
     checked = check_exports(exports, files_read_by(target, "the model (TARGET)"))
-    check_device(device)
+    check_build_device(device)
     step = train_step_of(train_step, freeze)
     if step is not None and cached:
         raise UsageError("--train-step prices a training step; a decode sweep has none")
 
+    from complexity.analyzer.sweep import SweepPoint, sweep_growth
+    from complexity.render import print_sections, stdout_console
+    from complexity.render.sweep import growth_note, operator_table, totals_table
+
     points = []
-    for shape in sizes:
+    for shape, spec in zip(sizes, size_specs, strict=True):
         label = "x".join(map(str, shape))
-        request = InputRequest(batch=batch, model_args=arguments)
-        with spinner(f"building and tracing {target} at {label}"):
-            loaded, report = load_and_analyze(
-                TargetSpec(
-                    target, shape, options, request, builder=builder, max_modules=max_modules
-                ),
-                convention,
-                device,
-                train_step=step,
-            )
+        loaded, report = analyze_target(
+            spec, convention, device, train_step=step, label=f"{target} at {label}"
+        )
         checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
         fed = _fed_size(shape, loaded.inputs)
         size = math.sqrt(fed[0] * fed[1])
         points.append(SweepPoint(shape, fed, size, loaded.input_label, report))
-    for length in lengths:
-        request = InputRequest(seq_len=length, batch=batch, model_args=arguments)
-        with spinner(f"building and tracing {target} at {length} tokens"):
-            loaded, report = load_and_analyze(
-                TargetSpec(
-                    target, None, options, request, builder=builder, max_modules=max_modules
-                ),
-                convention,
-                device,
-                train_step=step,
-            )
+    for length, spec in zip(lengths, length_specs, strict=True):
+        loaded, report = analyze_target(
+            spec, convention, device, train_step=step, label=f"{target} at {length} tokens"
+        )
         checked.refuse_overwriting({path: "a file the model read" for path in loaded.files_read})
-        tokens = loaded.tokens or (batch or 1, length)
+        tokens = loaded.tokens or (options.batch or 1, length)
         points.append(SweepPoint(tokens, tokens, length, loaded.input_label, report, "seq_len"))
-    for context in cached:
-        points.append(_decode_point(target, context, batch, arguments, convention, kv_dtype, spec))
+    for context, spec in zip(cached, context_specs, strict=True):
+        from complexity.targets.decode import analyze_decode
+
+        loaded, prefill = analyze_target(
+            spec, convention, "meta", label=f"{target} with {context} cached tokens"
+        )
+        report, serving, step = analyze_decode(
+            loaded, prefill, convention, context, kv_dtype, roofline_device
+        )
+        shape = (serving.cache.batch, context)
+        points.append(SweepPoint(shape, shape, context, step.label, report, "context", serving))
 
     texts: dict[str, str] = {}
     if "json" in checked:

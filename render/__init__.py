@@ -7,49 +7,67 @@ Shared by `complexity analyze` and tools/analysis_tools/get_flops.py; the analyz
 prints nothing.
 """
 
-from .costs import format_bytes, format_seconds
-from .exports import EXPORTERS, ExportContext, json_text
-from .formatting import format_arch_stat, format_size
-from .options import RenderOptions
-from .rows import COLUMNS, TableRow, arch_lines, table_rows
-from .terminal import (
-    SPLIT_LINE,
-    ModuleTable,
-    markdown_table,
-    module_table,
-    module_tree,
-    operator_table,
-    print_sections,
-    report_sections,
-    stat_line,
-    stdout_console,
-    summary_lines,
-    uncounted_section,
-)
+# Names load on first use (PEP 562): `import complexity.<pkg>.<module>` for a
+# torch-free module (the command line's option checks) must not import torch.
 
-__all__ = [
-    "COLUMNS",
-    "EXPORTERS",
-    "SPLIT_LINE",
-    "ExportContext",
-    "ModuleTable",
-    "RenderOptions",
-    "TableRow",
-    "arch_lines",
-    "format_arch_stat",
-    "format_bytes",
-    "format_seconds",
-    "format_size",
-    "json_text",
-    "markdown_table",
-    "module_table",
-    "module_tree",
-    "operator_table",
-    "print_sections",
-    "report_sections",
-    "stat_line",
-    "stdout_console",
-    "summary_lines",
-    "table_rows",
-    "uncounted_section",
-]
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
+
+_SOURCES = {
+    "format_bytes": "costs",
+    "format_seconds": "costs",
+    "EXPORTERS": "exports",
+    "ExportContext": "exports",
+    "json_text": "exports",
+    "format_arch_stat": "formatting",
+    "format_size": "formatting",
+    "RenderOptions": "options",
+    "COLUMNS": "rows",
+    "TableRow": "rows",
+    "arch_lines": "rows",
+    "table_rows": "rows",
+    "SPLIT_LINE": "terminal",
+    "ModuleTable": "terminal",
+    "markdown_table": "terminal",
+    "module_table": "terminal",
+    "module_tree": "terminal",
+    "operator_table": "terminal",
+    "print_sections": "terminal",
+    "report_sections": "terminal",
+    "stat_line": "terminal",
+    "stdout_console": "terminal",
+    "summary_lines": "terminal",
+    "uncounted_section": "terminal",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class _Package(types.ModuleType):
+    """Importing a submodule sets it as an attribute of its package; where an exported name
+    is also a submodule's (`roofline`), the export keeps the name, as eager imports did."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SOURCES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -16,28 +16,38 @@ METRIC_LABELS = (
     ("flops", "flops"),
     ("activations", "acts"),
     ("train_flops", "train flops"),  # with --train-step: forward + backward
+    ("param_bytes", "param mem"),  # --memory
+    ("activation_bytes", "act mem"),  # --memory
 )
 METRICS_SHOWN = ("params", "flops", "activations")
+MEMORY_METRICS = ("param_bytes", "activation_bytes")
 
 
-def shown_metrics(diff: ReportDiff) -> tuple[str, ...]:
-    """The metrics the tables show: a train step's flops too when both reports have one."""
-    return METRICS_SHOWN + (("train_flops",) if "train_flops" in diff.totals else ())
+def shown_metrics(diff: ReportDiff, memory: bool = False) -> tuple[str, ...]:
+    """The metrics the tables show: a train step's flops too when both reports have one,
+    and parameter and activation bytes with `memory`."""
+    train = ("train_flops",) if "train_flops" in diff.totals else ()
+    return METRICS_SHOWN + train + (MEMORY_METRICS if memory else ())
 
 
 MISSING = "—"
 
 
-def _signed(value: int) -> str:
-    return ("+" if value > 0 else "") + format_size(value)
+def _format(metric: str, value: int) -> str:
+    if metric in MEMORY_METRICS:
+        from .costs import format_bytes
+
+        return format_bytes(value)
+    return format_size(value)
 
 
-def change_cells(change: Change) -> list[str]:
+def change_cells(change: Change, metric: str = "flops") -> list[str]:
     """A, B, B − A and B / A as printed: missing sides as '—', an undefined ratio blank."""
+    delta = change.delta
     return [
-        MISSING if change.a is None else format_size(change.a),
-        MISSING if change.b is None else format_size(change.b),
-        "" if change.delta is None else _signed(change.delta),
+        MISSING if change.a is None else _format(metric, change.a),
+        MISSING if change.b is None else _format(metric, change.b),
+        "" if delta is None else ("+" if delta > 0 else "") + _format(metric, delta),
         "" if change.ratio is None else f"{change.ratio:.3f}",
     ]
 
@@ -57,21 +67,27 @@ def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] | None = N
         name = Text(" " * module.depth + (module.name or "model"))
         if module.present != BOTH:
             name.append(" (only in A)" if module.present == ONLY_A else " (only in B)", "yellow")
-        cells = [cell for metric in metrics for cell in change_cells(module.metrics[metric])]
+        cells = [
+            cell for metric in metrics for cell in change_cells(module.metrics[metric], metric)
+        ]
         table.add_row(name, *cells)
     table.add_section()
-    totals = [cell for metric in metrics for cell in change_cells(diff.totals[metric])]
+    totals = [cell for metric in metrics for cell in change_cells(diff.totals[metric], metric)]
     table.add_row(Text("total", style="bold"), *totals)
     return table
 
 
-def diff_tables(diff: ReportDiff, depth: int, console: Console) -> list[Table]:
-    """One side-by-side table; one table per metric where the console is too narrow for it."""
-    wide = diff_table(diff, depth)
+def diff_tables(
+    diff: ReportDiff, depth: int, console: Console, memory: bool = False
+) -> list[Table]:
+    """One side-by-side table; one table per metric where the console is too narrow for it.
+    `memory` adds parameter and activation bytes (binary units)."""
+    metrics = shown_metrics(diff, memory)
+    wide = diff_table(diff, depth, metrics)
     unbounded = console.options.update_width(10**6)  # measure() is capped at the width
     if console.measure(wide, options=unbounded).maximum <= console.width:
         return [wide]
-    return [diff_table(diff, depth, (metric,)) for metric in shown_metrics(diff)]
+    return [diff_table(diff, depth, (metric,)) for metric in metrics]
 
 
 def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str, str]) -> list[str]:

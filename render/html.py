@@ -2,7 +2,7 @@
 
 The chart is plotly's icicle (click a block to zoom into it, click the top bar to zoom out;
 hover shows params, flops, activations and share). plotly.js is written inline, so the file
-opens without a network. plotly is an optional extra: `pip install "complexity[html]"`.
+opens without a network. plotly is an optional extra: `pip install "torch-complexity[html]"`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from .hidden import cost_cell, hidden_work_line, ranked_uncounted
 from .rows import columns_of, table_rows
 from .sweep import growth_note, totals_cells
 
-PLOTLY_MISSING = 'the HTML report needs plotly; install it with pip install "complexity[html]"'
+PLOTLY_MISSING = (
+    'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
+)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from complexity.analyzer import DeviceSpec
-from complexity.analyzer.serving import Serving
+if TYPE_CHECKING:  # both import torch; the command line builds options before it
+    from complexity.analyzer.datasheets import DeviceSpec
+    from complexity.analyzer.serving import Serving
 
 
 @dataclass(frozen=True)
@@ -22,3 +24,6 @@ class RenderOptions:
     memory: bool = False  # param/activation bytes and peak activation columns (--memory)
     device: DeviceSpec | None = None  # roofline time columns on this device (--device-spec)
     serving: Serving | None = None  # --decode: the step's bytes columns, prefill vs decode
+    # How advice names the convention option: get_flops.py takes none, so it points to the
+    # command that does ("complexity analyze --convention").
+    convention_option: str = "--convention"

@@ -207,7 +207,9 @@ def _where(modules: dict[str, int], limit: int = 3) -> str:
 COMPACT_UNCOUNTED = 5  # operators listed by default; the flag lists all, with modules
 
 
-def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
+def uncounted_section(
+    report: Report, show_all: bool = False, convention_option: str = "--convention"
+) -> RenderableType:
     """Operators that ran but were not counted, and the free ones.
 
     Compact by default: a count, then the most-called operators (name, calls, why); with
@@ -251,12 +253,12 @@ def uncounted_section(report: Report, show_all: bool = False) -> RenderableType:
             if name != report.convention and marked and marked <= convention.rules.keys()
         ]
         if other:
-            names = " or ".join(f"--convention {c}" for c in other)
+            names = " or ".join(f"{convention_option} {c}" for c in other)
             parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
         if SDPA in marked and "macs" in CONVENTIONS:
             parts.append(
                 Text(
-                    "(--convention macs counts attention as matmuls: q·kᵀ and p·v, "
+                    f"({convention_option} macs counts attention as matmuls: q·kᵀ and p·v, "
                     "as torchvision's GFLOPS do)"
                 )
             )
@@ -337,7 +339,9 @@ def report_sections(
     sections.append(plain(f"convention: {report.convention_summary}"))
     footer = [built_by] if built_by else []
     sections.append(plain("\n".join([*footer, *report.footer_lines()])))  # meta or real; caveats
-    sections.append(uncounted_section(report, options.all_uncounted))
+    sections.append(
+        uncounted_section(report, options.all_uncounted, options.convention_option)
+    )
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len, active_params)
     sections.append(plain("\n".join(summary)))

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
@@ -22,11 +25,33 @@ from .spec import Loaded, TargetError, TargetSpec
 DEVICES = ("auto", "meta", "cpu", "cuda")
 
 
+def _torch_build_has_gpu() -> bool:
+    """Whether the installed torch was built for CUDA or ROCm, read without importing it
+    (torch/version.py says `cuda = None` and `hip = None` in a CPU-only build)."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    try:
+        text = version_file.read_text(encoding="utf-8")
+    except OSError:
+        return True  # cannot tell: let torch answer
+    return not all(
+        re.search(rf"^{name}\s*(?::[^=]*)?=\s*None\s*$", text, re.M) for name in ("cuda", "hip")
+    )
+
+
 def check_device(device: str) -> str:
+    """`--device`: a known name, and `cuda` only where torch can reach a GPU. A CPU-only
+    torch is recognised without importing it (seconds), so the error comes at once."""
     if device not in DEVICES:
         raise TargetError(f"unknown --device {device!r}; use one of: {', '.join(DEVICES)}")
     if device == "cuda":
-        import torch
+        if not _torch_build_has_gpu():
+            raise TargetError(
+                "--device cuda: this torch is a CPU-only build; use --device cpu or auto"
+            )
+        import torch  # a GPU build: only torch knows whether a device is there
 
         if not torch.cuda.is_available():
             raise TargetError(

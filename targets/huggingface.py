@@ -291,6 +291,30 @@ def _model_inputs(
     return feeds, tokens
 
 
+def position_limit(path: Path, model_args: dict[str, Any]) -> tuple[int | None, str]:
+    """How many positions the config.json's model takes (None when it says nothing), and
+    its model_type. Builds the config only, not the model: sweep checks every --seq-lens
+    point with it before the first is built."""
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        raise TargetError(
+            f"{path} is a Hugging Face config; reading it needs transformers: "
+            'pip install -e ".[hf]"'
+        ) from None
+    config = _config(path, _read(path), dict(model_args))
+    limit = getattr(_text_config(config), "max_position_embeddings", None)
+    return limit, config.model_type
+
+
+def seq_len_error(option: str, seq_len: int, limit: int, model_type: str) -> TargetError:
+    return TargetError(
+        f"{option} {seq_len} is longer than the {limit} positions this {model_type} "
+        f"model has; give {option} {limit} or less, or lengthen the model with "
+        f"--model-arg max_position_embeddings={seq_len}"
+    )
+
+
 def load_config_json(
     path: Path, request: InputRequest, device: str, shape: tuple[int, int] | None = None
 ) -> Loaded:

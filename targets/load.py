@@ -102,10 +102,11 @@ def load_target(spec: TargetSpec, progress: Callable[[int], None] | None = None)
     return dataclasses.replace(loaded, files_read=tuple(dict.fromkeys(files)))
 
 
-def _load_target(spec: TargetSpec) -> Loaded:
-    from .huggingface import from_hf_config
-    from .openmmlab import MMYOLO_INPUTS, from_config, is_mmyolo_config
-    from .pyfile import from_import_spec, from_python_file
+def check_target(spec: TargetSpec) -> str:
+    """What kind of target `spec` names ("spec", "json", "mmyolo" or "python"), refusing the
+    options that kind cannot take. Reads files but imports nothing heavy (no torch): the
+    command line checks every target this way before any model is built."""
+    from .openmmlab import MMYOLO_INPUTS, is_mmyolo_config
 
     if spec.device not in BUILD_DEVICES:
         raise TargetError(
@@ -121,7 +122,7 @@ def _load_target(spec: TargetSpec) -> Loaded:
         if spec.cfg_options:
             raise TargetError("--cfg-options applies to config files, not to an import spec")
         refuse_builder(spec, "an import spec")
-        return from_import_spec(spec)
+        return "spec"
     if not path.exists() and _DOTTED.fullmatch(target) and not target.endswith(".py"):
         module, _, factory = target.rpartition(".")
         raise TargetError(
@@ -136,14 +137,14 @@ def _load_target(spec: TargetSpec) -> Loaded:
                 "with --model-arg KEY=VALUE"
             )
         refuse_builder(spec, f"{path}, a Hugging Face config")
-        return from_hf_config(path, spec)
+        return "json"
     source = path.read_text(encoding="utf-8", errors="replace")
     if not source.strip():
         raise TargetError(f"config file {target} is empty; it must define `model`")
     if is_mmyolo_config(path, source):
         refuse(request, MMYOLO_INPUTS)
-        return from_config(path, spec)
-    return from_python_file(path, spec)
+        return "mmyolo"
+    return "python"
 
 
 def refuse_builder(spec: TargetSpec, what: str) -> None:
@@ -152,3 +153,19 @@ def refuse_builder(spec: TargetSpec, what: str) -> None:
         raise TargetError(
             f"--builder {spec.builder} applies to MMYOLO-style configs, not to {what}; drop it"
         )
+
+
+def _load_target(spec: TargetSpec) -> Loaded:
+    from .huggingface import from_hf_config
+    from .openmmlab import from_config
+    from .pyfile import from_import_spec, from_python_file
+
+    kind = check_target(spec)
+    if kind == "spec":
+        return from_import_spec(spec)
+    path = check_config_path(spec.target)
+    if kind == "json":
+        return from_hf_config(path, spec)
+    if kind == "mmyolo":
+        return from_config(path, spec)
+    return from_python_file(path, spec)

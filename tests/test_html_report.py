@@ -12,6 +12,7 @@ import html
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,11 +97,9 @@ def test_html_target_is_checked_before_any_work(tmp_path, capsys, monkeypatch):
     assert code == 2 and "does not exist; create it first" in err and err.count("\n") == 1
     code, _, err = cli(capsys, "analyze", SMALL_CNN, "--html", str(tmp_path))
     assert code == 2 and "is a folder" in err
-    from complexity.render import html as html_report
-
-    monkeypatch.setattr(html_report, "plotly_available", lambda: False)
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if plotly were not installed
     code, _, err = cli(capsys, "compare", SMALL_CNN, SMALL_CNN, "--html", str(tmp_path / "c.html"))
-    assert code == 2 and 'pip install "complexity[html]"' in err
+    assert code == 2 and 'pip install "torch-complexity[html]"' in err
 
 
 def test_failed_run_keeps_an_existing_page(tmp_path, capsys):

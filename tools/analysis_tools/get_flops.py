@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         markdown=True,
         arch=args.show_arch,
         all_uncounted=args.all_uncounted,
+        convention_option="complexity analyze --convention",  # this script takes no --convention
     )
     built_by = str(loaded.built_by) if loaded.built_by is not None else None
     print_sections(

@@ -9,8 +9,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+from .quantities import parse_si
+
+if TYPE_CHECKING:  # torch is imported where a peak is asked for: parsing needs no torch
+    import torch
 
 TERA = 1e12
 GIGA = 1e9
@@ -31,6 +35,8 @@ class DeviceSpec:
 
     def peak(self, dtype: torch.dtype | None, matmul: bool) -> float:
         """FLOP/s an op of `dtype` can reach: tensor cores for the matmul family only."""
+        import torch
+
         if not matmul:
             return self.fp32
         if dtype == torch.float16:
@@ -123,13 +129,14 @@ _EXAMPLES = {
     "bandwidth": "3.35T",
     "memory": "80G",
 }
-_SUFFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 
 
 def _number(field: str, text: str) -> float:
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)\s*", text.lower())
-    value = float(match.group(1)) * _SUFFIXES[match.group(2)] if match else 0.0
-    if not 0 < value < math.inf:  # 1e400 is inf: its times would be 0 and its JSON invalid
+    try:
+        value = parse_si(text)  # 1e400 is refused there: its times would be 0, its JSON invalid
+    except ValueError:
+        value = 0.0
+    if not 0 < value < math.inf:
         raise ValueError(
             f"{field}={text!r} is not a positive finite number; write e.g. "
             f"{field}={_EXAMPLES[field]}"

@@ -1,0 +1,183 @@
+"""Option definitions shared by `analyze`, `compare` and `sweep`: one name, one help text.
+
+A command declares `shape: ShapeOption = None`; the three commands thus accept the same
+target options, spelled and explained the same way (validation.py checks them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .validation import BUILD_DEVICES
+
+CONVENTION_HELP = (
+    "fvcore (MMYOLO's get_flops numbers, 1 multiply-add = 1 flop), flops (real "
+    "floating-point operations, elementwise ops and attention included) or macs "
+    "(multiply-adds of conv, matmuls and attention: torchvision's GFLOPS)."
+)
+
+ShapeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--shape",
+        metavar="H [W]",
+        help="Image size H W (or one size for both), e.g. 640, 640 480 or 640x480. Default "
+        "640 for MMYOLO configs, 224 for model files and import specs.",
+    ),
+]
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        metavar="[NAME=]SHAPE[:DTYPE]",
+        help="SHAPE[:DTYPE] of one positional input, e.g. 1x3x224x224 or 1x4096:int64, "
+        "or NAME=SHAPE[:DTYPE] of a keyword input (attention_mask=1x128:int64); "
+        "repeat for each input.",
+    ),
+]
+SeqLenOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seq-len",
+        metavar="N",
+        help="Token model: sequence length of the input_ids (config.json default 512).",
+    ),
+]
+BatchOption = Annotated[
+    int | None,
+    typer.Option("--batch", metavar="N", help="Batch size of the default input (default 1)."),
+]
+ModelArgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model-arg",
+        metavar="KEY=VALUE",
+        help="KEY=VALUE keyword argument for the model factory, or a config.json field; "
+        "VALUE is a Python literal. Repeatable.",
+    ),
+]
+CfgOptionsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cfg-options",
+        metavar="KEY=VALUE",
+        help="Override config keys: key=value (mmengine syntax).",
+    ),
+]
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        metavar="|".join(BUILD_DEVICES),
+        help="auto (build on meta, no weights; real tensors only if the forward needs "
+        "values), meta, cpu or cuda (build there and trace real tensors).",
+    ),
+]
+ConventionOption = Annotated[
+    str, typer.Option("--convention", metavar="NAME", help=CONVENTION_HELP)
+]
+TrainingFormOption = Annotated[
+    bool,
+    typer.Option(
+        "--training-form",
+        help="Count a config's model in its training form: do not fuse RepVGG-style "
+        "blocks (MMYOLO's get_flops fuses them). Not --train-step.",
+    ),
+]
+DepthOption = Annotated[
+    int, typer.Option("--depth", metavar="N", help="Rows and tree levels to show below the model.")
+]
+MemoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--memory",
+        help="Add parameter bytes, activation bytes and peak activation memory "
+        "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
+    ),
+]
+HtmlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--html",
+        metavar="PATH",
+        help="Also write a self-contained HTML report to PATH; "
+        'needs pip install "torch-complexity[html]".',
+    ),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+DecodeOption = Annotated[
+    bool,
+    typer.Option(
+        "--decode",
+        help="Hugging Face causal LM: analyse one decode step (one new token per sequence, "
+        "a KV cache of --context tokens) beside the prefill of --seq-len tokens.",
+    ),
+]
+ContextOption = Annotated[
+    int | None,
+    typer.Option(
+        "--context",
+        metavar="N",
+        help="With --decode: tokens already in the KV cache (default --seq-len, else 512).",
+    ),
+]
+KvDtypeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kv-dtype",
+        metavar="DTYPE",
+        help="With --decode: the KV cache's element type (default the model's), e.g. "
+        "float8_e4m3fn.",
+    ),
+]
+DeviceSpecOption = Annotated[
+    str | None,
+    typer.Option(
+        "--device-spec",
+        metavar="DEVICE",
+        help="Add a roofline time per module (a lower bound) on a device: "
+        "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
+    ),
+]
+TrainStepOption = Annotated[
+    bool,
+    typer.Option(
+        "--train-step",
+        help="Add the backward of one training step (loss = sum of the outputs): "
+        "backward and forward+backward flops per module, from the graph. Not "
+        "--training-form, which only keeps RepVGG blocks unfused.",
+    ),
+]
+FreezeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--freeze",
+        metavar="PATTERN",
+        help="With --train-step: parameters of modules named by PATTERN (a module-name "
+        "prefix such as backbone, or a glob such as 'backbone.stage[12]*') get no "
+        "gradient. Repeatable.",
+    ),
+]
+BuilderOption = Annotated[
+    str,
+    typer.Option(
+        "--builder",
+        metavar="auto|openmmlab|zoo",
+        help="How an MMYOLO-style config is built: openmmlab (the installed mmyolo/mmdet "
+        "registry, custom_imports included), zoo (complexity.zoo, no OpenMMLab needed) or "
+        "auto (openmmlab when the config's default_scope package imports).",
+    ),
+]
+MaxModulesOption = Annotated[
+    int,
+    typer.Option(
+        "--max-modules",
+        metavar="N",
+        min=1,
+        help="Stop building a model past N modules (an analysis costs about a millisecond a "
+        "module).",
+    ),
+]
+MAX_MODULES = 20_000  # targets.spec.DEFAULT_MAX_MODULES (a test holds them equal)

@@ -1,0 +1,15 @@
+"""The version: one source, the installed distribution's metadata (pyproject.toml's)."""
+
+from __future__ import annotations
+
+# The name on the package index; the command and the import stay `complexity`.
+DISTRIBUTION = "torch-complexity"
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
