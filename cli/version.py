@@ -1,15 +1,7 @@
-"""The version: one source, the installed distribution's metadata (pyproject.toml's)."""
+"""The version, for the command line: the library's one source (`complexity.analyzer.version`)."""
 
 from __future__ import annotations
 
-# The name on the package index; the command and the import stay `complexity`.
-DISTRIBUTION = "torch-complexity"
+from complexity.analyzer.version import DISTRIBUTION, tool_version
 
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:
-        return "unknown"
+__all__ = ["DISTRIBUTION", "tool_version"]

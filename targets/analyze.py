@@ -13,7 +13,8 @@ import contextlib
 import dataclasses
 import importlib.util
 import re
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,18 @@ def check_device(device: str) -> str:
     return device
 
 
+@contextlib.contextmanager
+def _openmmlab_deprecations_quiet() -> Iterator[None]:
+    """OpenMMLab's own code calls torch APIs torch has deprecated (mmdet's SE layer runs
+    `torch.cuda.amp.autocast` in every forward): their FutureWarnings say nothing about the
+    user's model, so they are not printed over the report. Anything else still is."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", category=FutureWarning, module=r"(mmdet|mmyolo|mmcv|mmengine)(\.|$)"
+        )
+        yield
+
+
 def _building(notify: Callable[[str], None]) -> Callable[[int], None]:
     return lambda count: notify(f"building: {count:,} modules so far")
 
@@ -94,7 +107,11 @@ def load_and_analyze(
         # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
         kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
         progress = None if notify is None else _building(notify)
-        with kernels, user_code(target, "loading it", LOADING_EXIT_HINT):
+        with (
+            kernels,
+            _openmmlab_deprecations_quiet(),
+            user_code(target, "loading it", LOADING_EXIT_HINT),
+        ):
             loaded = load_target(dataclasses.replace(spec, device=device), progress)
         modules = sum(1 for _ in loaded.model.modules())
         if notify is not None and modules >= ANNOUNCE_FROM:
@@ -103,7 +120,10 @@ def load_and_analyze(
 
     def traced(loaded: Loaded, meta: bool) -> Any:
         try:
-            with user_code(target, "running its forward", FORWARD_EXIT_HINT):
+            with (
+                _openmmlab_deprecations_quiet(),
+                user_code(target, "running its forward", FORWARD_EXIT_HINT),
+            ):
                 return analyze(
                     loaded.model,
                     loaded.inputs,

@@ -27,6 +27,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from complexity.analyzer.version import tool_version
+
 from .inputs import build_context
 from .spec import DEFAULT_SHAPE, TargetError, TargetSpec, first_line
 
@@ -264,7 +266,7 @@ def build_with_zoo(cfg: Any, path: Path, spec: TargetSpec) -> Built:
     # Exactly what MMYOLO's get_flops feeds: one image through the data preprocessor.
     with build_context(device):
         inputs = example_inputs(model, spec.shape or DEFAULT_SHAPE)
-    versions = {"complexity": _version("complexity") or "unknown"}
+    versions = {"complexity": tool_version()}
     return Built(model, inputs, notes, BuiltBy("zoo", "complexity.zoo", versions))
 
 

@@ -127,7 +127,7 @@ def test_by_operator_hides_rows_that_cost_nothing() -> None:
 
 def test_version_and_bare_command(capsys) -> None:
     code, out, _ = cli(capsys, "--version")
-    assert (code, out.strip()) == (0, f"complexity {version('complexity')}")
+    assert (code, out.strip()) == (0, f"complexity {version('torch-complexity')}")
     code, out, err = cli(capsys)
     assert code == 0 and "Usage" in out and "analyze" in out and err == ""
 
