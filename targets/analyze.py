@@ -21,7 +21,7 @@ from typing import Any
 from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
 from .load import load_target
 from .size_guard import ANNOUNCE_FROM, estimate
-from .spec import Loaded, TargetError, TargetSpec
+from .spec import Loaded, TargetError, TargetSpec, first_line
 
 DEVICES = ("auto", "meta", "cpu", "cuda")
 
@@ -142,14 +142,22 @@ def load_and_analyze(
     if device in ("cpu", "cuda"):
         loaded = loaded_on(device)
         return loaded, traced(loaded, meta=False)
-    loaded = loaded_on("meta")
     try:
-        return loaded, traced(loaded, meta=True)
-    except AnalysisError as error:
-        if device == "meta" or not error.value_needed:
+        loaded = loaded_on("meta")
+    except RuntimeError as error:
+        # A build step that reads a value (mmyolo's RepVGG `switch_to_deploy` tests
+        # `if self.alpha:`) cannot run on meta: under auto, build it for real instead.
+        if device == "meta" or "meta tensor" not in str(error):
             raise
-        reason = error.reason
-    # The forward needs values that a model built on meta does not have: build it for real.
+        reason = f"the build reads one ({first_line(error)})"
+    else:
+        try:
+            return loaded, traced(loaded, meta=True)
+        except AnalysisError as error:
+            if device == "meta" or not error.value_needed:
+                raise
+            reason = error.reason
+    # The model needs values that a model built on meta does not have: build it for real.
     loaded = loaded_on("cpu")
     report = traced(loaded, meta=False)
     return loaded, dataclasses.replace(report, fallback_reason=reason)

@@ -312,3 +312,21 @@ def test_the_output_notes_the_placeholder_when_it_was_used(capsys) -> None:
 def test_target_error_is_the_library_error() -> None:
     with pytest.raises(TargetError, match="unknown --builder"):
         load_target(TargetSpec(RTMDET_S, builder="nope"))
+
+
+@pytest.mark.slow
+@needs_mmyolo
+def test_a_build_that_reads_a_value_is_built_on_cpu_under_auto(capsys) -> None:
+    # mmyolo's RepVGG switch_to_deploy tests `if self.alpha:` (PP-YOLOE+): no value on meta.
+    # MMYOLO's own get_flops prints these totals for this config (tools/mmyolo_parity.py).
+    config = "configs/ppyoloe/ppyoloe_plus_s_fast_8xb8-80e_coco.py"
+    code, out, err = cli(capsys, "analyze", config, "--builder", "openmmlab", "--depth", "1")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "Model Flops: 8.681G" in lines and "Model Parameters: 7.926M" in lines
+    assert any(
+        line.startswith("traced on cpu: real tensors (the meta trace needed values: the build")
+        for line in lines
+    )
+    code, _, err = cli(capsys, "analyze", config, "--builder", "openmmlab", "--device", "meta")
+    assert code != 0 and "meta" in err
