@@ -83,7 +83,7 @@ def test_installing_beside_mmengine_then_uninstalling_any_one_package(tmp_path: 
     _run(tmp_path, *pip, "install", "-e", REPO)
     after = _installed(tmp_path, python)
     added = sorted(set(after) - set(before))
-    assert "complexity" in added
+    assert "torch-complexity" in added  # the distribution's name (the import is complexity)
     assert "mmengine-lite" not in added
     # Uninstalling a package deletes the files its RECORD lists: none of the packages the
     # project added may list a file that one already there also lists.

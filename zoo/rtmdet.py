@@ -307,8 +307,9 @@ class RTMDetSepBNHeadModule(nn.Module):
             reg_feat = x
             for layer in self.reg_convs[idx]:
                 reg_feat = layer(reg_feat)
-            # Distances are predicted in stride units and scaled to pixels here.
-            bbox_preds.append(self.rtm_reg[idx](reg_feat) * self.featmap_strides[idx])
+            # Distances stay in stride units: MMYOLO's head scales them only when decoding
+            # boxes (its bbox coder), which a tensor-mode forward does not run.
+            bbox_preds.append(self.rtm_reg[idx](reg_feat))
         return tuple(cls_scores), tuple(bbox_preds)
 
 
