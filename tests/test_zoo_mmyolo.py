@@ -111,10 +111,20 @@ def _built_by_mmyolo(models: Any, cfg: Config) -> nn.Module:
     from mmengine.model import revert_sync_batchnorm
     from mmyolo.utils import switch_to_deploy as mmyolo_switch_to_deploy
 
-    with torch.device("meta"):  # the fused convs mmyolo creates go to meta too
-        model = revert_sync_batchnorm(models.build(cfg.model)).eval()
-        mmyolo_switch_to_deploy(model)
-    return model
+    def built_on(device: str) -> nn.Module:
+        with torch.device(device):  # the fused convs mmyolo creates go there too
+            model = revert_sync_batchnorm(models.build(cfg.model)).eval()
+            mmyolo_switch_to_deploy(model)
+        return model
+
+    try:
+        return built_on("meta")
+    except RuntimeError as error:
+        # mmyolo's RepVGG switch_to_deploy reads a value (`if self.alpha:`, PP-YOLOE+), which
+        # a meta build has not: built for real, as `--device auto` does.
+        if "meta tensor" not in str(error):
+            raise
+        return built_on("cpu")
 
 
 def _built_by_zoo(cfg: Config) -> nn.Module:
