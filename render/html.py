@@ -18,7 +18,6 @@ from complexity.analyzer.sweep import SweepPoint
 
 from .compare import METRIC_LABELS, change_cells, serving_change_line, shown_metrics
 from .compare import summary_lines as compare_summary_lines
-from .costs import cost_lines, extra_columns, serving_lines
 from .exports import ExportContext
 from .formatting import budget_line, format_size
 from .hidden import (
@@ -29,6 +28,7 @@ from .hidden import (
     ranked_uncounted,
     uncounted_title,
 )
+from .memory_and_time import extra_columns, memory_and_time_lines, serving_lines
 from .rows import columns_of, table_rows
 from .sweep import footer_lines as sweep_footer_lines
 from .sweep import growth_note, operator_cells, totals_cells
@@ -336,14 +336,14 @@ def report_html(report: Report, context: ExportContext) -> str:
     source = context.source or "model"
     input_label = context.input_label or str(report.input_shapes)
     times = roofline(report, context.device) if context.device is not None else None
-    costs = cost_lines(report, context.memory, times, context.serving)
+    memory_and_time = memory_and_time_lines(report, context.memory, times, context.serving)
     chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
     body = [
         f"<h1>complexity report: {_e(source)}</h1>",
         _facts(_report_facts(report, source, input_label, context)),
         *(f"<p class='note'>{_e(note)}</p>" for note in context.notes),
         _budgets(report, context.budgets),
-        *([_lines(costs)] if costs else []),
+        *([_lines(memory_and_time)] if memory_and_time else []),
         f"<h2>{report.unit_label} by module</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
         f"Hover for params, {report.unit}, activations and share of the model.</p>",

@@ -20,7 +20,6 @@ from rich.tree import Tree
 from complexity.analyzer import Report, roofline
 from complexity.targets.spec import ActiveParams
 
-from .costs import cost_lines, extra_columns
 from .formatting import format_arch_stat, format_size, visible
 from .hidden import (
     convention_hints,
@@ -30,6 +29,7 @@ from .hidden import (
     ranked_uncounted,
     uncounted_title,
 )
+from .memory_and_time import extra_columns, memory_and_time_lines
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 from .training import TransformerShape, training_section
@@ -332,9 +332,9 @@ def report_sections(
         sections.append(
             training_section(report, options.depth, tokens, transformer, embedding_params)
         )
-    costs = cost_lines(report, options.memory, times, options.serving)
-    if costs:
-        sections.append(plain("\n".join(costs)))
+    memory_and_time = memory_and_time_lines(report, options.memory, times, options.serving)
+    if memory_and_time:
+        sections.append(plain("\n".join(memory_and_time)))
     return sections
 
 

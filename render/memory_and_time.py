@@ -1,4 +1,5 @@
-"""The `--memory` and `--device-spec` columns and lines: bytes in binary units, roofline time."""
+"""The memory and time a report shows: the `--memory`, `--device-spec` and `--decode` columns
+and lines, bytes in binary units, roofline time."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def roofline_lines(result: Roofline) -> list[str]:
     ]
 
 
-def cost_lines(
+def memory_and_time_lines(
     report: Report, memory: bool, roofline: Roofline | None, serving: Serving | None
 ) -> list[str]:
     """The lines under the summary: memory (--memory), then the decode step's serving
