@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, RTMDET_S, cli, seed_rows
 
 from complexity.cli.main import run
+
+from helpers import REPO, RTMDET_S, cli, seed_rows
 
 SMALL_CNN = "examples/small_cnn.py"
 
