@@ -85,29 +85,12 @@ def analyze_target(
     label: str = "",
 ) -> tuple[Any, Any]:
     """Build and analyse one checked target: (what was loaded, the Report)."""
-    from complexity.analyzer import AnalysisError
     from complexity.targets import load_and_analyze
 
     with spinner(f"building and tracing {label or spec.target}") as notify:
-        try:
-            return load_and_analyze(
-                spec, convention, device, memory=memory, train_step=train_step, notify=notify
-            )
-        except AnalysisError as error:
-            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
-
-
-def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
-    """An embedding fed floats: say how to give it token ids instead."""
-    from complexity.analyzer import AnalysisError
-
-    if tokens is not None or "'indices'" not in str(error):
-        return error
-    return AnalysisError(
-        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
-        module=getattr(error, "module", None),
-        input_shapes=getattr(error, "input_shapes", None),
-    )
+        return load_and_analyze(
+            spec, convention, device, memory=memory, train_step=train_step, notify=notify
+        )
 
 
 def transformer_shape(model: Any) -> Any:
@@ -265,8 +248,10 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded, report, convention, cached_tokens, request.kv_dtype, render.device
         )
         render = replace(render, serving=serving)
-        loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
-        loaded.tokens = None  # the summary's per-token lines are the serving block's
+        # tokens=None: the summary's per-token lines are the serving block's.
+        loaded = replace(
+            loaded, input_label=step.label, notes=[*loaded.notes, *step.notes], tokens=None
+        )
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))

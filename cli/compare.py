@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from .command import (
@@ -82,8 +83,7 @@ def run_compare(
                 loaded, report, convention, cached, kv_dtype, None
             )
             servings.append(serving)
-            loaded.input_label = step.label
-            loaded.notes = [*loaded.notes, *step.notes]
+            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -146,11 +146,7 @@ def _naming_the_side(side: str, target: str) -> Iterator[None]:
     except (TargetError, UsageError) as error:
         raise type(error)(f"model {side} ({target}): {error}") from error
     except AnalysisError as error:
-        raise AnalysisError(
-            f"model {side} ({target}): {error}",
-            module=error.module,
-            input_shapes=error.input_shapes,
-        ) from error
+        raise error.restated(f"model {side} ({target}): {error}") from error
 
 
 def _plain(text: str) -> Any:

@@ -17,10 +17,10 @@ from complexity.analyzer.serving import Serving
 from complexity.analyzer.sweep import SweepPoint
 
 from .compare import change_cells
-from .costs import serving_lines
 from .exports import ExportContext
 from .formatting import format_size
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
+from .memory_and_time import serving_lines
 from .rows import columns_of, table_rows
 from .sweep import growth_note, totals_cells
 
@@ -226,7 +226,7 @@ def _page(title: str, body: str) -> str:
 
 def _serving(report: Report, serving: Serving, depth: int) -> str:
     """--decode: the prefill/decode summary and the step's bytes per module."""
-    from .costs import format_bytes, format_seconds
+    from .memory_and_time import format_bytes, format_seconds
 
     step = serving.step
     headers = ["module", "bytes read", "weights read", "KV read", "KV written"]

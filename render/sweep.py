@@ -11,8 +11,8 @@ from rich.table import Table
 from complexity.analyzer import growth_exponents
 from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
-from .costs import format_bytes, format_seconds
 from .formatting import format_size
+from .memory_and_time import format_bytes, format_seconds
 
 GROWTH_NOTES = {
     "side": "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "

@@ -20,9 +20,9 @@ from rich.tree import Tree
 from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
 from complexity.targets.spec import ActiveParams
 
-from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
 from .formatting import format_arch_stat, format_size, visible
 from .hidden import cost_cell, hidden_work_line, ranked_uncounted
+from .memory_and_time import extra_columns, memory_lines, roofline_lines, serving_lines
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 from .training import TransformerShape, training_section
@@ -349,13 +349,13 @@ def report_sections(
         sections.append(
             training_section(report, options.depth, tokens, transformer, embedding_params)
         )
-    costs = memory_lines(report) if options.memory else []
+    memory_and_time = memory_lines(report) if options.memory else []
     if options.serving is not None:
-        costs += serving_lines(options.serving)
+        memory_and_time += serving_lines(options.serving)
     elif times is not None:
-        costs += roofline_lines(times)
-    if costs:
-        sections.append(plain("\n".join(costs)))
+        memory_and_time += roofline_lines(times)
+    if memory_and_time:
+        sections.append(plain("\n".join(memory_and_time)))
     return sections
 
 

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from complexity.analyzer import Report
 
-from .costs import format_bytes
 from .formatting import format_size
+from .memory_and_time import format_bytes
 
 SPLIT_LINE = "=" * 30
 

@@ -1,4 +1,5 @@
-"""The `--memory` and `--device-spec` columns and lines: bytes in binary units, roofline time."""
+"""The memory and time a report shows: the `--memory`, `--device-spec` and `--decode` columns
+and lines, bytes in binary units, roofline time."""
 
 from __future__ import annotations
 
