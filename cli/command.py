@@ -256,6 +256,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
+    # One set of facts for the terminal and the exports: the HTML page shows what it shows.
     context = ExportContext(
         version=tool_version(),
         source=request.target,
@@ -265,6 +266,14 @@ def run_analyze(request: AnalyzeRequest) -> int:
         device=render.device,
         serving=render.serving,
         built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
+        built_by_line=str(loaded.built_by) if loaded.built_by is not None else None,
+        memory=render.memory,
+        tokens=loaded.tokens,
+        default_seq_len=loaded.default_seq_len,
+        active_params=loaded.active_params if loaded.tokens else None,
+        transformer=transformer_shape(loaded.model) if train else None,
+        embedding_params=input_embedding_params(loaded.model) if train else 0,
+        budgets=limits,
     )
     if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
         for line in broken:  # `--json -`: stdout carries the export alone
@@ -278,12 +287,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
             render,
             loaded.input_label,
             loaded.notes,
-            tokens=loaded.tokens,
-            default_seq_len=loaded.default_seq_len,
-            built_by=str(loaded.built_by) if loaded.built_by is not None else None,
-            transformer=transformer_shape(loaded.model) if train else None,
-            embedding_params=input_embedding_params(loaded.model) if train else 0,
-            active_params=loaded.active_params if loaded.tokens else None,
+            tokens=context.tokens,
+            default_seq_len=context.default_seq_len,
+            built_by=context.built_by_line,
+            transformer=context.transformer,
+            embedding_params=context.embedding_params,
+            active_params=context.active_params,
         ),
         console,
     )

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
+from complexity.analyzer.serving import Serving
 
 from .formatting import format_size
 
@@ -109,3 +110,14 @@ def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str,
         ),
         "=" * 30,
     ]
+
+
+def serving_change_line(a: Serving, b: Serving) -> str:
+    """`KV cache at 512 tokens: 1.00 MiB -> 2.00 MiB; a decode step moves ... -> ...`."""
+    from .memory_and_time import format_bytes
+
+    return (
+        f"KV cache at {a.cache.context} tokens: {format_bytes(a.cache.bytes_at())} "
+        f"-> {format_bytes(b.cache.bytes_at())}; a decode step moves "
+        f"{format_bytes(a.decode_bytes)} -> {format_bytes(b.decode_bytes)}"
+    )

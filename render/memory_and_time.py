@@ -115,6 +115,19 @@ def roofline_lines(result: Roofline) -> list[str]:
     ]
 
 
+def memory_and_time_lines(
+    report: Report, memory: bool, roofline: Roofline | None, serving: Serving | None
+) -> list[str]:
+    """The lines under the summary: memory (--memory), then the decode step's serving
+    summary (--decode) or the roofline time (--device-spec)."""
+    lines = memory_lines(report) if memory else []
+    if serving is not None:
+        lines += serving_lines(serving)
+    elif roofline is not None:
+        lines += roofline_lines(roofline)
+    return lines
+
+
 def _rate(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{value:,.0f} {unit}"
 
