@@ -14,7 +14,8 @@ import textwrap
 from importlib.metadata import version
 
 import pytest
-from conftest import RTMDET_S, assert_one_line_error, cli
+
+from helpers import RTMDET_S, assert_one_line_error, cli
 
 PROBE = textwrap.dedent(
     """
