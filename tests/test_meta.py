@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,11 @@ from torch import nn
 from complexity.analyzer import CONVENTIONS, METRICS, AnalysisError, Report, analyze
 from complexity.analyzer.meta import conv_meta_reroute
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "examples"))
+from helpers import REPO
+from helpers import handler_cases as flops_cases
+from helpers import parity_models as parity
 
-import test_analyzer_parity as parity  # noqa: E402
-import test_convention_flops as flops_cases  # noqa: E402
+sys.path.insert(0, str(REPO / "examples"))
 
 
 def conv_meta_kernel() -> str:
@@ -228,6 +227,25 @@ def test_model_already_on_meta_names_op_module_and_why() -> None:
     assert "forward failed in the model itself (Masked)" in message  # the module
     assert "the model is on the meta device" in message  # why
     assert caught.value.value_needed
+
+
+def test_an_error_said_again_keeps_the_fields_it_was_made_with() -> None:
+    """The meta-only explanation is a new error raised from the trace's own: module, shapes,
+    value_needed and the short reason come from construction, not from patching."""
+    with torch.device("meta"):
+        model = Masked()
+    with pytest.raises(AnalysisError) as caught:
+        analyze(model, torch.rand(1, 3, 8, 8))
+    said_again, original = caught.value, caught.value.__cause__
+    assert isinstance(original, AnalysisError)
+    assert "the model is on the meta device" not in str(original)
+    assert original.value_needed and said_again.value_needed
+    assert said_again.reason == original.reason
+    assert "nonzero" in said_again.reason and "the model itself" in said_again.reason
+    assert (said_again.module, said_again.input_shapes) == (
+        original.module,
+        original.input_shapes,
+    )
 
 
 def test_model_already_on_meta_is_traced_on_meta() -> None:
