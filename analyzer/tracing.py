@@ -21,7 +21,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -42,14 +42,35 @@ _EXTRA_FRAMES_PER_LEVEL = 3
 
 
 class AnalysisError(RuntimeError):
-    """The model could not be traced. `module` is where the forward failed, if known."""
+    """The model could not be traced. `module` is where the forward failed, if known;
+    `value_needed`: a meta trace failed for lack of tensor values (a real trace may work);
+    `reason`: the short form, for the note that a real trace replaced the meta one."""
 
-    def __init__(self, message: str, module: str | None = None, input_shapes: Any = None):
+    def __init__(
+        self,
+        message: str,
+        module: str | None = None,
+        input_shapes: Any = None,
+        *,
+        value_needed: bool = False,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.module = module
         self.input_shapes = input_shapes
-        self.value_needed = False  # a meta trace failed for lack of tensor values
-        self.reason = message  # short form, for a fallback note
+        self.value_needed = value_needed
+        self.reason = message if reason is None else reason
+
+    def restated(self, message: str) -> AnalysisError:
+        """The same failure in other words (a hint added, the model named), with this one's
+        fields: raise it `from` this one."""
+        return AnalysisError(
+            message,
+            module=self.module,
+            input_shapes=self.input_shapes,
+            value_needed=self.value_needed,
+            reason=self.reason,
+        )
 
 
 def short_name(name: str, limit: int = 60) -> str:
@@ -306,18 +327,13 @@ def trace(
                 if meta is True or not error.value_needed:
                     raise
                 if already_meta:
-                    explained = AnalysisError(
+                    raise error.restated(
                         f"{error}; the model is on the meta device, so it has no values to "
-                        "give: build it on cpu to analyse it",
-                        module=error.module,
-                        input_shapes=error.input_shapes,
-                    )
-                    explained.value_needed, explained.reason = True, error.reason
-                    raise explained from error
+                        "give: build it on cpu to analyse it"
+                    ) from error
                 reason = error.reason
             traced = call(model, args, tree, on_meta=False)
-            traced.fallback_reason = reason
-            return traced
+            return replace(traced, fallback_reason=reason)
         finally:
             _TRACING.active = False
 
@@ -474,24 +490,25 @@ def _forward_error(
         detail = "the model is nested too deeply for Python's recursion limit"
     needed = _value_needed(error) if on_meta else None
     if not stack:
-        message = f"tracing the model failed: {type(error).__name__}: {detail}"
-        result = AnalysisError(message)
-        where = "the model itself"
-    else:
-        position, inputs = stack[-1]
-        info = tree.modules[position]
-        shapes = describe_shapes(list(inputs))
-        where = short_name(info.name) or "the model itself"
-        if needed == _UNREACHED_TENSOR:
-            detail = f"{needed} stays on its device while the trace runs on meta"
-        elif needed:
-            detail = f"{needed} needs tensor values, which a meta trace does not have"
-        result = AnalysisError(
-            f"forward failed in {where} ({info.type}) with input shapes {shapes}: "
-            f"{type(error).__name__}: {detail}",
-            module=info.name,
-            input_shapes=shapes,
+        return AnalysisError(
+            f"tracing the model failed: {type(error).__name__}: {detail}",
+            value_needed=needed is not None,
+            reason=f"{needed or detail} in the model itself",
         )
-    result.value_needed = needed is not None
-    result.reason = f"{needed or detail} in {where}"
-    return result
+    position, inputs = stack[-1]
+    info = tree.modules[position]
+    shapes = describe_shapes(list(inputs))
+    where = short_name(info.name) or "the model itself"
+    reason = f"{needed or detail} in {where}"
+    if needed == _UNREACHED_TENSOR:
+        detail = f"{needed} stays on its device while the trace runs on meta"
+    elif needed:
+        detail = f"{needed} needs tensor values, which a meta trace does not have"
+    return AnalysisError(
+        f"forward failed in {where} ({info.type}) with input shapes {shapes}: "
+        f"{type(error).__name__}: {detail}",
+        module=info.name,
+        input_shapes=shapes,
+        value_needed=needed is not None,
+        reason=reason,
+    )

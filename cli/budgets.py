@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from complexity.analyzer.budget import BudgetBreach, parse_quantity
-from complexity.render import format_size
+from complexity.render.formatting import budget_line
 
 from .failures import UsageError
 
@@ -30,7 +30,4 @@ def parse_budgets(limits: dict[str, str | None]) -> dict[str, int]:
 
 def budget_lines(breaches: list[BudgetBreach]) -> list[str]:
     """`budget exceeded: flops 14.835G > 10G`, one line per budget broken."""
-    return [
-        f"budget exceeded: {b.metric} {format_size(b.value)} > {format_size(b.limit)}"
-        for b in breaches
-    ]
+    return [budget_line(b.metric, b.value, b.limit) for b in breaches]

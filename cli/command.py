@@ -85,29 +85,12 @@ def analyze_target(
     label: str = "",
 ) -> tuple[Any, Any]:
     """Build and analyse one checked target: (what was loaded, the Report)."""
-    from complexity.analyzer import AnalysisError
     from complexity.targets import load_and_analyze
 
     with spinner(f"building and tracing {label or spec.target}") as notify:
-        try:
-            return load_and_analyze(
-                spec, convention, device, memory=memory, train_step=train_step, notify=notify
-            )
-        except AnalysisError as error:
-            raise _with_token_hint(error, getattr(error, "tokens", None)) from error
-
-
-def _with_token_hint(error: Exception, tokens: tuple[int, int] | None) -> Exception:
-    """An embedding fed floats: say how to give it token ids instead."""
-    from complexity.analyzer import AnalysisError
-
-    if tokens is not None or "'indices'" not in str(error):
-        return error
-    return AnalysisError(
-        f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64",
-        module=getattr(error, "module", None),
-        input_shapes=getattr(error, "input_shapes", None),
-    )
+        return load_and_analyze(
+            spec, convention, device, memory=memory, train_step=train_step, notify=notify
+        )
 
 
 def transformer_shape(model: Any) -> Any:
@@ -265,12 +248,15 @@ def run_analyze(request: AnalyzeRequest) -> int:
             loaded, report, convention, cached_tokens, request.kv_dtype, render.device
         )
         render = replace(render, serving=serving)
-        loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
-        loaded.tokens = None  # the summary's per-token lines are the serving block's
+        # tokens=None: the summary's per-token lines are the serving block's.
+        loaded = replace(
+            loaded, input_label=step.label, notes=[*loaded.notes, *step.notes], tokens=None
+        )
     raise_if_interrupted()  # a Ctrl-C that the model or a library swallowed
 
     broken = budget_lines(check_budgets(report, limits))
     exit_code = BUDGET_EXCEEDED_EXIT if broken else 0
+    # One set of facts for the terminal and the exports: the HTML page shows what it shows.
     context = ExportContext(
         version=tool_version(),
         source=request.target,
@@ -280,6 +266,14 @@ def run_analyze(request: AnalyzeRequest) -> int:
         device=render.device,
         serving=render.serving,
         built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
+        built_by_line=str(loaded.built_by) if loaded.built_by is not None else None,
+        memory=render.memory,
+        tokens=loaded.tokens,
+        default_seq_len=loaded.default_seq_len,
+        active_params=loaded.active_params if loaded.tokens else None,
+        transformer=transformer_shape(loaded.model) if train else None,
+        embedding_params=input_embedding_params(loaded.model) if train else 0,
+        budgets=limits,
     )
     if exports.write({fmt: EXPORTERS[fmt](report, context) for fmt in exports.targets}):
         for line in broken:  # `--json -`: stdout carries the export alone
@@ -293,12 +287,12 @@ def run_analyze(request: AnalyzeRequest) -> int:
             render,
             loaded.input_label,
             loaded.notes,
-            tokens=loaded.tokens,
-            default_seq_len=loaded.default_seq_len,
-            built_by=str(loaded.built_by) if loaded.built_by is not None else None,
-            transformer=transformer_shape(loaded.model) if train else None,
-            embedding_params=input_embedding_params(loaded.model) if train else 0,
-            active_params=loaded.active_params if loaded.tokens else None,
+            tokens=context.tokens,
+            default_seq_len=context.default_seq_len,
+            built_by=context.built_by_line,
+            transformer=context.transformer,
+            embedding_params=context.embedding_params,
+            active_params=context.active_params,
         ),
         console,
     )

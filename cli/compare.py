@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from .command import (
@@ -82,8 +83,7 @@ def run_compare(
                 loaded, report, convention, cached, kv_dtype, None
             )
             servings.append(serving)
-            loaded.input_label = step.label
-            loaded.notes = [*loaded.notes, *step.notes]
+            loaded = replace(loaded, input_label=step.label, notes=[*loaded.notes, *step.notes])
         reports.append(report)
         labels.append(loaded.input_label)
         notes.append(loaded.notes)
@@ -109,7 +109,7 @@ def run_compare(
 
         texts["html"] = compare_html(
             report_a, report_b, diff, sources=sources, input_labels=(labels[0], labels[1]),
-            depth=depth, servings=servings,
+            depth=depth, servings=servings, memory=memory, notes=(notes[0], notes[1]),
         )  # fmt: skip
     if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
@@ -123,14 +123,9 @@ def run_compare(
         sections += [f"{title}: {note}" for note in side_notes]
     sections.append("\n".join(summary_lines(diff, sources, (labels[0], labels[1]))))
     if servings:
-        from complexity.render import format_bytes
+        from complexity.render.compare import serving_change_line
 
-        first, second = servings
-        sections.append(
-            f"KV cache at {first.cache.context} tokens: {format_bytes(first.cache.bytes_at())} "
-            f"-> {format_bytes(second.cache.bytes_at())}; a decode step moves "
-            f"{format_bytes(first.decode_bytes)} -> {format_bytes(second.decode_bytes)}"
-        )
+        sections.append(serving_change_line(*servings))
     sections += checked.written_lines()
     print_sections([_plain(s) if isinstance(s, str) else s for s in sections], console)
 
@@ -146,11 +141,7 @@ def _naming_the_side(side: str, target: str) -> Iterator[None]:
     except (TargetError, UsageError) as error:
         raise type(error)(f"model {side} ({target}): {error}") from error
     except AnalysisError as error:
-        raise AnalysisError(
-            f"model {side} ({target}): {error}",
-            module=error.module,
-            input_shapes=error.input_shapes,
-        ) from error
+        raise error.restated(f"model {side} ({target}): {error}") from error
 
 
 def _plain(text: str) -> Any:

@@ -43,14 +43,6 @@ app = typer.Typer(
 )
 
 
-class CLIError(Exception):
-    """A one-line error for the user, with its exit code."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def _print_version(value: bool) -> None:
     if value:
         from .version import tool_version

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .validation import BUILD_DEVICES
+from complexity.targets import DEVICE_CHOICES
 
 CONVENTION_HELP = (
     "fvcore (MMYOLO's get_flops numbers, 1 multiply-add = 1 flop), flops (real "
@@ -70,7 +70,7 @@ DeviceOption = Annotated[
     str,
     typer.Option(
         "--device",
-        metavar="|".join(BUILD_DEVICES),
+        metavar="|".join(DEVICE_CHOICES),
         help="auto (build on meta, no weights; real tensors only if the forward needs "
         "values), meta, cpu or cuda (build there and trace real tensors).",
     ),

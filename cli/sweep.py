@@ -136,7 +136,7 @@ def run_sweep(
 
     from complexity.analyzer.sweep import SweepPoint, sweep_growth
     from complexity.render import print_sections, stdout_console
-    from complexity.render.sweep import growth_note, operator_table, totals_table
+    from complexity.render.sweep import footer_lines, growth_note, operator_table, totals_table
 
     points = []
     for shape, spec in zip(sizes, size_specs, strict=True):
@@ -184,7 +184,7 @@ def run_sweep(
     if "html" in checked:
         from complexity.render.html import sweep_html
 
-        texts["html"] = sweep_html(points, target)
+        texts["html"] = sweep_html(points, target, by_operator=by_operator)
     if checked.write(texts):  # `--json -`: stdout carries the JSON alone
         return
 
@@ -193,18 +193,7 @@ def run_sweep(
     sections: list[Any] = [totals_table(points), Text(growth_note(points))]
     if by_operator:
         sections.append(operator_table(points))
-    sections.append(Text(f"convention: {points[0].report.convention_summary}"))
-    # How each size was traced (meta, or real tensors and why), once per distinct line.
-    footer = dict.fromkeys(line for p in points for line in p.report.footer_lines())
-    sections.append(Text("\n".join(footer)))
-    uncounted = sorted({entry.op for p in points for entry in p.report.uncounted})
-    if uncounted:
-        sections.append(
-            Text(
-                f"Operators not counted at some size ({points[0].report.convention} convention): "
-                + ", ".join(uncounted)
-                + " (complexity analyze lists calls, where and why)"
-            )
-        )
+    footer = footer_lines(points)  # the convention, how each size was traced, uncounted
+    sections += [Text(footer[0]), Text("\n".join(footer[1:]))]
     sections += [Text(line) for line in checked.written_lines()]
     print_sections(sections, stdout_console())

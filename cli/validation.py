@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from complexity.targets import (
-    DEVICES,
     InputRequest,
     TargetSpec,
     check_device,
@@ -29,7 +28,6 @@ from .failures import UsageError
 # The built-in conventions (complexity.analyzer.CONVENTIONS, which needs torch to import;
 # a test holds the two equal).
 CONVENTION_NAMES = ("fvcore", "flops", "macs")
-BUILD_DEVICES = DEVICES  # auto | meta | cpu | cuda
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import types
 from typing import Any
 
 _SOURCES = {
-    "format_bytes": "costs",
-    "format_seconds": "costs",
+    "format_bytes": "memory_and_time",
+    "format_seconds": "memory_and_time",
     "EXPORTERS": "exports",
     "ExportContext": "exports",
     "json_text": "exports",

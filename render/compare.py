@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
+from complexity.analyzer.serving import Serving
 
 from .formatting import format_size
 
@@ -30,12 +31,12 @@ def shown_metrics(diff: ReportDiff, memory: bool = False) -> tuple[str, ...]:
     return METRICS_SHOWN + train + (MEMORY_METRICS if memory else ())
 
 
-MISSING = "—"
+ABSENT = "—"  # the cell of a module that only the other model has
 
 
 def _format(metric: str, value: int) -> str:
     if metric in MEMORY_METRICS:
-        from .costs import format_bytes
+        from .memory_and_time import format_bytes
 
         return format_bytes(value)
     return format_size(value)
@@ -45,8 +46,8 @@ def change_cells(change: Change, metric: str = "flops") -> list[str]:
     """A, B, B − A and B / A as printed: missing sides as '—', an undefined ratio blank."""
     delta = change.delta
     return [
-        MISSING if change.a is None else _format(metric, change.a),
-        MISSING if change.b is None else _format(metric, change.b),
+        ABSENT if change.a is None else _format(metric, change.a),
+        ABSENT if change.b is None else _format(metric, change.b),
         "" if delta is None else ("+" if delta > 0 else "") + _format(metric, delta),
         "" if change.ratio is None else f"{change.ratio:.3f}",
     ]
@@ -109,3 +110,14 @@ def summary_lines(diff: ReportDiff, sources: tuple[str, str], labels: tuple[str,
         ),
         "=" * 30,
     ]
+
+
+def serving_change_line(a: Serving, b: Serving) -> str:
+    """`KV cache at 512 tokens: 1.00 MiB -> 2.00 MiB; a decode step moves ... -> ...`."""
+    from .memory_and_time import format_bytes
+
+    return (
+        f"KV cache at {a.cache.context} tokens: {format_bytes(a.cache.bytes_at())} "
+        f"-> {format_bytes(b.cache.bytes_at())}; a decode step moves "
+        f"{format_bytes(a.decode_bytes)} -> {format_bytes(b.decode_bytes)}"
+    )

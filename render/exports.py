@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from complexity.analyzer import DeviceSpec, Report, roofline
 from complexity.analyzer.roofline import annotate
 from complexity.analyzer.serving import Serving
+
+if TYPE_CHECKING:
+    from complexity.targets.spec import ActiveParams
+
+    from .training import TransformerShape
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,15 @@ class ExportContext:
     serving: Serving | None = None  # --decode: the report is the step; this the summary
     # configs: {"builder", "package", "versions"} of what built the model; None otherwise
     built_by: Mapping[str, Any] | None = None
+    # What else the terminal shows for the same options, so the HTML page shows it too:
+    built_by_line: str | None = None  # "built by mmyolo 0.6.0 (...)", the footer's head
+    memory: bool = False  # --memory: byte columns and the memory lines
+    tokens: tuple[int, int] | None = None  # (batch, sequence length) of a token model
+    default_seq_len: bool = False  # the sequence length was not given
+    active_params: ActiveParams | None = None  # a Hugging Face model's, per token
+    transformer: TransformerShape | None = None  # PaLM's rule beside 6·N (--train-step)
+    embedding_params: int = 0  # the input embedding's parameters, left out of 6·N
+    budgets: Mapping[str, int] = field(default_factory=dict)  # --max-*: metric -> limit
 
 
 def json_text(report: Report, context: ExportContext) -> str:

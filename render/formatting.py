@@ -43,3 +43,11 @@ def format_size(value: float, sig_figs: int = 3, hide_zero: bool = False) -> str
 def format_arch_stat(value: float) -> str:
     """mmengine's model-printout format: two decimals (`#params: 1.55K, #flops: 4.3M`)."""
     return format_size(value, sig_figs=2)
+
+
+def budget_line(metric: str, value: int, limit: int) -> str:
+    """`budget exceeded: flops 14.835G > 10G` (the terminal prints only these), or
+    `within budget: flops 14.835G ≤ 20G` (the HTML page shows every budget given)."""
+    if value > limit:
+        return f"budget exceeded: {metric} {format_size(value)} > {format_size(limit)}"
+    return f"within budget: {metric} {format_size(value)} ≤ {format_size(limit)}"

@@ -9,7 +9,7 @@ once it exceeds 1% of it (docs/conventions.md, "Uncounted operators").
 
 from __future__ import annotations
 
-from complexity.analyzer import Report, UncountedOp
+from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, UncountedOp
 from complexity.analyzer.report import uncounted_rank
 
 from .formatting import format_size
@@ -55,4 +55,51 @@ def cost_cell(entry: UncountedOp) -> str:
     return f"{format_size(entry.cost)} ({entry.cost_convention})"
 
 
-__all__ = ["cost_cell", "hidden_work_line", "ranked_uncounted"]
+def uncounted_title(report: Report) -> str:
+    """`Operators not counted (fvcore convention): 13 operators, 67 calls`."""
+    entries = report.uncounted
+    calls = sum(e.count for e in entries)
+    return (
+        f"Operators not counted ({report.convention} convention): "
+        f"{len(entries)} operator{'s' if len(entries) > 1 else ''}, {calls} calls"
+    )
+
+
+def convention_hints(report: Report, convention_option: str = "--convention") -> list[str]:
+    """Which other convention counts the ops this one leaves out by definition."""
+    marked = {e.op for e in report.uncounted if e.reason == NOT_COUNTED_BY_CONVENTION}
+    # Name only the conventions that count every marked op.
+    other = [
+        name
+        for name, convention in CONVENTIONS.items()
+        if name != report.convention and marked and marked <= convention.rules.keys()
+    ]
+    hints = []
+    if other:
+        names = " or ".join(f"{convention_option} {c}" for c in other)
+        hints.append(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')")
+    if SDPA in marked and "macs" in CONVENTIONS:
+        hints.append(
+            f"({convention_option} macs counts attention as matmuls: q·kᵀ and p·v, "
+            "as torchvision's GFLOPS do)"
+        )
+    return hints
+
+
+def free_ops_line(report: Report) -> str | None:
+    """`Free under the fvcore convention: 148 calls (arange, cat, ...)`, if any ran."""
+    if not report.ignored_ops:
+        return None
+    calls = sum(report.ignored_ops.values())
+    names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
+    return f"Free under the {report.convention} convention: {calls} calls ({names})"
+
+
+__all__ = [
+    "convention_hints",
+    "cost_cell",
+    "free_ops_line",
+    "hidden_work_line",
+    "ranked_uncounted",
+    "uncounted_title",
+]

@@ -8,21 +8,31 @@ opens without a network. plotly is an optional extra: `pip install "torch-comple
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from complexity.analyzer import Report
+from complexity.analyzer import Report, roofline
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 from complexity.analyzer.serving import Serving
 from complexity.analyzer.sweep import SweepPoint
 
-from .compare import change_cells
-from .costs import serving_lines
+from .compare import METRIC_LABELS, change_cells, serving_change_line, shown_metrics
+from .compare import summary_lines as compare_summary_lines
 from .exports import ExportContext
-from .formatting import format_size
-from .hidden import cost_cell, hidden_work_line, ranked_uncounted
+from .formatting import budget_line, format_size
+from .hidden import (
+    convention_hints,
+    cost_cell,
+    free_ops_line,
+    hidden_work_line,
+    ranked_uncounted,
+    uncounted_title,
+)
+from .memory_and_time import extra_columns, memory_and_time_lines, serving_lines
 from .rows import columns_of, table_rows
-from .sweep import growth_note, totals_cells
+from .sweep import footer_lines as sweep_footer_lines
+from .sweep import growth_note, operator_cells, totals_cells
+from .training import SPLIT_LINE, TRAINING_TITLE, training_lines, training_rows
 
 PLOTLY_MISSING = (
     'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
@@ -30,13 +40,26 @@ PLOTLY_MISSING = (
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
+h1 { font-size: 1.4em; overflow-wrap: anywhere; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: right; white-space: nowrap; }
-th { background: #f0f0f0; } td.name, th.name { text-align: left; font-family: monospace; }
+th { background: #f0f0f0; }
+td.name, th.name, td.text { text-align: left; }
+td.name, th.name, td.op { font-family: monospace; } td.op { text-align: left; }
+/* Names, reasons and where-lists wrap (anywhere, if one word is too long): the page never
+   scrolls sideways; numbers stay whole on one line. */
+td.name, td.text { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
 .totals td { font-weight: bold; } .only { color: #a15c00; } .note { color: #555; }
-dl.facts { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
-dl.facts dt { font-weight: bold; } dl.facts dd { margin: 0; font-family: monospace; }
+.warning, li.exceeded { color: #b00020; font-weight: bold; }
+pre.lines { white-space: pre-wrap; overflow-wrap: anywhere; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; }
+dl.facts dt { font-weight: bold; }
+dl.facts dd { margin: 0; font-family: monospace; overflow-wrap: anywhere; }
+.side-by-side { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1em; }
+.side-by-side > div { min-width: 0; }
+/* A table wider than the page scrolls in its own box, never the page. */
+div.wide { max-width: 100%; overflow-x: auto; }
+div.metrics { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 """
 
 
@@ -154,47 +177,74 @@ def flops_icicle(
     )
 
 
-def _module_table(report: Report, depth: int) -> str:
-    header = "".join(f"<th>{_e(c)}</th>" for c in columns_of(report))
+def _row(cells: Sequence[str], name_class: str = "name") -> str:
+    """One table row: the first cell a (wrapping) name, the others numbers; all escaped."""
+    first, *rest = cells
+    return (
+        f"<tr><td class='{name_class}'>{first}</td>"
+        + "".join(f"<td>{_e(cell)}</td>" for cell in rest)
+        + "</tr>"
+    )
+
+
+def _indented(name: str, depth: int) -> str:
+    return "&nbsp;" * (2 * depth) + _e(name)
+
+
+def _module_table(report: Report, context: ExportContext) -> str:
+    """The terminal's per-module table with the columns the options add (--memory,
+    --device-spec, --decode: `extra_columns`, the terminal's own)."""
+    rows = table_rows(report, context.depth)
+    times = roofline(report, context.device) if context.device is not None else None
+    extra = extra_columns(report, rows, context.memory, times, context.serving)
+    headers = [*columns_of(report), *(header for header, _ in extra)]
+    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
     lines = [f'<table class="modules"><tr><th class="name">module</th>{header}</tr>']
-    for row in table_rows(report, depth):
-        pad = "&nbsp;" * (2 * row.indent)
-        cells = "".join(f"<td>{_e(cell)}</td>" for cell in row.cells)
-        lines.append(f'<tr><td class="name">{pad}{_e(row.name)}</td>{cells}</tr>')
+    for i, row in enumerate(rows):
+        cells = [*row.cells, *(column[i] for _, column in extra)]
+        lines.append(_row([_indented(row.name, row.indent), *cells]))
     lines.append("</table>")
     return "\n".join(lines)
 
 
-def _uncounted(report: Report) -> str:
+def _lines(lines: Sequence[str]) -> str:
+    """Text lines as the terminal prints them, wrapping where the page is narrower."""
+    return f"<pre class='lines'>{_e(chr(10).join(lines))}</pre>"
+
+
+def _uncounted(report: Report, convention_option: str = "--convention") -> str:
+    """Every uncounted operator with where it ran (the terminal's --all-uncounted), the
+    hints that name a convention counting them, and the free operators."""
     parts = []
     if report.uncounted:
         warning = hidden_work_line(report)
         if warning:
             parts.append(f"<p class='warning'>{_e(warning)}</p>")
+        parts.append(f"<p>{_e(uncounted_title(report))}</p>")
         parts.append(
-            "<table><tr><th class='name'>operator</th><th>calls</th>"
+            "<table class='uncounted'><tr><th class='name'>operator</th><th>calls</th>"
             "<th class='name'>why</th><th>would add</th>"
             "<th class='name'>where (module ×calls)</th></tr>"
         )
         for entry in ranked_uncounted(report):
             where = ", ".join(f"{name or 'model'} ×{n}" for name, n in entry.modules.items())
             parts.append(
-                f"<tr><td class='name'>{_e(entry.op)}</td><td>{entry.count}</td>"
-                f"<td class='name'>{_e(entry.reason)}</td><td>{_e(cost_cell(entry))}</td>"
-                f"<td class='name'>{_e(where)}</td></tr>"
+                f"<tr><td class='op'>{_e(entry.op)}</td><td>{entry.count}</td>"
+                f"<td class='text'>{_e(entry.reason)}</td><td>{_e(cost_cell(entry))}</td>"
+                f"<td class='text'>{_e(where)}</td></tr>"
             )
         parts.append("</table>")
+        parts.extend(
+            f"<p class='note'>{_e(hint)}</p>"
+            for hint in convention_hints(report, convention_option)
+        )
     else:
         parts.append(
             f"<p>No operator went uncounted under the {_e(report.convention)} convention.</p>"
         )
-    if report.ignored_ops:
-        calls = sum(report.ignored_ops.values())
-        names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
-        parts.append(
-            f"<p class='note'>Free under the {_e(report.convention)} convention: "
-            f"{calls} calls ({_e(names)})</p>"
-        )
+    free = free_ops_line(report)
+    if free:
+        parts.append(f"<p class='note'>{_e(free)}</p>")
     return "\n".join(parts)
 
 
@@ -203,16 +253,42 @@ def _facts(items: Sequence[tuple[str, Any]]) -> str:
     return f'<dl class="facts">{body}</dl>'
 
 
-def _report_facts(report: Report, source: str, input_label: str) -> list[tuple[str, Any]]:
+def _summary_facts(
+    report: Report, input_label: str, context: ExportContext | None = None
+) -> list[tuple[str, str]]:
+    """The terminal's summary block (`summary_lines`: input shape, sequence length, flops,
+    what went uncounted, per token, active parameters, parameters) as (label, value)."""
+    from .terminal import SPLIT_LINE, summary_lines
+
+    context = context or ExportContext()
+    warning = hidden_work_line(report)
+    facts = []
+    for line in summary_lines(
+        report, input_label, context.tokens, context.default_seq_len, context.active_params
+    ):
+        if line == SPLIT_LINE:
+            continue
+        if line == warning:
+            facts.append(("not counted", line))
+        else:
+            label, _, value = line.partition(": ")
+            facts.append((label, value))
+    return facts
+
+
+def _report_facts(
+    report: Report, source: str, input_label: str, context: ExportContext | None = None
+) -> list[tuple[str, Any]]:
+    """What was analysed, the summary block, then the footer: convention, builder, how it
+    was traced and its caveats."""
+    built_by = context.built_by_line if context is not None else None
     return [
         ("model", source),
         ("input shapes", report.input_shapes),
-        ("input shape (summary)", input_label),
-        (f"Model {report.unit_label}", format_size(report.total("flops"))),
-        *(("not counted", line) for line in [hidden_work_line(report)] if line),
-        ("Model Parameters", format_size(report.total("params"))),
+        *_summary_facts(report, input_label, context),
         ("Model Activations", format_size(report.total("activations"))),
         ("convention", report.convention_summary),
+        *([("built by", built_by)] if built_by else []),
         *(("traced" if i == 0 else "note", line) for i, line in enumerate(report.footer_lines())),
     ]
 
@@ -224,118 +300,78 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _serving(report: Report, serving: Serving, depth: int) -> str:
-    """--decode: the prefill/decode summary and the step's bytes per module."""
-    from .costs import format_bytes, format_seconds
+def _budgets(report: Report, limits: Mapping[str, int]) -> str:
+    """Every --max-* budget with its verdict; the broken ones as the terminal prints them."""
+    if not limits:
+        return ""
+    from complexity.analyzer.report import ALL_METRICS
 
-    step = serving.step
-    headers = ["module", "bytes read", "weights read", "KV read", "KV written"]
-    timed = step.compute_seconds is not None
-    if timed:
-        headers += ["roofline time", "bound"]
-    rows = []
-    for position, info in enumerate(report.modules):
-        if info.depth > depth:
-            continue
-        cells = [
-            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
-            *(
-                _e(format_bytes(values[position]))
-                for values in (
-                    step.bytes_read,
-                    step.weight_bytes_read,
-                    step.kv_bytes_read,
-                    step.kv_bytes_written,
-                )
-            ),
-        ]
-        if timed:
-            cells += [_e(format_seconds(step.seconds(position) or 0)), _e(step.bound(position))]
-        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    summary = _e("\n".join(serving_lines(serving)))
+    items = []
+    for metric in ALL_METRICS:
+        if metric in limits:
+            value, limit = report.total(metric), limits[metric]
+            verdict = "exceeded" if value > limit else "within"
+            items.append(f"<li class='{verdict}'>{_e(budget_line(metric, value, limit))}</li>")
+    return f"<h2>Budgets</h2>\n<ul class='budgets'>{''.join(items)}</ul>"
+
+
+def _training(report: Report, context: ExportContext) -> str:
+    """--train-step: the terminal's training table (its columns, whatever they are, to the
+    page's depth) and its lines (per token and 6·N for token models, memory, what the
+    backward left out)."""
+    headers, rows = training_rows(report, context.depth)
+    header = "<th class='name'>module</th>" + "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(_row([_indented(name, depth), *cells]) for depth, name, cells in rows)
+    lines = training_lines(report, context.tokens, context.transformer, context.embedding_params)
     return (
-        f"<h2>Serving: prefill and decode</h2>\n<pre>{summary}</pre>\n"
-        f"<h2>Decode step: bytes per module (depth {depth})</h2>\n"
-        f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+        f"<h2>{_e(TRAINING_TITLE)}, depth {context.depth}</h2>\n"
+        f"<div class='wide'><table class='training'><tr>{header}</tr>{body}</table></div>\n"
+        + _lines([line for line in lines if line != SPLIT_LINE])
     )
 
 
-def _training(report: Report, depth: int) -> str:
-    """--train-step: forward, backward and their sum per module, and the step's lines."""
-    from .training import training_lines
-
-    forward, backward = report.inclusive["flops"], report.inclusive["backward_flops"]
-    headers = ["module", "forward", "backward", "train step", "bwd/fwd"]
-    rows = []
-    for position, info in enumerate(report.modules):
-        if info.depth > depth:
-            continue
-        f, b = forward[position], backward[position]
-        cells = [
-            "&nbsp;" * (2 * info.depth) + _e(info.name or "model"),
-            _e(format_size(f)),
-            _e(format_size(b)),
-            _e(format_size(f + b)),
-            _e(f"{b / f:.2f}" if f else "-"),
-        ]
-        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    header = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    summary = _e("\n".join(training_lines(report)))
-    return (
-        f"<h2>Training step (loss = sum of the outputs), depth {depth}</h2>\n"
-        f"<table><tr>{header}</tr>{''.join(rows)}</table>\n<pre>{summary}</pre>"
-    )
-
-
-def report_html(
-    report: Report,
-    *,
-    source: str,
-    input_label: str,
-    depth: int = 3,
-    notes: Sequence[str] = (),
-    serving: Serving | None = None,
-) -> str:
-    """The HTML page of one analysis (`complexity analyze --html`)."""
+def report_html(report: Report, context: ExportContext) -> str:
+    """The HTML page of one analysis (`complexity analyze --html`): everything the terminal
+    prints for the same options, plus the icicle chart."""
+    source = context.source or "model"
+    input_label = context.input_label or str(report.input_shapes)
+    times = roofline(report, context.device) if context.device is not None else None
+    memory_and_time = memory_and_time_lines(report, context.memory, times, context.serving)
     chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
     body = [
         f"<h1>complexity report: {_e(source)}</h1>",
-        _facts(_report_facts(report, source, input_label)),
-        *(f"<p class='note'>{_e(note)}</p>" for note in notes),
+        _facts(_report_facts(report, source, input_label, context)),
+        *(f"<p class='note'>{_e(note)}</p>" for note in context.notes),
+        _budgets(report, context.budgets),
+        *([_lines(memory_and_time)] if memory_and_time else []),
         f"<h2>{report.unit_label} by module</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
         f"Hover for params, {report.unit}, activations and share of the model.</p>",
         chart,
-        f"<h2>Per-module table (depth {depth})</h2>",
-        _module_table(report, depth),
-        *([_serving(report, serving, depth)] if serving is not None else []),
-        *([_training(report, depth)] if report.train_step is not None else []),
+        f"<h2>Per-module table (depth {context.depth})</h2>",
+        _wide(_module_table(report, context)),
+        *([_training(report, context)] if report.train_step is not None else []),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]
-    return _page(f"complexity: {source}", "\n".join(body))
+    return _page(f"complexity: {source}", "\n".join(part for part in body if part))
 
 
 def html_text(report: Report, context: ExportContext) -> str:
     """The `--html` export of `complexity analyze` (EXPORTERS["html"])."""
-    return report_html(
-        report,
-        source=context.source or "model",
-        input_label=context.input_label or str(report.input_shapes),
-        depth=context.depth,
-        notes=context.notes,
-        serving=context.serving,
-    )
+    return report_html(report, context)
 
 
-def _change_cells(change: Change) -> str:
-    return "".join(f"<td>{_e(cell)}</td>" for cell in change_cells(change))
+def _change_cells(change: Change, metric: str) -> str:
+    return "".join(f"<td>{_e(cell)}</td>" for cell in change_cells(change, metric))
 
 
-def diff_table(diff: ReportDiff, depth: int) -> str:
-    metrics = ("params", "flops", "activations")
-    top = "".join(f"<th colspan='4'>{m}</th>" for m in metrics)
+def diff_table(diff: ReportDiff, depth: int, metrics: Sequence[str] | None = None) -> str:
+    """The terminal's matched table: A, B, B − A, B / A of each metric it shows
+    (`shown_metrics`: train flops with --train-step, bytes with --memory)."""
+    metrics = metrics or shown_metrics(diff)
+    labels = dict(METRIC_LABELS)
+    top = "".join(f"<th colspan='4'>{_e(labels[m])}</th>" for m in metrics)
     sub = "<th>A</th><th>B</th><th>B − A</th><th>B / A</th>" * len(metrics)
     lines = [
         "<table class='diff'>",
@@ -352,14 +388,29 @@ def diff_table(diff: ReportDiff, depth: int) -> str:
                 else " <span class='only'>(only in B)</span>"
             )
         )
-        pad = "&nbsp;" * (2 * module.depth)
-        cells = "".join(_change_cells(module.metrics[m]) for m in metrics)
-        lines.append(
-            f"<tr><td class='name'>{pad}{_e(module.name or 'model')}{where}</td>{cells}</tr>"
-        )
-    totals = "".join(_change_cells(diff.totals[m]) for m in metrics)
+        name = _indented(module.name or "model", module.depth)
+        cells = "".join(_change_cells(module.metrics[m], m) for m in metrics)
+        lines.append(f"<tr><td class='name'>{name}{where}</td>{cells}</tr>")
+    totals = "".join(_change_cells(diff.totals[m], m) for m in metrics)
     lines.append(f"<tr class='totals'><td class='name'>total</td>{totals}</tr></table>")
     return "\n".join(lines)
+
+
+def _diff_tables(diff: ReportDiff, depth: int, metrics: Sequence[str]) -> str:
+    """One table for the three default metrics; with more (--train-step, --memory), one
+    table per metric, wrapping across the page as the terminal splits them when narrow."""
+    if len(metrics) <= 3:
+        return _wide(diff_table(diff, depth, metrics))
+    tables = "".join(f"<div>{diff_table(diff, depth, (m,))}</div>" for m in metrics)
+    return f"<div class='metrics'>{tables}</div>"
+
+
+def _wide(table: str) -> str:
+    return f"<div class='wide'>{table}</div>"
+
+
+def _side_by_side(left: str, right: str) -> str:
+    return f"<div class='side-by-side'><div>{left}</div><div>{right}</div></div>"
 
 
 def compare_html(
@@ -371,29 +422,51 @@ def compare_html(
     input_labels: tuple[str, str],
     depth: int,
     servings: Sequence[Serving] = (),
+    memory: bool = False,
+    notes: Sequence[Sequence[str]] = ((), ()),
 ) -> str:
-    """The HTML page of `complexity compare A B` (`servings`: A's and B's, with --decode)."""
+    """The HTML page of `complexity compare A B`: what the terminal prints for the same
+    options, A and B side by side (`servings`: A's and B's, with --decode; `memory`: the
+    byte columns of --memory; `notes`: what loading each side changed)."""
     colours = top_level_colours(a, b)
     charts = [
         flops_icicle(a, f"A: {sources[0]}", True, "flops-icicle-a", colours),
         flops_icicle(b, f"B: {sources[1]}", False, "flops-icicle-b", colours),
     ]
+    sides = []
+    for side, report, source, label, side_notes in zip(
+        "AB", (a, b), sources, input_labels, notes, strict=True
+    ):
+        sides.append(
+            f"<h2>{side}</h2>\n"
+            + _facts(_report_facts(report, source, label))
+            + "".join(f"<p class='note'>{side}: {_e(note)}</p>" for note in side_notes)
+        )
+    summary = compare_summary_lines(diff, sources, input_labels)
+    if len(servings) == 2:
+        summary.append(serving_change_line(servings[0], servings[1]))
     body = [
         f"<h1>complexity compare: {_e(sources[0])} (A) vs {_e(sources[1])} (B)</h1>",
-        "<h2>A</h2>",
-        _facts(_report_facts(a, sources[0], input_labels[0])),
-        "<h2>B</h2>",
-        _facts(_report_facts(b, sources[1], input_labels[1])),
+        _side_by_side(*sides),
+        _lines([line for line in summary if line != SPLIT_LINE]),
         *(
-            f"<h2>{side}: serving</h2>\n<pre>{_e(chr(10).join(serving_lines(serving)))}</pre>"
-            for side, serving in zip("AB", servings, strict=False)
+            [
+                _side_by_side(
+                    *(
+                        f"<h2>{side}: serving</h2>\n{_lines(serving_lines(serving))}"
+                        for side, serving in zip("AB", servings, strict=True)
+                    )
+                )
+            ]
+            if len(servings) == 2
+            else []
         ),
-        "<h2>Flops by module</h2>",
+        "<h2>Flops by module: A left, B right</h2>",
         "<p class='note'>Click a block to zoom into it; click the bar above it to zoom out. "
         "Hover for params, flops, activations and share of the model.</p>",
-        *charts,
+        _side_by_side(*charts),
         f"<h2>Modules matched by name (depth {depth})</h2>",
-        diff_table(diff, depth),
+        _diff_tables(diff, depth, shown_metrics(diff, memory)),
         f"<h2>A: operators not counted ({_e(a.convention)} convention)</h2>",
         _uncounted(a),
         f"<h2>B: operators not counted ({_e(b.convention)} convention)</h2>",
@@ -409,8 +482,9 @@ AXIS_TITLES = {
 }
 
 
-def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
-    """A log-log plot of the totals against size, then the totals table (`sweep --html`)."""
+def sweep_html(points: Sequence[SweepPoint], source: str, by_operator: bool = False) -> str:
+    """A log-log plot of the totals against size, then what the terminal prints for the
+    same options: the totals table, flops by operator (`by_operator`), the footer."""
     import plotly.graph_objects as go
 
     figure = go.Figure()
@@ -433,12 +507,19 @@ def sweep_html(points: Sequence[SweepPoint], source: str) -> str:
         height=520,
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, include_mathjax=False)
-    headers, cells_per_point = totals_cells(points)
-    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
-    rows = [
-        "<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>"
-        for cells in cells_per_point
+    body = [
+        f"<h1>sweep: {_e(source)}</h1>",
+        chart,
+        _cells_table(*totals_cells(points)),
+        f"<p class='note'>{_e(growth_note(points))}</p>",
     ]
-    table = f"<table><tr>{header}</tr>{''.join(rows)}</table><p class='note'>{_e(growth_note(points))}</p>"
-    body = f"<h1>sweep: {_e(source)}</h1>\n{chart}\n{table}"
-    return _page(f"complexity sweep: {source}", body)
+    if by_operator:
+        body += ["<h2>flops by operator</h2>", _cells_table(*operator_cells(points))]
+    body.append(_lines(sweep_footer_lines(points)))
+    return _page(f"complexity sweep: {source}", "\n".join(body))
+
+
+def _cells_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    header = "".join(f"<th>{_e(c)}</th>" for c in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>" for cells in rows)
+    return _wide(f"<table><tr>{header}</tr>{body}</table>")

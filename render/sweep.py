@@ -11,8 +11,8 @@ from rich.table import Table
 from complexity.analyzer import growth_exponents
 from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
-from .costs import format_bytes, format_seconds
 from .formatting import format_size
+from .memory_and_time import format_bytes, format_seconds
 
 GROWTH_NOTES = {
     "side": "growth: k with value ∝ side^k from the row above, log(v2/v1) / log(s2/s1), "
@@ -95,23 +95,56 @@ def totals_table(points: Sequence[SweepPoint]) -> Table:
     return table
 
 
-def operator_table(points: Sequence[SweepPoint]) -> Table:
-    """Flops of each operator label per size, and its growth: which term dominates where."""
+def operator_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str]]]:
+    """(headers, one row per operator label): its flops at each size and their growth,
+    largest at the last size first. The terminal table and the HTML page show these."""
     per_point = [point.report.by_operator("flops") for point in points]
     labels = sorted(
         {label for counts in per_point for label, value in counts.items() if value},
         key=lambda label: -per_point[-1].get(label, 0),
     )
     sizes = [point.size for point in points]
-    table = Table(title="flops by operator", title_justify="left", box=box.SQUARE)
-    table.add_column("operator", no_wrap=True)
-    for point in points:
-        table.add_column(short_label(point), justify="right", no_wrap=True)
-    for before, after in itertools.pairwise(points):
-        table.add_column(f"growth {short_label(before)}→{short_label(after)}", justify="right")
+    headers = ["operator", *(short_label(point) for point in points)]
+    headers += [
+        f"growth {short_label(before)}→{short_label(after)}"
+        for before, after in itertools.pairwise(points)
+    ]
+    rows = []
     for label in labels:
         values = [counts.get(label, 0) for counts in per_point]
-        cells = [format_size(v) for v in values]
+        cells = [label, *(format_size(v) for v in values)]
         cells += [exponent_cell(k) for k in growth_exponents(sizes, values)]
-        table.add_row(label, *cells)
+        rows.append(cells)
+    return headers, rows
+
+
+def operator_table(points: Sequence[SweepPoint]) -> Table:
+    """Flops of each operator label per size, and its growth: which term dominates where."""
+    table = Table(title="flops by operator", title_justify="left", box=box.SQUARE)
+    headers, rows = operator_cells(points)
+    for number, header in enumerate(headers):
+        if number == 0:
+            table.add_column(header, no_wrap=True)
+        elif header.startswith("growth "):
+            table.add_column(header, justify="right")
+        else:
+            table.add_column(header, justify="right", no_wrap=True)
+    for cells in rows:
+        table.add_row(*cells)
     return table
+
+
+def footer_lines(points: Sequence[SweepPoint]) -> list[str]:
+    """The convention, how each size was traced (each distinct line once) and the operators
+    left uncounted at some size."""
+    first = points[0].report
+    lines = [f"convention: {first.convention_summary}"]
+    lines += dict.fromkeys(line for point in points for line in point.report.footer_lines())
+    uncounted = sorted({entry.op for point in points for entry in point.report.uncounted})
+    if uncounted:
+        lines.append(
+            f"Operators not counted at some size ({first.convention} convention): "
+            + ", ".join(uncounted)
+            + " (complexity analyze lists calls, where and why)"
+        )
+    return lines

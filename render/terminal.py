@@ -17,18 +17,24 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from complexity.analyzer import CONVENTIONS, NOT_COUNTED_BY_CONVENTION, Report, roofline
+from complexity.analyzer import Report, roofline
 from complexity.targets.spec import ActiveParams
 
-from .costs import extra_columns, memory_lines, roofline_lines, serving_lines
 from .formatting import format_arch_stat, format_size, visible
-from .hidden import cost_cell, hidden_work_line, ranked_uncounted
+from .hidden import (
+    convention_hints,
+    cost_cell,
+    free_ops_line,
+    hidden_work_line,
+    ranked_uncounted,
+    uncounted_title,
+)
+from .memory_and_time import extra_columns, memory_and_time_lines
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 from .training import TransformerShape, training_section
 
 SPLIT_LINE = "=" * 30
-SDPA = "aten::scaled_dot_product_attention"
 
 
 def summary_lines(
@@ -218,13 +224,8 @@ def uncounted_section(
     parts: list[RenderableType] = []
     entries = ranked_uncounted(report)
     if entries:
-        calls = sum(e.count for e in entries)
-        title = (
-            f"Operators not counted ({report.convention} convention): "
-            f"{len(entries)} operator{'s' if len(entries) > 1 else ''}, {calls} calls"
-        )
         shown = entries if show_all else entries[:COMPACT_UNCOUNTED]
-        parts.append(Text(title))
+        parts.append(Text(uncounted_title(report)))
         table = Table(box=box.SIMPLE_HEAD)
         table.add_column("operator", overflow="fold")
         table.add_column("calls", justify="right", no_wrap=True)
@@ -245,29 +246,11 @@ def uncounted_section(
             parts.append(
                 Text(f"(+{hidden} more; --all-uncounted lists every one and where it ran)")
             )
-        marked = {e.op for e in entries if e.reason == NOT_COUNTED_BY_CONVENTION}
-        # Name only the conventions that count every marked op.
-        other = [
-            name
-            for name, convention in CONVENTIONS.items()
-            if name != report.convention and marked and marked <= convention.rules.keys()
-        ]
-        if other:
-            names = " or ".join(f"{convention_option} {c}" for c in other)
-            parts.append(Text(f"({names} counts the ops marked '{NOT_COUNTED_BY_CONVENTION}')"))
-        if SDPA in marked and "macs" in CONVENTIONS:
-            parts.append(
-                Text(
-                    f"({convention_option} macs counts attention as matmuls: q·kᵀ and p·v, "
-                    "as torchvision's GFLOPS do)"
-                )
-            )
+        parts.extend(Text(hint) for hint in convention_hints(report, convention_option))
     else:
         parts.append(Text(f"No operator went uncounted under the {report.convention} convention."))
-    if report.ignored_ops:
-        calls = sum(report.ignored_ops.values())
-        names = ", ".join(op.split("::")[-1] for op in report.ignored_ops)
-        free = f"Free under the {report.convention} convention: {calls} calls ({names})"
+    free = free_ops_line(report)
+    if free:
         parts.append(Text(free, style="dim"))
     return Group(*parts)
 
@@ -349,13 +332,9 @@ def report_sections(
         sections.append(
             training_section(report, options.depth, tokens, transformer, embedding_params)
         )
-    costs = memory_lines(report) if options.memory else []
-    if options.serving is not None:
-        costs += serving_lines(options.serving)
-    elif times is not None:
-        costs += roofline_lines(times)
-    if costs:
-        sections.append(plain("\n".join(costs)))
+    memory_and_time = memory_and_time_lines(report, options.memory, times, options.serving)
+    if memory_and_time:
+        sections.append(plain("\n".join(memory_and_time)))
     return sections
 
 

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from complexity.analyzer import Report
 
-from .costs import format_bytes
 from .formatting import format_size
+from .memory_and_time import format_bytes
 
 SPLIT_LINE = "=" * 30
 
@@ -31,25 +31,38 @@ def _ratio(backward: int, forward: int) -> str:
     return f"{backward / forward:.2f}" if forward else "-"
 
 
-def training_table(report: Report, depth: int) -> Table:
-    """Module, forward, backward, forward + backward and backward / forward, to `depth`."""
-    table = Table(box=box.ASCII2, title="Training step (loss = sum of the outputs)")
-    table.add_column("module", overflow="fold")
-    for header in ("forward", "backward", "train step", "bwd/fwd"):
-        table.add_column(header, justify="right", no_wrap=True)
+TRAINING_TITLE = "Training step (loss = sum of the outputs)"
+
+
+def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
+    """(headers after `module`, one (depth, name, cells) per module to `depth`): what the
+    terminal's training table and the HTML page's both show."""
+    headers = ["forward", "backward", "train step", "bwd/fwd"]
     forward = report.inclusive["flops"]
     backward = report.inclusive["backward_flops"]
+    rows = []
     for position, info in enumerate(report.modules):
         if info.depth > depth:
             continue
-        name = "  " * info.depth + (info.name.rsplit(".", 1)[-1] or "model")
-        table.add_row(
-            name,
+        cells = [
             format_size(forward[position]),
             format_size(backward[position]),
             format_size(forward[position] + backward[position]),
             _ratio(backward[position], forward[position]),
-        )
+        ]
+        rows.append((info.depth, info.name or "model", cells))
+    return headers, rows
+
+
+def training_table(report: Report, depth: int) -> Table:
+    """Module, forward, backward, forward + backward and backward / forward, to `depth`."""
+    table = Table(box=box.ASCII2, title=TRAINING_TITLE)
+    table.add_column("module", overflow="fold")
+    headers, rows = training_rows(report, depth)
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    for module_depth, name, cells in rows:
+        table.add_row("  " * module_depth + (name.rsplit(".", 1)[-1] or "model"), *cells)
     return table
 
 

@@ -10,7 +10,7 @@ the meta device where it can and analyses it once. Every problem is a `TargetErr
 line naming it and the fix.
 """
 
-from .analyze import DEVICES, check_device, load_and_analyze
+from .analyze import DEVICE_CHOICES, check_device, load_and_analyze
 from .inputs import parse_input, parse_model_args, parse_shape
 from .load import files_named, load_target
 from .openmmlab import parse_cfg_options
@@ -33,7 +33,7 @@ __all__ = [
     "DEFAULT_MAX_MODULES",
     "DEFAULT_SEQ_LEN",
     "DEFAULT_SHAPE",
-    "DEVICES",
+    "DEVICE_CHOICES",
     "InputRequest",
     "Loaded",
     "TargetError",

@@ -21,9 +21,10 @@ from typing import Any
 from .isolation import FORWARD_EXIT_HINT, LOADING_EXIT_HINT, user_code
 from .load import load_target
 from .size_guard import ANNOUNCE_FROM, estimate
-from .spec import Loaded, TargetError, TargetSpec, first_line
+from .spec import BUILD_DEVICES, Loaded, TargetError, TargetSpec, first_line
 
-DEVICES = ("auto", "meta", "cpu", "cuda")
+# What `--device` accepts: a place to build (BUILD_DEVICES), or auto (meta; cpu if values matter).
+DEVICE_CHOICES = ("auto", *BUILD_DEVICES)
 
 
 def _torch_build_has_gpu() -> bool:
@@ -45,8 +46,8 @@ def _torch_build_has_gpu() -> bool:
 def check_device(device: str) -> str:
     """`--device`: a known name, and `cuda` only where torch can reach a GPU. A CPU-only
     torch is recognised without importing it (seconds), so the error comes at once."""
-    if device not in DEVICES:
-        raise TargetError(f"unknown --device {device!r}; use one of: {', '.join(DEVICES)}")
+    if device not in DEVICE_CHOICES:
+        raise TargetError(f"unknown --device {device!r}; use one of: {', '.join(DEVICE_CHOICES)}")
     if device == "cuda":
         if not _torch_build_has_gpu():
             raise TargetError(
@@ -86,14 +87,15 @@ def load_and_analyze(
     train_step: Any = None,
     notify: Callable[[str], None] | None = None,
 ) -> tuple[Loaded, Any]:
-    """Build `spec` for `device` (one of DEVICES; `spec.device` is replaced) and analyse it
+    """Build `spec` for `device` (in DEVICE_CHOICES; `spec.device` is replaced) and analyse it
     once: (what was loaded, the Report). `memory=False` skips the memory walk
     (`analyze`'s `memory`); `train_step` (a `TrainStep`) adds the backward of a training
     step; a freeze pattern that names no parameter is a `TargetError` (bad input).
     `notify(message)` hears about long work: modules built so far, and what tracing a big
     model will take (from ANNOUNCE_FROM modules on).
 
-    An `AnalysisError` carries `.tokens` (the token-id input shape, if any) for hints.
+    An embedding fed floats (no token-id input) gets an `AnalysisError` that says how to
+    give token ids.
     """
     from complexity.analyzer import AnalysisError, analyze
     from complexity.analyzer.backward import FreezeError
@@ -134,7 +136,10 @@ def load_and_analyze(
                     kwargs=loaded.kwargs,
                 )
         except AnalysisError as error:
-            error.tokens = loaded.tokens
+            if loaded.tokens is None and "'indices'" in str(error):  # an embedding fed floats
+                raise error.restated(
+                    f"{error}; the model takes token ids: give --seq-len N or --input SHAPE:int64"
+                ) from error
             raise
         except FreezeError as error:
             raise TargetError(str(error)) from None

@@ -66,7 +66,7 @@ class TargetSpec:
     max_modules: int | None = DEFAULT_MAX_MODULES
 
 
-@dataclass
+@dataclass(frozen=True)  # a new one with dataclasses.replace, never patched
 class Loaded:
     model: Any  # nn.Module, in eval mode
     inputs: Any  # what `analyze` feeds to model(*inputs)

@@ -82,6 +82,20 @@ def test_float_input_to_an_embedding_says_how_to_give_tokens(capsys, token_file:
     assert_one_line_error(code, err, "'indices'", "--seq-len N or --input", expected_code=1)
 
 
+def test_the_library_says_how_to_give_tokens_too(token_file: Path) -> None:
+    """The hint is made where the inputs are known (targets), as a new error raised from
+    the trace's: tools and benchmarks that call load_and_analyze get it as well."""
+    from complexity.analyzer import AnalysisError
+    from complexity.targets import TargetSpec, load_and_analyze
+
+    with pytest.raises(AnalysisError) as caught:
+        load_and_analyze(TargetSpec(str(token_file)), "fvcore", "auto")
+    assert "--seq-len N or --input SHAPE:int64" in str(caught.value)
+    assert isinstance(caught.value.__cause__, AnalysisError)
+    assert "'indices'" in str(caught.value.__cause__)
+    assert caught.value.module == caught.value.__cause__.module
+
+
 def test_several_inputs_one_per_positional_argument(capsys, tmp_path: Path) -> None:
     path = tmp_path / "two.py"
     path.write_text(

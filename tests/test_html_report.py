@@ -19,6 +19,7 @@ import pytest
 from conftest import REPO, RTMDET_S, cli, seed_rows
 
 from complexity.cli.main import run
+from complexity.render import format_size
 
 SMALL_CNN = "examples/small_cnn.py"
 
@@ -184,19 +185,24 @@ def test_rtmdet_s_screenshot_is_not_blank(rtmdet_s_page, tmp_path):
     assert len(set(pixels)) > 200
 
 
-@pytest.mark.slow
-def test_compare_page_renders_two_charts(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(REPO)
-    (tmp_path / "b.py").write_text(
+def write_two_models(folder: Path) -> None:
+    """a.py: a 3->8 3x3 conv and a relu; b.py: the same and a 1x1 conv 8->4 (32x32 input)."""
+    (folder / "b.py").write_text(
         "from torch import nn\n"
         "model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 1))\n"
         "input_shape = (1, 3, 32, 32)\n"
     )
-    (tmp_path / "a.py").write_text(
+    (folder / "a.py").write_text(
         "from torch import nn\n"
         "model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
         "input_shape = (1, 3, 32, 32)\n"
     )
+
+
+@pytest.mark.slow
+def test_compare_page_renders_two_charts(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    write_two_models(tmp_path)
     page = tmp_path / "compare.html"
     code, _, err = cli(
         capsys, "compare", str(tmp_path / "a.py"), str(tmp_path / "b.py"), "--html", str(page)
@@ -244,3 +250,224 @@ def test_a_module_named_as_a_link_is_drawn_as_text_not_a_link(tmp_path, capsys):
     chart = dom[dom.find('class="main-svg"') :]
     assert re.search(r"<a\b[^>]*href=[\"']https://evil", chart) is None
     assert any("link" in text for text in chart_texts(dom))
+
+
+# ------------------------------------------------- the page carries what the terminal prints
+
+
+def page_text(page: Path) -> str:
+    """The words a reader of the page sees: no scripts (plotly.js, the chart's data), no
+    style, no tags, entities decoded."""
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text)).replace("\xa0", " ")
+    return re.sub(r" +", " ", text)
+
+
+# A number as printed: 14.835G, 0.625M, 36, +28.8K, 1.24 GiB, 540 µs, 2,048.
+NUMBER = re.compile(
+    r"(?<![\w.])[+-]?\d[\d,]*(?:\.\d+)?(?:[KMGTP]\b|\s(?:[KMGTP]i)?B\b|\s(?:ms|µs|ns|s)\b)?"
+)
+# Terminal lines the page deliberately words otherwise, and why.
+TERMINAL_ONLY = {
+    # The page lists every uncounted operator (as --all-uncounted does), so no "+N more".
+    "+N more": re.compile(r"^\(\+\d+ more; --all-uncounted"),
+    # Where the page was written: the page does not name its own path.
+    "written to": re.compile(r"report written to "),
+}
+
+
+def missing_numbers(terminal: str, page: Path) -> list[str]:
+    """Numbers the terminal printed that the page does not show (as whole tokens)."""
+    lines = [
+        line
+        for line in terminal.splitlines()
+        if not any(rule.search(line) for rule in TERMINAL_ONLY.values())
+    ]
+    printed = {match.group() for match in NUMBER.finditer("\n".join(lines))}
+    shown = {match.group() for match in NUMBER.finditer(page_text(page))}
+    return sorted(printed - shown)
+
+
+LLAMA = "examples/hf/llama-2-7b/config.json"
+# A two-layer Llama small enough to trace in a blink: d 64, MLP 128, 4 heads of 16, V 1000.
+TINY_LLAMA = (
+    "--model-arg", "num_hidden_layers=2", "--model-arg", "hidden_size=64",
+    "--model-arg", "intermediate_size=128", "--model-arg", "num_attention_heads=4",
+    "--model-arg", "num_key_value_heads=4", "--model-arg", "vocab_size=1000",
+)  # fmt: skip
+needs_hf = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("transformers") is None,
+    reason='Hugging Face configs need the hf extra: pip install -e ".[hf]"',
+)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(
+            ["analyze", SMALL_CNN, "--memory", "--device-spec", "A100 80GB",
+             "--max-flops", "1M", "--max-params", "1G"], id="memory-roofline-budgets",
+        ),
+        pytest.param(
+            ["analyze", SMALL_CNN, "--convention", "flops", "--train-step", "--depth", "1"],
+            id="train-step",
+        ),
+        pytest.param(
+            ["analyze", LLAMA, "--seq-len", "16", "--train-step", "--memory", *TINY_LLAMA],
+            id="hugging-face-train-step", marks=needs_hf,
+        ),
+        pytest.param(
+            ["analyze", LLAMA, "--decode", "--context", "64", "--seq-len", "16",
+             "--device-spec", "H200", "--memory", *TINY_LLAMA], id="decode", marks=needs_hf,
+        ),
+        pytest.param(
+            ["compare", "{tmp}/a.py", "{tmp}/b.py", "--memory", "--train-step"], id="compare"
+        ),
+        pytest.param(
+            ["sweep", SMALL_CNN, "--shapes", "32,64", "--by-operator", "--train-step"],
+            id="sweep",
+        ),
+    ],
+)  # fmt: skip
+def test_the_page_shows_every_number_the_terminal_prints(tmp_path, capsys, monkeypatch, arguments):
+    monkeypatch.chdir(REPO)
+    write_two_models(tmp_path)
+    page = tmp_path / "page.html"
+    arguments = [argument.format(tmp=tmp_path) for argument in arguments]
+    code, out, err = cli(capsys, *arguments, "--html", str(page))
+    assert code in (0, 3), err  # 3: a budget exceeded, as asked
+    assert out.count("\n") > 10
+    assert missing_numbers(out, page) == []
+
+
+def test_memory_roofline_and_budget_verdicts_are_on_the_page(tmp_path, capsys):
+    model = tmp_path / "linear.py"
+    model.write_text(
+        "from torch import nn\n"
+        "model = nn.Sequential(nn.Linear(1000, 1000, bias=False))\n"
+        "input_shape = (1, 1000)\n"
+    )
+    page = tmp_path / "linear.html"
+    code, _, err = cli(
+        capsys, "analyze", str(model), "--memory", "--device-spec", "flops=1P,bandwidth=1G",
+        "--max-flops", "2M", "--max-params", "900K", "--html", str(page),
+    )  # fmt: skip
+    assert code == 3, err  # 1M parameters > 900K
+    raw, text = page.read_text(encoding="utf-8"), page_text(page)
+    for header in ("param bytes", "activation bytes", "peak activation", "roofline time", "bound"):
+        assert f"<th>{header}</th>" in raw
+    # fp32 weights: 10^6 · 4 B = 3.81 MiB. Memory-bound at 1 GB/s: read the input and the
+    # weights, write the output, (1000 + 10^6 + 1000) · 4 B / 1e9 B/s = 4.008 ms.
+    assert "<td>3.81 MiB</td>" in raw and "<td>4.01 ms</td><td>memory</td>" in raw
+    assert "Parameter memory: 3.81 MiB" in text
+    # the peak holds the input and the output, 2 · 1000 · 4 B = 7.81 KiB
+    assert "Peak activation memory (inference forward): 7.81 KiB" in text
+    assert "Roofline time on custom (flops=1P,bandwidth=1G): 4.01 ms, memory-bound" in text
+    assert "budget exceeded: params 1M > 0.9M" in text
+    assert "within budget: flops 1M ≤ 2M" in text
+
+
+@needs_hf
+def test_hugging_face_facts_are_on_the_page(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    page = tmp_path / "llama.html"
+    code, _, err = cli(
+        capsys, "analyze", LLAMA, "--seq-len", "16", "--convention", "macs", "--train-step",
+        *TINY_LLAMA, "--html", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    raw, text = page.read_text(encoding="utf-8"), page_text(page)
+    # By hand: d 64, MLP 128, L 2, V 1000, T 16. Per layer q, k, v, o 4·d² and gate, up,
+    # down 3·d·128, two norms 2·d; the embedding and the untied head V·d each; a final norm.
+    layer = 4 * 64 * 64 + 3 * 64 * 128 + 2 * 64
+    params = 2 * 1000 * 64 + 2 * layer + 64
+    outside_embedding = params - 1000 * 64
+    # MACs: every linear once per token, the head too; attention q·kᵀ and p·v, 2·T·T·d a layer.
+    macs = 16 * (2 * (4 * 64 * 64 + 3 * 64 * 128) + 64 * 1000) + 2 * 2 * 16 * 16 * 64
+    assert macs == 2_400_256
+    assert "<dt>Sequence length</dt><dd>16</dd>" in raw
+    assert (
+        f"<dt>MACs per token</dt><dd>{format_size(macs // 16)} (2 × active params = "
+        f"{format_size(2 * params)}; macs: 1 multiply-add = 1)</dd>" in raw
+    )
+    assert f"<dt>Active parameters per token</dt><dd>{format_size(params)} (all of them)" in raw
+    # The training step: backward 2 × forward; 6·N and PaLM's 6·N + 12·L·H·Q·T as
+    # multiply-adds (halved), N the parameters outside the input embedding.
+    assert f"Train MACs per token: {format_size(3 * macs / 16)}" in text
+    assert f"6·N as multiply-adds (flops / 2): {format_size(3 * outside_embedding)}" in text
+    palm = (6 * outside_embedding + 12 * 2 * 4 * 16 * 16) // 2
+    assert f"6·N + 12·L·H·Q·T as multiply-adds (flops / 2): {format_size(palm)}" in text
+
+
+def measure_in_chromium(page: Path, tmp: Path, expression: str) -> dict[str, float]:
+    """Evaluate `expression` (JavaScript giving an object of numbers) in the loaded page."""
+    probe = (
+        "<script>window.addEventListener('load', () => { document.body.dataset.measured = "
+        f"JSON.stringify({expression}); }});</script>"
+    )
+    measured = tmp / f"measured-{page.name}"
+    measured.write_text(page.read_text(encoding="utf-8").replace("</body>", probe + "</body>"))
+    dom = browse(measured, tmp, "--virtual-time-budget=5000", "--dump-dom").stdout.decode()
+    (found,) = re.findall(r'data-measured="([^"]*)"', dom)
+    import json
+
+    return json.loads(html.unescape(found))
+
+
+@pytest.mark.slow
+def test_a_long_where_list_wraps_and_the_page_never_scrolls_sideways(tmp_path, capsys):
+    # 30 modules with long names each run sin, which fvcore does not count: the uncounted
+    # table's where-cell names all 30 (about 1,200 characters).
+    model = tmp_path / "many.py"
+    model.write_text(
+        "import torch\n"
+        "class Sine(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return torch.sin(x)\n"
+        "model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), *(Sine() for _ in range(30)))\n"
+        "for i in range(1, 31):\n"
+        "    model._modules[f'a_rather_long_module_name_number_{i:02d}'] = "
+        "model._modules.pop(str(i))\n"
+        "input_shape = (1, 3, 16, 16)\n"
+    )
+    page = tmp_path / "many.html"
+    code, _, err = cli(
+        capsys, "analyze", str(model), "--memory", "--device-spec", "A100 80GB",
+        "--html", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "a_rather_long_module_name_number_30 ×1" in page.read_text(encoding="utf-8")
+    size = measure_in_chromium(
+        page,
+        tmp_path,
+        "{page: document.documentElement.scrollWidth, window: window.innerWidth,"
+        " where: [...document.querySelectorAll('td')].find("
+        "   (td) => td.textContent.endsWith('number_30 ×1'))?.offsetHeight ?? 0,"
+        " cells: document.querySelectorAll('table.modules th').length}",
+    )
+    assert size["window"] == 1280
+    assert size["page"] <= size["window"]  # nothing wider than the window
+    assert size["where"] > 40  # the where-cell wrapped onto several lines
+    # module, params, flops, acts, 3 memory columns, roofline time and bound
+    assert size["cells"] == 9
+
+
+@pytest.mark.slow
+def test_compare_charts_are_side_by_side(tmp_path, capsys):
+    write_two_models(tmp_path)
+    page = tmp_path / "compare.html"
+    code, _, err = cli(
+        capsys, "compare", str(tmp_path / "a.py"), str(tmp_path / "b.py"), "--html", str(page)
+    )
+    assert code == 0, err
+    box = measure_in_chromium(
+        page,
+        tmp_path,
+        "Object.fromEntries(['a', 'b'].flatMap((side) => {"
+        " const r = document.getElementById('flops-icicle-' + side).getBoundingClientRect();"
+        " return [[side + 'top', r.top], [side + 'left', r.left], [side + 'right', r.right]]; }))",
+    )
+    assert box["atop"] == box["btop"]  # one row
+    assert box["aleft"] < box["aright"] <= box["bleft"] < box["bright"]  # A left, B right
+    assert box["aright"] - box["aleft"] > 400 and box["bright"] - box["bleft"] > 400

@@ -230,6 +230,25 @@ def test_model_already_on_meta_names_op_module_and_why() -> None:
     assert caught.value.value_needed
 
 
+def test_an_error_said_again_keeps_the_fields_it_was_made_with() -> None:
+    """The meta-only explanation is a new error raised from the trace's own: module, shapes,
+    value_needed and the short reason come from construction, not from patching."""
+    with torch.device("meta"):
+        model = Masked()
+    with pytest.raises(AnalysisError) as caught:
+        analyze(model, torch.rand(1, 3, 8, 8))
+    said_again, original = caught.value, caught.value.__cause__
+    assert isinstance(original, AnalysisError)
+    assert "the model is on the meta device" not in str(original)
+    assert original.value_needed and said_again.value_needed
+    assert said_again.reason == original.reason
+    assert "nonzero" in said_again.reason and "the model itself" in said_again.reason
+    assert (said_again.module, said_again.input_shapes) == (
+        original.module,
+        original.input_shapes,
+    )
+
+
 def test_model_already_on_meta_is_traced_on_meta() -> None:
     with torch.device("meta"):
         model = Conv()

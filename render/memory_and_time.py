@@ -1,4 +1,5 @@
-"""The `--memory` and `--device-spec` columns and lines: bytes in binary units, roofline time."""
+"""The memory and time a report shows: the `--memory`, `--device-spec` and `--decode` columns
+and lines, bytes in binary units, roofline time."""
 
 from __future__ import annotations
 
@@ -112,6 +113,19 @@ def roofline_lines(result: Roofline) -> list[str]:
         f"Roofline time on {result.device.name}: {format_seconds(result.seconds())}{bound}",
         f"({LOWER_BOUND_NOTE}; figures: {result.device.source})",
     ]
+
+
+def memory_and_time_lines(
+    report: Report, memory: bool, roofline: Roofline | None, serving: Serving | None
+) -> list[str]:
+    """The lines under the summary: memory (--memory), then the decode step's serving
+    summary (--decode) or the roofline time (--device-spec)."""
+    lines = memory_lines(report) if memory else []
+    if serving is not None:
+        lines += serving_lines(serving)
+    elif roofline is not None:
+        lines += roofline_lines(roofline)
+    return lines
 
 
 def _rate(value: float | None, unit: str) -> str:
