@@ -20,6 +20,7 @@ from rich.tree import Tree
 from complexity.analyzer import Report, roofline
 from complexity.targets.spec import ActiveParams
 
+from .fit import TablePlan, folded, key_fit, number_fit, plan_tables
 from .formatting import format_arch_stat, format_size, visible
 from .hidden import (
     convention_hints,
@@ -29,7 +30,13 @@ from .hidden import (
     ranked_uncounted,
     uncounted_title,
 )
-from .memory_and_time import extra_columns, memory_and_time_lines
+from .memory_and_time import (
+    DECODE_COLUMNS,
+    MEMORY_COLUMNS,
+    ROOFLINE_COLUMNS,
+    extra_columns,
+    memory_and_time_lines,
+)
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 from .training import TransformerShape, training_section
@@ -89,8 +96,9 @@ class ModuleTable:
     """The per-module table, laid out for the console's width when it is printed.
 
     Every number stays whole: when the table is too wide, the numeric columns shrink to
-    their widest number (headers wrap at spaces) and long module names fold onto the next
-    line, indented under themselves; no cell is ever cut.
+    their widest number (headers wrap at spaces) and long module names fold after a dot,
+    indented under themselves; no cell is ever cut. When even that is too wide, the columns
+    the flags add (`extra`, in `groups`) go into further tables keyed by the module names.
     """
 
     def __init__(
@@ -98,46 +106,64 @@ class ModuleTable:
         rows: Sequence[TableRow],
         extra: Sequence[tuple[str, list[str]]] = (),
         columns: Sequence[str] = COLUMNS,
+        groups: Sequence[int] | None = None,
     ) -> None:
         self.rows = list(rows)
         self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
         self.columns = list(columns)  # the headers of `row.cells`: `#MACs` under macs
+        # Which extra columns belong together (bytes, roofline): one number per column.
+        self.groups = list(groups) if groups is not None else list(extra_groups(self.extra))
 
-    def _names(self) -> list[str]:
-        return [" " * row.indent + visible(row.name) for row in self.rows]
-
-    def table(self, width: int | None = None) -> Table:
-        names = self._names()
+    def tables(self, width: int | None = None) -> list[Table]:
+        """One table, or several keyed by module name where one would not fit `width`."""
         headers = [*self.columns, *(header for header, _ in self.extra)]
         cells = [
             [*row.cells, *(column[i] for _, column in self.extra)]
             for i, row in enumerate(self.rows)
         ]
-        numbers = [max(len(line[i]) for line in cells) for i in range(len(headers))]
-        natural = [max(len("module"), *map(len, names))] + [
-            max(n, len(h)) for n, h in zip(numbers, headers, strict=True)
-        ]
-        frame = 3 * len(natural) + 1  # `│ ` before, ` ` after every cell, a closing `│`
-        fixed: list[int | None] = [None] * len(natural)
-        if width is not None and sum(natural) + frame > width:
-            # Numeric columns as narrow as their widest number (or longest header word).
-            fixed[1:] = [
-                max(n, *map(len, h.split())) for n, h in zip(numbers, headers, strict=True)
-            ]
-            fixed[0] = max(12, width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
+        fits = [number_fit(h, (line[i] for line in cells)) for i, h in enumerate(headers)]
+        key = key_fit("module", ((row.indent, visible(row.name)) for row in self.rows))
+        groups = [0] * len(self.columns) + [1 + g for g in self.groups]
+        plans = plan_tables(width, key, fits, groups)
+        return [self._table(plan, headers, cells, first=n == 0) for n, plan in enumerate(plans)]
+
+    def _table(
+        self, plan: TablePlan, headers: list[str], cells: list[list[str]], first: bool
+    ) -> Table:
         table = Table(box=box.SQUARE, header_style="bold")
-        # A name too long for its column folds onto the next line, all of it kept.
-        table.add_column("module", overflow="fold", width=fixed[0])
-        for number, (header, column_width) in enumerate(zip(headers, fixed[1:], strict=True)):
+        # A name too long for its column folds after a dot, all of it kept.
+        table.add_column("module", overflow="fold", width=plan.key_width)
+        for number, column_width in zip(plan.columns, plan.widths, strict=True):
+            header = headers[number]
             justify = "center" if header == ACTS else "left" if number < 3 else "right"
             table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
         for row, line in zip(self.rows, cells, strict=True):
+            shown = [line[number] for number in plan.columns]
+            if not first and not any(shown):  # a parameter's row: nothing of its own here
+                continue
             name = Text(visible(row.name), style="bold" if row.indent == 0 else "")
-            table.add_row(Padding(name, (0, 0, 0, row.indent)), *line)
+            if plan.key_width is not None:
+                name = folded(name, plan.key_width - row.indent)
+            table.add_row(Padding(name, (0, 0, 0, row.indent)), *shown)
         return table
 
+    def table(self, width: int | None = None) -> Table:
+        """The first (or only) table at `width`: the module column and the seed's three."""
+        return self.tables(width)[0]
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.table(options.max_width)
+        yield from self.tables(options.max_width)
+
+
+def extra_groups(extra: Sequence[tuple[str, list[str]]]) -> list[int]:
+    """Group number of each extra column: the --memory bytes together, the roofline's time
+    and bound together, a decode step's bytes together; any other column on its own."""
+    families = (MEMORY_COLUMNS, DECODE_COLUMNS, ROOFLINE_COLUMNS)
+    numbers: list[int] = []
+    for position, (header, _) in enumerate(extra):
+        family = next((f for f, names in enumerate(families) if header in names), None)
+        numbers.append(family if family is not None else len(families) + position)
+    return numbers
 
 
 def module_table(

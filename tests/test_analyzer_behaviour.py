@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import Double
 from torch import nn
 
 from complexity.analyzer import AnalysisError, Report, analyze
+
+from helpers import Double
 
 # --------------------------------------------------------------------------- helpers
 

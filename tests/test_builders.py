@@ -17,7 +17,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from complexity.analyzer import analyze
+from complexity.targets import TargetError, TargetSpec, load_target
+from complexity.targets.mmcv_ops import CompiledOpMissing, compiled_ops_placeholder
+
+from helpers import (
     FIXTURES,
     REPO,
     RTMDET_S,
@@ -28,10 +33,6 @@ from conftest import (
     seed_markdown_table,
     seed_rows,
 )
-
-from complexity.analyzer import analyze
-from complexity.targets import TargetError, TargetSpec, load_target
-from complexity.targets.mmcv_ops import CompiledOpMissing, compiled_ops_placeholder
 
 HAS_MMYOLO = importlib.util.find_spec("mmyolo") is not None
 needs_mmyolo = pytest.mark.skipif(

@@ -13,7 +13,8 @@ import sys
 
 import pytest
 import torch
-from conftest import (
+
+from helpers import (
     FIXTURES,
     REPO,
     RTMDET_S,

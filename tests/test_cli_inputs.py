@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO, cli
+
 HF = "examples/hf"
 
 

@@ -12,9 +12,10 @@ import math
 
 import pytest
 import torch
-from conftest import REPO, RTMDET_S, cli, num_params
 
 from complexity.analyzer import analyze, compare_reports, growth_exponents, parse_quantity
+
+from helpers import REPO, RTMDET_S, cli, num_params
 
 RTMDET_M = "configs/rtmdet/rtmdet_m_syncbn_fast_8xb32-300e_coco.py"
 SMALL_CNN = "examples/small_cnn.py"

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, assert_one_line_error, cli
+
+from helpers import REPO, assert_one_line_error, cli
 
 pytest.importorskip("transformers")
 

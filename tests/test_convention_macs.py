@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import run
 from torch import nn
 
 from complexity.analyzer import CONVENTIONS, Report, analyze
 from complexity.analyzer import handles_macs as hm
+
+from helpers import run
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "conventions.md"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, assert_one_line_error, cli
+
+from helpers import REPO, assert_one_line_error, cli
 
 HF = REPO / "examples" / "hf"
 LLAMA_7B = str(HF / "llama-2-7b" / "config.json")

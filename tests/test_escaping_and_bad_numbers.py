@@ -14,15 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import cli, one_line_error
+
+from helpers import cli, one_line_error
 
 LINK = "<a href='https://evil'>link</a>"
 RED = "\x1b[31mred\x1b[0m"
-TINY_MODEL = """
-import torch
-model = torch.nn.Conv2d(3, 4, 3)
-input_shape = (1, 3, 8, 8)
-"""
 
 
 @pytest.fixture
@@ -42,13 +38,6 @@ def hostile(tmp_path: Path) -> Path:
         "input_shape = (1, 3, 8, 8)\n"
     )
     return model
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.py"
-    path.write_text(TINY_MODEL)
-    return path
 
 
 # --- item 11 and 18: the terminal shows names, it does not obey them ------------------------

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import REPO, Fn
 from torch import nn
 
 from complexity.analyzer import CONVENTIONS, HandlerTable, analyze, get_convention
+
+from helpers import REPO, Fn
 
 DOC = REPO / "docs" / "conventions.md"
 
@@ -32,7 +33,9 @@ def test_handlers_for_one_analysis_count_the_op() -> None:
     x = torch.randn(3, 5)
     before = analyze(cumulative(), x, convention="flops")
     assert before.unsupported_ops == {"aten::logcumsumexp": 1}
-    report = analyze(cumulative(), x, convention="flops", handlers={"aten::logcumsumexp": cumsum_flops})
+    report = analyze(
+        cumulative(), x, convention="flops", handlers={"aten::logcumsumexp": cumsum_flops}
+    )
     assert report.by_operator("flops") == {"logcumsumexp": 3 * 5}
     assert report.uncounted == ()
     # Only that analysis: the built-in convention still reports logcumsumexp.

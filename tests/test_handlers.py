@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import fvcore_flops, run
 from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as FVCORE_ACTIVATION_OPS
 from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as FVCORE_FLOP_OPS
 from fvcore.nn.jit_analysis import _IGNORED_OPS as FVCORE_IGNORED_OPS
 from torch import nn
 
 from complexity.analyzer import handles_fvcore
+
+from helpers import fvcore_flops, run
 
 
 def counts(model: nn.Module | Callable[..., Any], *inputs: Any) -> tuple[dict, dict]:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import as_module, cli, fvcore_flops, run
 
 from complexity.analyzer import analyze
+
+from helpers import as_module, cli, fvcore_flops, run
 
 ROWS, K, N, GROUPS = 12, 16, 8, 4
 OFFSETS = torch.tensor([3, 5, 9, 12], dtype=torch.int32)
@@ -376,7 +377,7 @@ def test_clip_t5_whisper_configs_build_with_their_inputs(capsys) -> None:
 
 
 def test_hf_inputs_refused_in_one_line(capsys) -> None:
-    from conftest import assert_one_line_error
+    from helpers import assert_one_line_error
 
     code, _, err = cli(
         capsys, "analyze", f"{HF}/vit-base-patch16-224/config.json", "--seq-len", "8"

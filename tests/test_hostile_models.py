@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import assert_one_line_error, cli
 from torch import nn
 
 from complexity.analyzer import AnalysisError, analyze
 from complexity.analyzer.tracing import _value_needed
+
+from helpers import assert_one_line_error, cli
 
 # ----------------------------------------------------------------- item 3: nested analyze()
 

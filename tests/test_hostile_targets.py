@@ -11,13 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, cli, one_line_error
 
-TINY_MODEL = """
-import torch
-model = torch.nn.Conv2d(3, 4, 3)
-input_shape = (1, 3, 8, 8)
-"""
+from helpers import REPO, cli, one_line_error
+
 # GPT-2 with one layer of width 8: small enough to build in a blink.
 GPT2 = {
     "model_type": "gpt2",
@@ -27,13 +23,6 @@ GPT2 = {
     "vocab_size": 16,
     "n_positions": 16,
 }
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.py"
-    path.write_text(TINY_MODEL)
-    return path
 
 
 def config_json(folder: Path, **fields: object) -> Path:

@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, RTMDET_S, cli, seed_rows
 
 from complexity.cli.main import run
 from complexity.render import format_size
+
+from helpers import REPO, RTMDET_S, cli, seed_rows
 
 SMALL_CNN = "examples/small_cnn.py"
 

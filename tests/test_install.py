@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 OPENMMLAB_FIRST = ["mmengine", "mmcv-lite==2.0.1", "mmdet==3.3.0"]
 IMPORTS = "import mmengine.config, mmdet"
 

@@ -17,26 +17,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import cli, one_line_error
 
-TINY_MODEL = """
-import torch
-model = torch.nn.Conv2d(3, 4, 3)
-input_shape = (1, 3, 8, 8)
-"""
-TINY_PARAMS, TINY_FLOPS = 4 * 27 + 4, 4 * 27 * 6 * 6
-
-
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.py"
-    path.write_text(TINY_MODEL)
-    return path
-
-
-def assert_tiny_report(text: str) -> None:
-    totals = json.loads(text)["totals"]
-    assert (totals["params"], totals["flops"]) == (TINY_PARAMS, TINY_FLOPS)
+from helpers import TINY_FLOPS, TINY_MODEL, TINY_PARAMS, assert_tiny_report, cli, one_line_error
 
 
 def numbers(value: object) -> list[object]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
-from conftest import cli, one_line_error
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO, cli, one_line_error
+
 RTMDET_S = str(REPO / "configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py")
 CONV_MODULE = "dict(type='ConvModule', in_channels=3, out_channels=4, kernel_size=3)"
 

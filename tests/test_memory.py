@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import cli
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
@@ -33,7 +32,7 @@ from complexity.analyzer import (
 )
 from complexity.analyzer.roofline import op_time
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO, cli
 
 
 def _load_models() -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,11 @@ from torch import nn
 from complexity.analyzer import CONVENTIONS, METRICS, AnalysisError, Report, analyze
 from complexity.analyzer.meta import conv_meta_reroute
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "examples"))
+from helpers import REPO
+from helpers import handler_cases as flops_cases
+from helpers import parity_models as parity
 
-import test_analyzer_parity as parity  # noqa: E402
-import test_convention_flops as flops_cases  # noqa: E402
+sys.path.insert(0, str(REPO / "examples"))
 
 
 def conv_meta_kernel() -> str:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, cli
 
 from complexity.targets import TargetSpec, load_target
+
+from helpers import REPO, cli
 
 
 def llama_params(dim: int, layers: int, kv_dim: int, hidden: int, vocab: int = 32000) -> int:

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import assert_one_line_error, cli, load_rtmdet_cfg
 from torch import nn
 
 from complexity.analyzer import AnalysisError, analyze
 from complexity.analyzer.meta import conv_meta_reroute
+
+from helpers import assert_one_line_error, cli, load_rtmdet_cfg
 
 DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
 

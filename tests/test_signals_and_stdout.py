@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import one_line_error
+
+from helpers import TINY_PARAMS, one_line_error
 
 ENTRY = [sys.executable, "-m", "complexity.cli.entry"]
 CONV = "torch.nn.Conv2d(3, 4, 3)"
-TINY_PARAMS = 4 * 27 + 4
 WAIT = 240  # seconds a run may take to reach its marker on a loaded 2-core machine
 
 

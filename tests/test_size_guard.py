@@ -9,9 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, assert_one_line_error, cli
 
 from complexity.targets import TargetError, TargetSpec, load_target
+
+from helpers import REPO, assert_one_line_error, cli
 
 MANY = """
 from torch import nn

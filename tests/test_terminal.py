@@ -13,16 +13,6 @@ from importlib.metadata import version
 
 import pytest
 import torch
-from conftest import (
-    FIXTURES,
-    SEED_SUMMARY,
-    Fn,
-    assert_one_line_error,
-    cli,
-    run,
-    seed_markdown_table,
-    seed_rows,
-)
 from rich.console import Console
 from torch import nn
 
@@ -36,6 +26,17 @@ from complexity.render import (
     summary_lines,
     table_rows,
     uncounted_section,
+)
+
+from helpers import (
+    FIXTURES,
+    SEED_SUMMARY,
+    Fn,
+    assert_one_line_error,
+    cli,
+    run,
+    seed_markdown_table,
+    seed_rows,
 )
 
 

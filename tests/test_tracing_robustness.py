@@ -19,7 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from complexity.analyzer import AnalysisError, analyze
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 CONV_3_4_K3_8x8 = 4 * 3 * 9 * 6 * 6  # multiply-adds of Conv2d(3, 4, 3) on 8x8
 
 

@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import assert_one_line_error, cli
-from test_convention_flops import Convs, Matmuls
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
 from complexity.analyzer import TrainStep, analyze
+
+from helpers import assert_one_line_error, cli
+from helpers.handler_cases import Convs, Matmuls
 
 # ------------------------------------------------------------------ FlopCounterMode side
 
@@ -196,7 +197,7 @@ def test_flops_convention_prices_other_ops_at_their_forward_cost() -> None:
 
 
 def test_an_op_without_a_backward_rule_is_reported_not_zero() -> None:
-    from conftest import Double
+    from helpers import Double
 
     class Custom(nn.Module):
         def __init__(self) -> None:

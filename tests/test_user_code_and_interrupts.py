@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli, one_line_error
 
 from complexity.cli.main import run
 
+from helpers import TINY_PARAMS, cli, one_line_error
+
 CONV = "torch.nn.Conv2d(3, 4, 3)"
-TINY_PARAMS = 4 * 27 + 4
 ENTRY = [sys.executable, "-m", "complexity.cli.entry"]
 
 

@@ -12,16 +12,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import torch
-from conftest import (
-    FIXTURES,
-    RTMDET_SIZES,
-    SEED_TABLE,
-    fvcore_flops,
-    load_rtmdet_cfg,
-    mmengine_flops,
-    num_params,
-    seed_rows,
-)
 from fvcore.nn.print_model_statistics import _format_size
 from mmengine import Config
 from mmengine.analysis import get_model_complexity_info
@@ -37,6 +27,17 @@ from complexity.zoo import (
     example_inputs,
     known_types,
     register_model,
+)
+
+from helpers import (
+    FIXTURES,
+    RTMDET_SIZES,
+    SEED_TABLE,
+    fvcore_flops,
+    load_rtmdet_cfg,
+    mmengine_flops,
+    num_params,
+    seed_rows,
 )
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine import Config
 
 from complexity.zoo import build_model
 from complexity.zoo.rtmdet_ins import MaskFeatModule, RTMDetInsSepBNHeadModule
 from complexity.zoo.yolov5_ins import ProtoModule
 from complexity.zoo.yolov6 import BiFusion, CSPSPPFBottleneck
+
+from helpers import REPO, num_params
 
 CONFIGS = REPO / "configs"
 RELU = {"type": "ReLU", "inplace": True}
@@ -21,10 +22,6 @@ RELU = {"type": "ReLU", "inplace": True}
 def conv_bn(c_in: int, c_out: int, k: int) -> int:
     """A bias-free k x k conv followed by BatchNorm (weight and bias per channel)."""
     return c_in * c_out * k * k + 2 * c_out
-
-
-def num_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def test_proto_module_params_and_mask_resolution() -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import build_for_counting, cli, load_cfg
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 from fvcore.nn.print_model_statistics import _format_size
 from torch import nn
@@ -31,7 +30,7 @@ from complexity.zoo import (
     switch_to_deploy,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO, build_for_counting, cli, load_cfg
 
 # MMYOLO docs/en/model_zoo.md, COCO table (mmyolo 8c4d9dc5): (family, size) -> (Params(M),
 # FLOPs(G)), every row of the families built here. The table's YOLOv8 rows are the mask-refine models and its YOLOX tiny/s/m rows the

@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine import Config
 from torch import nn
 
 from complexity.analyzer import Report, analyze
 from complexity.zoo import build_model, example_inputs, switch_to_deploy
+
+from helpers import REPO
 
 CONFIGS = REPO / "configs"
 METRICS_COMPARED = ("params", "flops", "activations")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from conftest import REPO
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis, parameter_count
 from mmengine import Config
 from torch import nn
@@ -24,6 +23,8 @@ from torch import nn
 from complexity.analyzer import Report, analyze
 from complexity.zoo import RepVGGBlock, build_model, example_inputs, switch_to_deploy
 from complexity.zoo.bricks import make_round
+
+from helpers import REPO, num_params
 
 CONFIGS = REPO / "configs"
 
@@ -75,10 +76,6 @@ def deployed(cfg: Config) -> nn.Module:
 def round_like(value: float, published: str) -> str:
     decimals = len(published.split(".")[1]) if "." in published else 0
     return f"{value:.{decimals}f}"
-
-
-def num_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 @dataclass(frozen=True)
