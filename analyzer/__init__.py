@@ -10,10 +10,7 @@ report.total("flops"), report.by_module("params"), report.unsupported_ops
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import Any
+from . import lazy_exports
 
 _SOURCES = {
     "analyze": "analysis",
@@ -50,30 +47,4 @@ _SOURCES = {
     "describe_shapes": "tracing",
 }
 
-__all__ = sorted(_SOURCES)
-
-
-def __getattr__(name: str) -> Any:
-    module = _SOURCES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
-
-
-class _Package(types.ModuleType):
-    """Importing a submodule sets it as an attribute of its package; where an exported name
-    is also a submodule's (`roofline`), the export keeps the name, as eager imports did."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SOURCES and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__all__ = lazy_exports.install(__name__, _SOURCES)

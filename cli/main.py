@@ -10,9 +10,15 @@ import typer
 
 from .options import (
     MAX_MODULES,
+    ACfgOptionsOption,
+    AModelArgOption,
     BatchOption,
+    BCfgOptionsOption,
+    BModelArgOption,
     BuilderOption,
+    ByOperatorOption,
     CfgOptionsOption,
+    CompareJsonOption,
     ContextOption,
     ConventionOption,
     DebugOption,
@@ -27,8 +33,17 @@ from .options import (
     MaxModulesOption,
     MemoryOption,
     ModelArgOption,
+    ReportJsonOption,
     SeqLenOption,
     ShapeOption,
+    SweepByOperatorOption,
+    SweepContextsOption,
+    SweepDecodeOption,
+    SweepDeviceSpecOption,
+    SweepHtmlOption,
+    SweepJsonOption,
+    SweepSeqLensOption,
+    SweepShapesOption,
     TrainingFormOption,
     TrainStepOption,
 )
@@ -89,18 +104,9 @@ def analyze_command(
     show_arch: Annotated[
         bool, typer.Option("--show-arch", help="Print the model with stats, as mmengine does.")
     ] = False,
-    by_operator: Annotated[
-        bool, typer.Option("--by-operator", help="Print flops per operator type.")
-    ] = False,
+    by_operator: ByOperatorOption = False,
     convention: ConventionOption = "fvcore",
-    json_path: Annotated[
-        str | None,
-        typer.Option(
-            "--json",
-            metavar="PATH",
-            help="Also write the full report as JSON to PATH (- for stdout).",
-        ),
-    ] = None,
+    json_path: ReportJsonOption = None,
     cfg_options: CfgOptionsOption = None,
     all_uncounted: Annotated[
         bool,
@@ -157,7 +163,6 @@ def analyze_command(
 
     from .command import AnalyzeRequest, run_analyze
 
-    exports = {"json": json_path, "html": html}
     budgets = {
         "flops": max_flops,
         "params": max_params,
@@ -179,7 +184,7 @@ def analyze_command(
                 max_modules=max_modules,
             ),
             convention=convention,
-            exports={fmt: to for fmt, to in exports.items() if to is not None},
+            exports=_given(json=json_path, html=html),
             budgets={metric: limit for metric, limit in budgets.items() if limit is not None},
             device_spec=device_spec,
             device=device,
@@ -205,7 +210,9 @@ def analyze_command(
         raise typer.Exit(code)
 
 
-SIDE_HELP = "for model {side} only, added to (and overriding) those given for both"
+def _given(**paths: str | None) -> dict[str, str]:
+    """The exports asked for: format -> path."""
+    return {fmt: path for fmt, path in paths.items() if path is not None}
 
 
 @app.command("compare", epilog=EXIT_CODES)
@@ -220,38 +227,10 @@ def compare_command(
     batch: BatchOption = None,
     model_args: ModelArgOption = None,
     cfg_options: CfgOptionsOption = None,
-    a_model_args: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--a-model-arg",
-            metavar="KEY=VALUE",
-            help="--model-arg " + SIDE_HELP.format(side="A") + ".",
-        ),
-    ] = None,
-    b_model_args: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--b-model-arg",
-            metavar="KEY=VALUE",
-            help="--model-arg " + SIDE_HELP.format(side="B") + ".",
-        ),
-    ] = None,
-    a_cfg_options: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--a-cfg-options",
-            metavar="KEY=VALUE",
-            help="--cfg-options " + SIDE_HELP.format(side="A") + ".",
-        ),
-    ] = None,
-    b_cfg_options: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--b-cfg-options",
-            metavar="KEY=VALUE",
-            help="--cfg-options " + SIDE_HELP.format(side="B") + ".",
-        ),
-    ] = None,
+    a_model_args: AModelArgOption = None,
+    b_model_args: BModelArgOption = None,
+    a_cfg_options: ACfgOptionsOption = None,
+    b_cfg_options: BCfgOptionsOption = None,
     training_form: TrainingFormOption = False,
     builder: BuilderOption = "auto",
     max_modules: MaxModulesOption = MAX_MODULES,
@@ -261,14 +240,7 @@ def compare_command(
     depth: DepthOption = 3,
     convention: ConventionOption = "fvcore",
     memory: MemoryOption = False,
-    json_path: Annotated[
-        str | None,
-        typer.Option(
-            "--json",
-            metavar="PATH",
-            help='Write {"a", "b", "delta"} as JSON to PATH (- for stdout).',
-        ),
-    ] = None,
+    json_path: CompareJsonOption = None,
     html: HtmlOption = None,
     decode: DecodeOption = False,
     context: ContextOption = None,
@@ -291,14 +263,13 @@ def compare_command(
             max_modules=max_modules,
         )
 
-    exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
     run_compare(
         a,
         b,
         options=(side(a_model_args, a_cfg_options), side(b_model_args, b_cfg_options)),
         depth=depth,
         convention=convention,
-        exports=exports,
+        exports=_given(json=json_path, html=html),
         device=device,
         memory=memory,
         decode=decode,
@@ -312,22 +283,8 @@ def compare_command(
 @app.command("sweep", epilog=EXIT_CODES)
 def sweep_command(
     target: Annotated[str, typer.Argument(help=TARGET_HELP, show_default=False, metavar="TARGET")],
-    shapes: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--shapes",
-            metavar="SIZES",
-            help="Input sizes to analyse: 320,640,960 (640x480 for H≠W).",
-        ),
-    ] = None,
-    seq_lens: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--seq-lens",
-            metavar="LENGTHS",
-            help="Token models: sequence lengths to analyse, e.g. 512,1024,2048.",
-        ),
-    ] = None,
+    shapes: SweepShapesOption = None,
+    seq_lens: SweepSeqLensOption = None,
     batch: BatchOption = None,
     model_args: ModelArgOption = None,
     cfg_options: CfgOptionsOption = None,
@@ -338,48 +295,18 @@ def sweep_command(
     freeze: FreezeOption = None,
     device: DeviceOption = "auto",
     convention: ConventionOption = "fvcore",
-    by_operator: Annotated[
-        bool, typer.Option("--by-operator", help="Also flops per operator type at each size.")
-    ] = False,
-    json_path: Annotated[
-        str | None,
-        typer.Option(
-            "--json", metavar="PATH", help='Write {"points": [...]} as JSON to PATH (- for stdout).'
-        ),
-    ] = None,
-    html: Annotated[
-        str | None,
-        typer.Option("--html", metavar="PATH", help="Write a log-log plot of the totals to PATH."),
-    ] = None,
-    decode: Annotated[
-        bool,
-        typer.Option(
-            "--decode", help="Hugging Face causal LM: one decode step at each of --contexts."
-        ),
-    ] = False,
-    contexts: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--contexts",
-            metavar="LENGTHS",
-            help="With --decode: tokens in the KV cache, e.g. 512,2048,8192.",
-        ),
-    ] = None,
+    by_operator: SweepByOperatorOption = False,
+    json_path: SweepJsonOption = None,
+    html: SweepHtmlOption = None,
+    decode: SweepDecodeOption = False,
+    contexts: SweepContextsOption = None,
     kv_dtype: KvDtypeOption = None,
-    device_spec: Annotated[
-        str | None,
-        typer.Option(
-            "--device-spec",
-            metavar="DEVICE",
-            help="With --decode: time per step and tokens/s on a device (as analyze takes it).",
-        ),
-    ] = None,
+    device_spec: SweepDeviceSpecOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Analyse one model at several input sizes: totals per size and their growth exponent."""
     from .sweep import run_sweep
 
-    exports = {fmt: to for fmt, to in (("json", json_path), ("html", html)) if to is not None}
     run_sweep(
         target,
         TargetOptions(
@@ -394,7 +321,7 @@ def sweep_command(
         seq_lens=seq_lens,
         convention=convention,
         by_operator=by_operator,
-        exports=exports,
+        exports=_given(json=json_path, html=html),
         device=device,
         contexts=contexts,
         decode=decode,

@@ -6,7 +6,7 @@ target options, spelled and explained the same way (validation.py checks them).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -97,24 +97,7 @@ MemoryOption = Annotated[
         "(inference forward) to the table, in binary units (KiB, MiB, GiB).",
     ),
 ]
-HtmlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--html",
-        metavar="PATH",
-        help="Also write a self-contained HTML report to PATH; "
-        'needs pip install "torch-complexity[html]".',
-    ),
-]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
-DecodeOption = Annotated[
-    bool,
-    typer.Option(
-        "--decode",
-        help="Hugging Face causal LM: analyse one decode step (one new token per sequence, "
-        "a KV cache of --context tokens) beside the prefill of --seq-len tokens.",
-    ),
-]
 ContextOption = Annotated[
     int | None,
     typer.Option(
@@ -130,15 +113,6 @@ KvDtypeOption = Annotated[
         metavar="DTYPE",
         help="With --decode: the KV cache's element type (default the model's), e.g. "
         "float8_e4m3fn.",
-    ),
-]
-DeviceSpecOption = Annotated[
-    str | None,
-    typer.Option(
-        "--device-spec",
-        metavar="DEVICE",
-        help="Add a roofline time per module (a lower bound) on a device: "
-        "'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', or flops=989T,bandwidth=3.35T.",
     ),
 ]
 TrainStepOption = Annotated[
@@ -181,3 +155,104 @@ MaxModulesOption = Annotated[
     ),
 ]
 MAX_MODULES = 20_000  # targets.spec.DEFAULT_MAX_MODULES (a test holds them equal)
+
+
+# Options that every command takes with its own words for what it does with them: one
+# definition each, the help from the command's words.
+
+
+def json_option(writes: str) -> Any:
+    """`--json PATH`; `writes`: what goes there."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--json", metavar="PATH", help=f"Also write {writes} as JSON to PATH (- for stdout)."
+        ),
+    ]
+
+
+def html_option(writes: str) -> Any:
+    """`--html PATH`; `writes`: what the page holds."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--html",
+            metavar="PATH",
+            help=f'Also write {writes} to PATH; needs pip install "torch-complexity[html]".',
+        ),
+    ]
+
+
+def decode_option(analyses: str) -> Any:
+    """`--decode`; `analyses`: the decode steps the command analyses."""
+    return Annotated[bool, typer.Option("--decode", help=f"Hugging Face causal LM: {analyses}.")]
+
+
+def device_spec_option(adds: str) -> Any:
+    """`--device-spec DEVICE`; `adds`: what the command adds for the device."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--device-spec",
+            metavar="DEVICE",
+            help=f"{adds} on a device: 'H100 SXM', H200, 'A100 80GB', L4, T4, 'RTX 4090', "
+            "or flops=989T,bandwidth=3.35T.",
+        ),
+    ]
+
+
+def by_operator_option(shows: str) -> Any:
+    return Annotated[bool, typer.Option("--by-operator", help=f"{shows}.")]
+
+
+def points_option(flag: str, help: str) -> Any:
+    """A sweep's points: `--shapes 320,640`, repeatable."""
+    return Annotated[list[str] | None, typer.Option(flag, metavar=_POINTS[flag], help=help)]
+
+
+_POINTS = {"--shapes": "SIZES", "--seq-lens": "LENGTHS", "--contexts": "LENGTHS"}
+
+
+def one_side_option(shared: str, side: str) -> Any:
+    """`--a-model-arg` for `--model-arg` and side A: added to (and overriding) the values
+    `shared` gives both models."""
+    return Annotated[
+        list[str] | None,
+        typer.Option(
+            f"--{side.lower()}-{shared.removeprefix('--')}",
+            metavar="KEY=VALUE",
+            help=f"{shared} for model {side} only, added to (and overriding) those given for both.",
+        ),
+    ]
+
+
+# analyze
+ReportJsonOption = json_option("the full report")
+HtmlOption = html_option("a self-contained HTML report")  # and compare
+DecodeOption = decode_option(
+    "analyse one decode step (one new token per sequence, a KV cache of --context tokens) "
+    "beside the prefill of --seq-len tokens"
+)
+DeviceSpecOption = device_spec_option("Add a roofline time per module (a lower bound)")
+ByOperatorOption = by_operator_option("Print flops per operator type")
+# compare
+CompareJsonOption = json_option('{"a", "b", "delta"}')
+AModelArgOption = one_side_option("--model-arg", "A")
+BModelArgOption = one_side_option("--model-arg", "B")
+ACfgOptionsOption = one_side_option("--cfg-options", "A")
+BCfgOptionsOption = one_side_option("--cfg-options", "B")
+# sweep
+SweepShapesOption = points_option(
+    "--shapes", "Input sizes to analyse: 320,640,960 (640x480 for H≠W)."
+)
+SweepSeqLensOption = points_option(
+    "--seq-lens", "Token models: sequence lengths to analyse, e.g. 512,1024,2048."
+)
+SweepContextsOption = points_option(
+    "--contexts", "With --decode: tokens in the KV cache, e.g. 512,2048,8192."
+)
+SweepJsonOption = json_option('{"points": [...]}')
+SweepHtmlOption = html_option("a log-log plot of the totals")
+SweepDecodeOption = decode_option("one decode step at each of --contexts")
+SweepDeviceSpecOption = device_spec_option("With --decode: time per step and tokens/s")
+SweepByOperatorOption = by_operator_option("Also flops per operator type at each size")

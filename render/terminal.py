@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -20,6 +21,7 @@ from rich.tree import Tree
 from complexity.analyzer import Report, roofline
 from complexity.targets.spec import ActiveParams
 
+from .fit import TablePlan, folded, key_fit, number_fit, plan_tables
 from .formatting import format_arch_stat, format_size, visible
 from .hidden import (
     convention_hints,
@@ -29,7 +31,13 @@ from .hidden import (
     ranked_uncounted,
     uncounted_title,
 )
-from .memory_and_time import extra_columns, memory_and_time_lines
+from .memory_and_time import (
+    DECODE_COLUMNS,
+    MEMORY_COLUMNS,
+    ROOFLINE_COLUMNS,
+    extra_columns,
+    memory_and_time_lines,
+)
 from .options import RenderOptions
 from .rows import ACTS, COLUMNS, TableRow, arch_lines, columns_of, table_rows
 from .training import TransformerShape, training_section
@@ -89,8 +97,9 @@ class ModuleTable:
     """The per-module table, laid out for the console's width when it is printed.
 
     Every number stays whole: when the table is too wide, the numeric columns shrink to
-    their widest number (headers wrap at spaces) and long module names fold onto the next
-    line, indented under themselves; no cell is ever cut.
+    their widest number (headers wrap at spaces) and long module names fold after a dot,
+    indented under themselves; no cell is ever cut. When even that is too wide, the columns
+    the flags add (`extra`, in `groups`) go into further tables keyed by the module names.
     """
 
     def __init__(
@@ -98,46 +107,64 @@ class ModuleTable:
         rows: Sequence[TableRow],
         extra: Sequence[tuple[str, list[str]]] = (),
         columns: Sequence[str] = COLUMNS,
+        groups: Sequence[int] | None = None,
     ) -> None:
         self.rows = list(rows)
         self.extra = list(extra)  # (header, one cell per row): --memory, --device-spec
         self.columns = list(columns)  # the headers of `row.cells`: `#MACs` under macs
+        # Which extra columns belong together (bytes, roofline): one number per column.
+        self.groups = list(groups) if groups is not None else list(extra_groups(self.extra))
 
-    def _names(self) -> list[str]:
-        return [" " * row.indent + visible(row.name) for row in self.rows]
-
-    def table(self, width: int | None = None) -> Table:
-        names = self._names()
+    def tables(self, width: int | None = None) -> list[Table]:
+        """One table, or several keyed by module name where one would not fit `width`."""
         headers = [*self.columns, *(header for header, _ in self.extra)]
         cells = [
             [*row.cells, *(column[i] for _, column in self.extra)]
             for i, row in enumerate(self.rows)
         ]
-        numbers = [max(len(line[i]) for line in cells) for i in range(len(headers))]
-        natural = [max(len("module"), *map(len, names))] + [
-            max(n, len(h)) for n, h in zip(numbers, headers, strict=True)
-        ]
-        frame = 3 * len(natural) + 1  # `│ ` before, ` ` after every cell, a closing `│`
-        fixed: list[int | None] = [None] * len(natural)
-        if width is not None and sum(natural) + frame > width:
-            # Numeric columns as narrow as their widest number (or longest header word).
-            fixed[1:] = [
-                max(n, *map(len, h.split())) for n, h in zip(numbers, headers, strict=True)
-            ]
-            fixed[0] = max(12, width - frame - sum(fixed[1:]))  # type: ignore[arg-type]
+        fits = [number_fit(h, (line[i] for line in cells)) for i, h in enumerate(headers)]
+        key = key_fit("module", ((row.indent, visible(row.name)) for row in self.rows))
+        groups = [0] * len(self.columns) + [1 + g for g in self.groups]
+        plans = plan_tables(width, key, fits, groups)
+        return [self._table(plan, headers, cells, first=n == 0) for n, plan in enumerate(plans)]
+
+    def _table(
+        self, plan: TablePlan, headers: list[str], cells: list[list[str]], first: bool
+    ) -> Table:
         table = Table(box=box.SQUARE, header_style="bold")
-        # A name too long for its column folds onto the next line, all of it kept.
-        table.add_column("module", overflow="fold", width=fixed[0])
-        for number, (header, column_width) in enumerate(zip(headers, fixed[1:], strict=True)):
+        # A name too long for its column folds after a dot, all of it kept.
+        table.add_column("module", overflow="fold", width=plan.key_width)
+        for number, column_width in zip(plan.columns, plan.widths, strict=True):
+            header = headers[number]
             justify = "center" if header == ACTS else "left" if number < 3 else "right"
             table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
         for row, line in zip(self.rows, cells, strict=True):
+            shown = [line[number] for number in plan.columns]
+            if not first and not any(shown):  # a parameter's row: nothing of its own here
+                continue
             name = Text(visible(row.name), style="bold" if row.indent == 0 else "")
-            table.add_row(Padding(name, (0, 0, 0, row.indent)), *line)
+            if plan.key_width is not None:
+                name = folded(name, plan.key_width - row.indent)
+            table.add_row(Padding(name, (0, 0, 0, row.indent)), *shown)
         return table
 
+    def table(self, width: int | None = None) -> Table:
+        """The first (or only) table at `width`: the module column and the seed's three."""
+        return self.tables(width)[0]
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.table(options.max_width)
+        yield from self.tables(options.max_width)
+
+
+def extra_groups(extra: Sequence[tuple[str, list[str]]]) -> list[int]:
+    """Group number of each extra column: the --memory bytes together, the roofline's time
+    and bound together, a decode step's bytes together; any other column on its own."""
+    families = (MEMORY_COLUMNS, DECODE_COLUMNS, ROOFLINE_COLUMNS)
+    numbers: list[int] = []
+    for position, (header, _) in enumerate(extra):
+        family = next((f for f, names in enumerate(families) if header in names), None)
+        numbers.append(family if family is not None else len(families) + position)
+    return numbers
 
 
 def module_table(
@@ -174,33 +201,61 @@ def stat_line(report: Report, name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TreeNode:
+    """One node of the module tree: its level (0 for the model), key and type, and what it
+    says: `stats` (#params, #flops, #acts) and a `note` (shared, never called)."""
+
+    level: int
+    key: str
+    type: str
+    note: str = ""
+    stats: str = ""
+
+
+def tree_nodes(report: Report, max_depth: int) -> list[TreeNode]:
+    """The module tree to `max_depth` levels, depth first: what `--tree` prints."""
+    uncalled = report.uncalled_modules
+    nodes: list[TreeNode] = []
+
+    def add(key: str, position: int, path: str, level: int) -> None:
+        info = report.modules[position]
+        if path != info.name:
+            nodes.append(TreeNode(level, key, info.type, f"shared with {info.name}, counted there"))
+        elif info.name in uncalled:
+            stats = f"#params: {format_arch_stat(report.total('params', info.name))}"
+            nodes.append(TreeNode(level, key, info.type, "never called", stats))
+        else:
+            nodes.append(TreeNode(level, key, info.type, stats=stat_line(report, info.name)))
+        if level >= max_depth or path != info.name:  # do not expand an alias again
+            return
+        for child_key, child in info.children:
+            add(child_key, child, f"{path}.{child_key}" if path else child_key, level + 1)
+
+    add("model", 0, "", 0)
+    return nodes
+
+
 def module_tree(report: Report, max_depth: int) -> Tree:
     """The module tree to `max_depth` levels, each node with its stat line."""
-    uncalled = report.uncalled_modules
 
-    def label(key: str, position: int, path: str) -> Text:
-        info = report.modules[position]
-        text = Text.assemble((key, "bold"), " ", (info.type, "cyan"))
-        if path != info.name:
-            text.append(f"  shared with {info.name}, counted there", style="dim italic")
-        elif info.name in uncalled:
-            text.append("  never called", style="yellow")
-            text.append(f"\n#params: {format_arch_stat(report.total('params', info.name))}")
+    def label(node: TreeNode) -> Text:
+        text = Text.assemble((node.key, "bold"), " ", (node.type, "cyan"))
+        if node.note and not node.stats:
+            text.append(f"  {node.note}", style="dim italic")
+        elif node.note:
+            text.append(f"  {node.note}", style="yellow")
+            text.append(f"\n{node.stats}")
         else:
-            text.append("\n" + stat_line(report, info.name), style="green")
+            text.append("\n" + node.stats, style="green")
         return text
 
-    def grow(node: Tree, position: int, path: str, depth: int) -> None:
-        if depth >= max_depth:
-            return
-        for key, child in report.modules[position].children:
-            child_path = f"{path}.{key}" if path else key
-            branch = node.add(label(key, child, child_path))
-            if child_path == report.modules[child].name:  # do not expand an alias again
-                grow(branch, child, child_path, depth + 1)
-
-    tree = Tree(label("model", 0, ""), guide_style="dim")
-    grow(tree, 0, "", 0)
+    first, *rest = tree_nodes(report, max_depth)
+    tree = Tree(label(first), guide_style="dim")
+    branches = [tree]  # the open branch at each level
+    for node in rest:
+        del branches[node.level :]
+        branches.append(branches[-1].add(label(node)))
     return tree
 
 
@@ -255,24 +310,33 @@ def uncounted_section(
     return Group(*parts)
 
 
-def operator_table(report: Report, metric: str = "flops") -> Table:
-    """Per operator: calls, the metric and its share of the total."""
+def operator_rows(report: Report, metric: str = "flops") -> tuple[list[str], list[list[str]]]:
+    """(headers, one row per operator label): calls, the metric and its share of the total,
+    largest first. The terminal's table and the HTML page show these."""
     calls = report.operator_calls
     values = report.by_operator(metric)
     total = report.total(metric) or 1
     name = report.unit_label if metric == "flops" else metric  # MACs under macs
-    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
-    table.add_column("operator", no_wrap=True)
-    table.add_column("calls", justify="right")
-    table.add_column(
-        name if metric != "flops" or report.unit == "MACs" else metric, justify="right"
-    )
-    table.add_column("share", justify="right")
+    headers = ["operator", "calls", name if metric != "flops" or report.unit == "MACs" else metric]
+    rows = []
     for label, value in sorted(values.items(), key=lambda item: -item[1]):
         if not value:  # ops of the convention that ran but cost nothing here (0-d, eval)
             continue
         share = f"{100 * value / total:.1f}%"
-        table.add_row(Text(label), str(calls.get(label, "")), format_size(value), share)
+        rows.append([label, str(calls.get(label, "")), format_size(value), share])
+    return [*headers, "share"], rows
+
+
+def operator_table(report: Report, metric: str = "flops") -> Table:
+    """Per operator: calls, the metric and its share of the total."""
+    name = report.unit_label if metric == "flops" else metric
+    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
+    headers, rows = operator_rows(report, metric)
+    table.add_column(headers[0], no_wrap=True)
+    for header in headers[1:]:
+        table.add_column(header, justify="right")
+    for label, *cells in rows:
+        table.add_row(Text(label), *cells)
     return table
 
 

@@ -8,6 +8,7 @@ are checked before any model is built.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -115,6 +116,28 @@ def test_compare_takes_per_side_model_args(capsys: pytest.CaptureFixture[str]) -
     assert json.loads(out)["delta"]["totals"]["params"]["delta"] == block
 
 
+def test_compare_takes_cfg_options_for_both_sides_and_for_each(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    """One config, two variants: --cfg-options for both (1x1 kernels), then each side's own
+    width. By hand: a 1x1 Conv2d from 3 channels with bias has 4*3+4 = 16 parameters at 4
+    outputs and 8*3+8 = 32 at 8; on an 8x8 input it makes 64 positions of 3 multiply-adds
+    per output channel."""
+    config = tmp_path / "conv.py"
+    config.write_text(
+        "model = dict(type='ConvModule', in_channels=3, out_channels=4, kernel_size=3)\n"
+    )
+    code, out, err = cli(
+        capsys, "compare", str(config), str(config), "--shape", "8", "--json", "-",
+        "--cfg-options", "model.kernel_size=1",
+        "--a-cfg-options", "model.out_channels=4", "--b-cfg-options", "model.out_channels=8",
+    )  # fmt: skip
+    assert code == 0, err
+    totals = json.loads(out)["delta"]["totals"]
+    assert (totals["params"]["a"], totals["params"]["b"]) == (16, 32)
+    assert (totals["flops"]["a"], totals["flops"]["b"]) == (4 * 3 * 64, 8 * 3 * 64)
+
+
 def test_compare_checks_both_sides_before_building(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(
         capsys, "compare", "examples/small_cnn.py", "examples/small_cnn.py",
@@ -137,6 +160,57 @@ def test_every_command_explains_every_convention_and_the_shape_default(
         assert option in flat
     if command != "sweep":  # sweep takes --shapes, a list of sizes
         assert "224 for model files" in flat
+
+
+def _options_of(help_text: str) -> dict[str, str]:
+    """Each option of a command's --help and its help text (joined, defaults included)."""
+    options: dict[str, str] = {}
+    name = None
+    for line in help_text.splitlines():
+        start = re.match(r"  (--[\w-]+)(?:\s\S+)*?(?:\s{2,}(.*))?$", line)
+        if start:
+            name = start.group(1)
+            options[name] = start.group(2) or ""
+        elif name and line.startswith(" " * 8):
+            # A line broken after a hyphen ("floating-" / "point") joins without a space.
+            options[name] += ("" if options[name].endswith("-") else " ") + line.strip()
+        else:
+            name = None
+    return {option: " ".join(text.split()) for option, text in options.items()}
+
+
+# Each command says in its own words what these write or show.
+WORDED_PER_COMMAND = {"--json", "--html", "--decode", "--device-spec", "--by-operator", "--help"}
+TARGET_OPTIONS = (
+    "--batch", "--model-arg", "--cfg-options", "--training-form", "--builder",
+    "--max-modules", "--device", "--convention", "--train-step", "--freeze", "--debug",
+)  # fmt: skip
+
+
+def test_the_three_commands_share_each_option_s_help_and_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An option that two commands take reads the same in both (its help and its default),
+    and every command takes the options that build a target."""
+    helps = {}
+    for command in ("analyze", "compare", "sweep"):
+        code, out, _ = cli(capsys, command, "--help")
+        assert code == 0
+        helps[command] = _options_of(out)
+    for command, options in helps.items():
+        assert set(TARGET_OPTIONS) <= set(options), (command, set(TARGET_OPTIONS) - set(options))
+    shared = {
+        option
+        for options in helps.values()
+        for option in options
+        if sum(option in other for other in helps.values()) > 1
+    } - WORDED_PER_COMMAND
+    assert shared >= set(TARGET_OPTIONS)
+    for option in sorted(shared):
+        texts = {
+            command: options[option] for command, options in helps.items() if option in options
+        }
+        assert len(set(texts.values())) == 1, (option, texts)
 
 
 def test_the_cli_convention_names_are_the_analyzers() -> None:
