@@ -13,7 +13,15 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from .backward import GradientFlow, Trainable, TrainStep, trainable_state, training_memory
+from .backward import (
+    GradientFlow,
+    Trainable,
+    TrainStep,
+    optimizer_bytes,
+    own_trainable,
+    trainable_state,
+    training_memory,
+)
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
 from .memory import MemoryWalk, node_inputs, node_outputs
@@ -493,6 +501,15 @@ def analyze(
             profile.peak_bytes if profile is not None else 0,
         )
         inclusive["saved_activation_bytes"] = _inclusive(tree, list(backward.saved_bytes))
+        # Gradients and optimizer state per module: its trainable parameters' (frozen: none).
+        own_params, own_bytes = own_trainable(
+            [(info.name, module) for info, module in zip(tree.modules, tree.objects, strict=True)],
+            step.freeze,
+        )
+        inclusive["grad_bytes"] = _inclusive(tree, own_bytes)
+        inclusive["optimizer_bytes"] = _inclusive(
+            tree, [optimizer_bytes(step, n, b) for n, b in zip(own_params, own_bytes, strict=True)]
+        )
         uncounted_backward = tuple(
             UncountedOp(
                 op=op,

@@ -438,6 +438,33 @@ class TrainingMemory:
 STATE_TENSORS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 
 
+def optimizer_bytes(step: TrainStep, trainable_params: int, trainable_bytes: int) -> int:
+    """Optimizer state of some trainable parameters, and under --amp their fp32 master copy."""
+    tensors = STATE_TENSORS[step.optimizer]
+    if step.amp:
+        return (tensors + 1) * 4 * trainable_params
+    return tensors * trainable_bytes
+
+
+def own_trainable(
+    modules: Sequence[tuple[str, nn.Module]], freeze: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """Per module (`(name, module)` in tree order): the elements and bytes of its own
+    trainable parameters (`requires_grad`, named by no `freeze` pattern), shared ones once."""
+    seen: set[int] = set()
+    params, sizes = [0] * len(modules), [0] * len(modules)
+    for position, (name, module) in enumerate(modules):
+        for key, parameter in module._parameters.items():
+            if parameter is None or id(parameter) in seen:
+                continue
+            seen.add(id(parameter))
+            full = f"{name}.{key}" if name else key
+            if parameter.requires_grad and frozen_by(full, freeze) is None:
+                params[position] += parameter.numel()
+                sizes[position] += parameter.numel() * parameter.element_size()
+    return params, sizes
+
+
 def training_memory(
     step: TrainStep,
     trainable: Trainable,

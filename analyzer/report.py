@@ -12,7 +12,13 @@ from .tracing import ModuleInfo
 
 METRICS = ("flops", "activations", "params", "param_bytes", "activation_bytes")
 # With a train step only: the backward (loss = sum of the outputs), forward + backward.
-TRAIN_METRICS = ("backward_flops", "train_flops", "saved_activation_bytes")
+TRAIN_METRICS = (
+    "backward_flops",
+    "train_flops",
+    "saved_activation_bytes",
+    "grad_bytes",
+    "optimizer_bytes",
+)
 ALL_METRICS = METRICS + TRAIN_METRICS
 # Metrics that are not produced by operators (no `by_operator` for them).
 STATE_METRICS = ("params", "param_bytes")

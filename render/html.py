@@ -33,7 +33,14 @@ from .rows import arch_lines, columns_of, table_rows
 from .sweep import footer_lines as sweep_footer_lines
 from .sweep import growth_note, operator_cells, totals_cells
 from .terminal import operator_rows, tree_nodes
-from .training import SPLIT_LINE, TRAINING_TITLE, training_lines, training_rows
+from .training import (
+    SPLIT_LINE,
+    TRAINING_MEMORY_TITLE,
+    TRAINING_TITLE,
+    training_lines,
+    training_memory_rows,
+    training_rows,
+)
 
 PLOTLY_MISSING = (
     'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
@@ -341,9 +348,24 @@ def _training(report: Report, context: ExportContext) -> str:
     header = "<th class='name'>module</th>" + "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(_row([_indented(name, depth), *cells]) for depth, name, cells in rows)
     lines = training_lines(report, context.tokens, context.transformer, context.embedding_params)
+    memory = ""
+    memory_headers, memory_rows = training_memory_rows(report, context.depth)
+    if memory_rows:
+        memory_header = "<th class='name'>module</th>" + "".join(
+            f"<th>{_e(h)}</th>" for h in memory_headers
+        )
+        memory_body = "".join(
+            _row([_indented(name, depth), *cells]) for depth, name, cells in memory_rows
+        )
+        memory = (
+            f"<h2>{_e(TRAINING_MEMORY_TITLE)}, depth {context.depth}</h2>\n"
+            f"<div class='wide'><table class='training'><tr>{memory_header}</tr>"
+            f"{memory_body}</table></div>\n"
+        )
     return (
         f"<h2>{_e(TRAINING_TITLE)}, depth {context.depth}</h2>\n"
         f"<div class='wide'><table class='training'><tr>{header}</tr>{body}</table></div>\n"
+        + memory
         + _lines([line for line in lines if line != SPLIT_LINE])
     )
 

@@ -54,6 +54,43 @@ def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int
     return headers, rows
 
 
+TRAINING_MEMORY_TITLE = "Training memory per module"
+
+
+def training_memory_rows(
+    report: Report, depth: int
+) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
+    """(headers after `module`, rows to `depth`): parameter, gradient, optimizer (state and
+    --amp master weights) and saved-activation bytes, descendants included. Without the
+    step's memory (no `memory` walk), no rows."""
+    step = report.train_step
+    if step is None or "grad_bytes" not in report.inclusive:
+        return [], []
+    amp = " + master" if step.amp else ""
+    headers = ["params", "grads", f"{step.optimizer}{amp}", "saved"]
+    columns = [
+        report.inclusive[metric]
+        for metric in ("param_bytes", "grad_bytes", "optimizer_bytes", "saved_activation_bytes")
+    ]
+    rows = [
+        (info.depth, info.name or "model", [format_bytes(column[position]) for column in columns])
+        for position, info in enumerate(report.modules)
+        if info.depth <= depth
+    ]
+    return headers, rows
+
+
+def _table(title: str, rows: tuple[list[str], list[tuple[int, str, list[str]]]]) -> Table:
+    table = Table(box=box.ASCII2, title=title)
+    table.add_column("module", overflow="fold")
+    headers, body = rows
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    for module_depth, name, cells in body:
+        table.add_row("  " * module_depth + (name.rsplit(".", 1)[-1] or "model"), *cells)
+    return table
+
+
 def training_table(report: Report, depth: int) -> Table:
     """Module, forward, backward, forward + backward and backward / forward, to `depth`."""
     table = Table(box=box.ASCII2, title=TRAINING_TITLE)
@@ -136,7 +173,9 @@ def training_section(
     shape: TransformerShape | None = None,
     embedding_params: int = 0,
 ) -> RenderableType:
+    memory = training_memory_rows(report, min(depth, 2))
     return Group(
         training_table(report, min(depth, 2)),
+        *([_table(TRAINING_MEMORY_TITLE, memory)] if memory[1] else []),
         Text("\n".join(training_lines(report, tokens, shape, embedding_params))),
     )

@@ -393,6 +393,35 @@ def test_frozen_parameters_have_no_gradient_or_state() -> None:
     assert memory.saved_activation_bytes == 128
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "amp", "per_element"),
+    [("sgd", False, 0), ("momentum", False, 4), ("adamw", False, 8), ("adam", True, 12)],
+)  # fmt: skip
+def test_gradient_and_optimizer_bytes_per_module_by_hand(
+    optimizer: str, amp: bool, per_element: int
+) -> None:
+    # Linear(8, 16) frozen, ReLU, Linear(16, 4): only the head's 16*4 + 4 = 68 fp32
+    # parameters train: 272 B of gradients; per element SGD keeps nothing, momentum one
+    # 4-byte buffer, AdamW two; --amp Adam two fp32 moments and an fp32 master copy.
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    step = TrainStep(freeze=("0",), optimizer=optimizer, amp=amp)
+    report = analyze(model, torch.randn(2, 8), train_step=step)
+    assert report.by_module("grad_bytes") == {"": 272, "0": 0, "1": 0, "2": 272}
+    assert report.by_module("optimizer_bytes") == {
+        "": 68 * per_element,
+        "0": 0,
+        "1": 0,
+        "2": 68 * per_element,
+    }
+    assert report.by_module("param_bytes")["0"] == (8 * 16 + 16) * 4
+    data = report.to_dict()
+    head = next(m for m in data["modules"] if m["name"] == "2")
+    assert (head["grad_bytes"], head["optimizer_bytes"]) == (272, 68 * per_element)
+    assert data["totals"]["grad_bytes"] == 272
+    memory = data["train_step"]["memory"]
+    assert memory["optimizer_state_bytes"] + memory["master_weight_bytes"] == 68 * per_element
+
+
 def test_optimizer_and_amp_need_a_train_step(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "analyze", "examples/small_cnn.py", "--optimizer", "sgd")
     assert_one_line_error(code, err, 2, "--optimizer", "--train-step")
