@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 from collections import Counter, defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,7 +16,7 @@ from torch import nn
 from .backward import GradientFlow, Trainable, TrainStep, trainable_state, training_memory
 from .conventions import CONVENTIONS, FLOPS, Convention, get_convention
 from .formulas import MULTIPLY_ADD_OPS
-from .memory import MemoryWalk
+from .memory import MemoryWalk, node_inputs, node_outputs
 from .registry import CANNOT_COUNT, Args, Handler, count_with
 from .report import (
     HANDLER_FAILED,
@@ -25,7 +27,14 @@ from .report import (
     uncounted_rank,
 )
 from .roofline import KernelCosts
-from .tracing import ModuleTree, describe_shapes, index_modules, trace
+from .tracing import (
+    WALKING,
+    ModuleTree,
+    Progress,
+    describe_shapes,
+    index_modules,
+    trace,
+)
 
 
 def _reaching_output(graph: torch._C.Graph) -> set[torch._C.Node]:
@@ -49,7 +58,7 @@ def _resolve(value: torch._C.Value) -> Any:
     if kind == "prim::Constant":
         return value.toIValue()
     if kind == "prim::ListConstruct":
-        return [_resolve(item) for item in node.inputs()]
+        return [_resolve(item) for item in node_inputs(node)]
     return None
 
 
@@ -62,17 +71,42 @@ def _argument_names(schema: str) -> tuple[str, ...]:
         return ()
 
 
-def _outputs(node: torch._C.Node) -> list[Any]:
-    return [_resolve(v) for v in node.outputs()]
+# The walk tells `progress` where it is every this many nodes.
+_PROGRESS_EVERY = 500
 
 
-def _named(node: torch._C.Node) -> Args:
-    """The node's inputs by the names of its schema's arguments."""
-    names = _argument_names(node.schema())
-    values = [_resolve(v) for v in node.inputs()]
-    return Args(
-        (names[i] if i < len(names) else f"arg{i}", value) for i, value in enumerate(values)
-    )
+class _Resolved:
+    """The walk's current node as handler data, resolved once for every collector that
+    reads it (counts, roofline flops, an uncounted op's price, the backward's) instead of
+    once each: on a model of many small modules that resolving was a third of the walk.
+    Each call hands out a fresh `Args` and list, so a handler that edits its arguments
+    changes nobody else's."""
+
+    def __init__(self) -> None:
+        self._node: torch._C.Node | None = None
+        self._named: list[tuple[str, Any]] | None = None
+        self._outputs: list[Any] | None = None
+
+    def _at(self, node: torch._C.Node) -> None:
+        if node is not self._node:
+            self._node, self._named, self._outputs = node, None, None
+
+    def outputs(self, node: torch._C.Node) -> list[Any]:
+        self._at(node)
+        if self._outputs is None:
+            self._outputs = [_resolve(value) for value in node_outputs(node)]
+        return list(self._outputs)
+
+    def named(self, node: torch._C.Node) -> Args:
+        """The node's inputs by the names of its schema's arguments."""
+        self._at(node)
+        if self._named is None:
+            names = _argument_names(node.schema())
+            self._named = [
+                (names[i] if i < len(names) else f"arg{i}", _resolve(value))
+                for i, value in enumerate(node_inputs(node))
+            ]
+        return Args(self._named)
 
 
 @dataclass(frozen=True)
@@ -108,24 +142,22 @@ def _state(tree: ModuleTree) -> _State:
     return _State(own_params, own_param_bytes, shapes, buffer_bytes)
 
 
-def _real_flops(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int:
+def _real_flops(
+    rules: Mapping[str, Any], resolved: _Resolved, kind: str, node: torch._C.Node
+) -> int:
     """The `flops` convention's count for one node (for the roofline), 0 if it has none."""
-    rule = rules.get(kind)
-    if rule is None or rule.flops is None:
-        return 0
-    try:
-        return count_with(rule.flops, kind, "flops", _named(node), _outputs(node))
-    except CANNOT_COUNT:
-        return 0
+    return _price(rules, resolved, kind, node) or 0
 
 
-def _price(rules: Mapping[str, Any], kind: str, node: torch._C.Node) -> int | None:
+def _price(
+    rules: Mapping[str, Any], resolved: _Resolved, kind: str, node: torch._C.Node
+) -> int | None:
     """What `rules` would count for one node; None when they have no rule or it cannot."""
     rule = rules.get(kind)
     if rule is None or rule.flops is None:
         return None
     try:
-        return count_with(rule.flops, kind, "flops", _named(node), _outputs(node))
+        return count_with(rule.flops, kind, "flops", resolved.named(node), resolved.outputs(node))
     except CANNOT_COUNT:
         return None
 
@@ -154,8 +186,11 @@ class _UncountedPrices:
     hidden work, in the convention's own unit, priced by a convention that shares that unit
     (fvcore's attention by `macs`), else by `flops` (docs/conventions.md)."""
 
-    def __init__(self, convention: Convention, real_rules: Mapping[str, Any]) -> None:
+    def __init__(
+        self, convention: Convention, real_rules: Mapping[str, Any], resolved: _Resolved
+    ) -> None:
         self._real_rules = real_rules
+        self._resolved = resolved
         self._sources = [
             (c.name, c.rules)
             for c in CONVENTIONS.values()
@@ -167,13 +202,13 @@ class _UncountedPrices:
     def add(self, kind: str, reason: str, node: torch._C.Node) -> None:
         entry = self.missed[(kind, reason)]
         free = kind in FLOPS.ignored  # no arithmetic: 0 under `flops`, not unknown
-        would_be = 0 if free else _price(self._real_rules, kind, node)
+        would_be = 0 if free else _price(self._real_rules, self._resolved, kind, node)
         entry.would_be_flops = _add(entry.would_be_flops, would_be)
         if not _hidden(kind, reason):
             return  # left out by the convention's own definition: not hidden work
         for name, source in self._sources:
             if kind in source and entry.cost_convention in (None, name):
-                entry.cost = _add(entry.cost, _price(source, kind, node))
+                entry.cost = _add(entry.cost, _price(source, self._resolved, kind, node))
                 entry.cost_convention = name
                 return
         entry.cost = None
@@ -210,9 +245,11 @@ class _OperatorCounts:
         module_count: int,
         graph: torch._C.Graph,
         prices: _UncountedPrices,
+        resolved: _Resolved,
     ) -> None:
         self._rules = convention.rules
         self.prices = prices
+        self._resolved = resolved
         self._ignored = convention.ignored
         self._reaching_output = _reaching_output(graph)
         self.own_flops: list[Counter[str]] = [Counter() for _ in range(module_count)]
@@ -254,9 +291,9 @@ class _OperatorCounts:
         self.operator_calls[rule.label] += 1
         if node not in self._reaching_output:
             self.unreached[position] += 1
-        outs = _outputs(node)
+        outs = self._resolved.outputs(node)
         try:
-            ins = _named(node)
+            ins = self._resolved.named(node)
             if rule.flops is not None:
                 self.own_flops[position][rule.label] += count_with(
                     rule.flops, kind, "flops", ins, outs
@@ -292,6 +329,24 @@ def _inclusive(tree: ModuleTree, own: list[int]) -> tuple[int, ...]:
     return tuple(totals)
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the analysis, back as it was after.
+
+    The trace and the walk make hundreds of thousands of small objects that all live until
+    the report is built; each full collection rescans every one of them (and the model)
+    and frees nothing: 13% of a 5,000-layer analysis (benchmarks/bench_many_layers.py).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@_collection_paused()
 def analyze(
     model: nn.Module,
     inputs: Any,
@@ -303,6 +358,7 @@ def analyze(
     memory: bool = True,
     train_step: TrainStep | bool = False,
     cache_inputs: Collection[int] = (),
+    progress: Progress | None = None,
 ) -> Report:
     """Count parameters, flops and activations of `model(*inputs, **kwargs)` per module and
     operator.
@@ -328,20 +384,29 @@ def analyze(
 
     `cache_inputs`: positions in `inputs` of a KV cache's tensors (a decode step): their
     bytes are the cache's, not activations, and appending to them writes only the new part.
+
+    `progress(stage, done, total)` hears how long work goes, for a progress display: stage
+    TRACING counts the modules whose forward has started of all modules, then WALKING the
+    graph's nodes walked of all nodes; it is called every few modules and nodes.
     """
     rules_of = get_convention(convention)
     if handlers:
         rules_of = rules_of.extend(flops=handlers)
     args = inputs if isinstance(inputs, tuple) else (inputs,)
     tree = index_modules(model)
-    traced = trace(model, args, tree, meta=meta, kwargs=dict(kwargs or {}))
+    traced = trace(model, args, tree, meta=meta, kwargs=dict(kwargs or {}), progress=progress)
     graph = traced.graph
 
     # Roofline flops and uncounted ops' prices are real flops: the flops convention's,
     # with any handlers added.
     real_rules = rules_of.rules if rules_of.name == FLOPS.name else FLOPS.rules
+    resolved = _Resolved()
     counts = _OperatorCounts(
-        rules_of, len(tree.modules), graph, _UncountedPrices(rules_of, real_rules)
+        rules_of,
+        len(tree.modules),
+        graph,
+        _UncountedPrices(rules_of, real_rules, resolved),
+        resolved,
     )
     collectors: list[Collector] = [counts]
     liveness: MemoryWalk | None = None
@@ -352,7 +417,7 @@ def analyze(
         state_inputs = len(torch.jit._unique_state_dict(model, keep_vars=True))
         parents = [info.parent for info in tree.modules]
         liveness = MemoryWalk(graph, state_inputs, parents, traced.called, cache_inputs)
-        costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules))
+        costs = KernelCosts(liveness, functools.partial(_real_flops, real_rules, resolved))
         collectors += [liveness, costs]  # costs read what liveness saw of the same node
     gradients: GradientFlow | None = None
     trainable: Trainable | None = None
@@ -365,13 +430,16 @@ def analyze(
             rules_of.ignored,
             len(tree.modules),
             _resolve,
-            _named,
+            resolved.named,
             liveness.activation_storages if liveness is not None else None,
         )
         collectors.append(gradients)
 
     scope_position: dict[str, int] = {}
-    for index, node in enumerate(graph.nodes()):
+    nodes = list(graph.nodes())
+    for index, node in enumerate(nodes):
+        if progress is not None and index % _PROGRESS_EVERY == 0:
+            progress(WALKING, index, len(nodes))
         scope = node.scopeName()
         position = scope_position.get(scope)
         if position is None:

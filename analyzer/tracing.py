@@ -20,7 +20,7 @@ import functools
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +35,14 @@ from .meta import ModelState, conv_meta_reroute, to_meta
 _TRACE_LOCK = threading.RLock()
 # Set on the thread whose trace is running: analyze() from inside a traced forward.
 _TRACING = threading.local()
+
+# `analyze(progress=...)` hears (stage, done, total): modules whose forward has started
+# while TRACING, graph nodes while WALKING.
+Progress = Callable[[str, int, int], None]
+TRACING = "tracing"
+WALKING = "walking"
+# The trace tells `progress` where it is every this many modules.
+_PROGRESS_EVERY = 50
 
 # Python frames a module call costs under the tracer beyond a plain forward (hooks,
 # `_slow_forward`); the recursion limit is raised by this much per nesting level.
@@ -284,6 +292,7 @@ def trace(
     tree: ModuleTree,
     meta: bool | None = None,
     kwargs: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> Trace:
     """Trace `model(*args, **kwargs)` once, under no_grad, every node scoped to its module.
 
@@ -307,7 +316,9 @@ def trace(
     keywords = tuple(name for name, value in kwargs.items() if _tensors(value))
     constants = {name: value for name, value in kwargs.items() if name not in keywords}
     args = (*args, *(kwargs[name] for name in keywords))
-    call = functools.partial(_trace_once, keywords=keywords, constants=constants)
+    call = functools.partial(
+        _trace_once, keywords=keywords, constants=constants, progress=progress
+    )
     already_meta = is_on_meta(model) or any(t.is_meta for t in _tensors(args))
     if meta is False and already_meta:
         raise AnalysisError(
@@ -356,9 +367,12 @@ def _trace_once(
     on_meta: bool,
     keywords: tuple[str, ...] = (),
     constants: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> Trace:
     called: set[int] = set()
+    total = len(tree.objects)
     stack: list[tuple[int, tuple[Any, ...]]] = []  # the modules whose forward is running
+    scoped: list[bool] = []  # per entry of `stack`: whether it pushed a tracer scope
     extras: list[torch.Tensor] = []
 
     # The hooks sit on the user's modules: a forward of the same model in another thread
@@ -371,9 +385,16 @@ def _trace_once(
         def hook(module: nn.Module, inputs: tuple[Any, ...]) -> None:
             if threading.get_ident() != tracing_thread:
                 return
-            called.add(position)
+            if position not in called:
+                called.add(position)
+                if progress is not None and len(called) % _PROGRESS_EVERY == 0:
+                    progress(TRACING, len(called), total)
+            # The outermost call of the model gets no scope: a node outside every scope is
+            # the root's already, and each scope costs the tracer a block to inline
+            # afterwards (a root scope around them all made that superlinear).
+            state = torch._C._get_tracing_state() if stack or position else None
             stack.append((position, inputs))
-            state = torch._C._get_tracing_state()
+            scoped.append(bool(state))
             if state:
                 state.push_scope(scope)
 
@@ -383,10 +404,14 @@ def _trace_once(
         if threading.get_ident() != tracing_thread:
             return
         stack.pop()
-        extras.extend(t for t in pytree.tree_leaves(outputs) if isinstance(t, torch.Tensor))
-        state = torch._C._get_tracing_state()
-        if state:
-            state.pop_scope()
+        if scoped.pop():
+            state = torch._C._get_tracing_state()
+            if state:
+                state.pop_scope()
+        if isinstance(outputs, torch.Tensor):  # the common case, without pytree's walk
+            extras.append(outputs)
+        else:
+            extras.extend(_tensors(outputs))
 
     device = "meta" if on_meta else _device_label(real_device(model, args))
     handles = []
