@@ -489,3 +489,29 @@ def test_compare_charts_are_side_by_side(tmp_path, capsys):
     assert box["atop"] == box["btop"]  # one row
     assert box["aleft"] < box["aright"] <= box["bleft"] < box["bright"]  # A left, B right
     assert box["aright"] - box["aleft"] > 400 and box["bright"] - box["bleft"] > 400
+
+
+def test_module_names_are_shown_not_obeyed_in_every_section(tmp_path, capsys):
+    link, bold = "<a href='https://evil'>link</a>", "<b>bold</b>"
+    model = tmp_path / "named.py"
+    model.write_text(
+        "import torch\n"
+        "class Sums(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return x + x.cumsum(1)\n"
+        "model = torch.nn.Sequential()\n"
+        f"model.add_module({link!r}, torch.nn.Conv2d(3, 4, 3))\n"
+        f"model.add_module({bold!r}, Sums())\n"
+        "input_shape = (1, 3, 8, 8)\n"
+    )
+    page = tmp_path / "named.html"
+    code, _, err = cli(
+        capsys, "analyze", str(model), "--tree", "--show-arch", "--by-operator", "--memory",
+        "--train-step", "--html", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    text = re.sub(r"<script\b.*?</script>", "", page.read_text(encoding="utf-8"), flags=re.S)
+    assert "<a href" not in text and "<b>bold" not in text  # no name became a tag
+    # the module table, the tree, the printout and the training table each name the conv
+    assert text.count(html.escape(link)) >= 4
+    assert f"{html.escape(bold)} ×1" in text  # where the uncounted cumsum ran
