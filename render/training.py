@@ -36,7 +36,8 @@ TRAINING_TITLE = "Training step (loss = sum of the outputs)"
 
 def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
     """(headers after `module`, one (depth, name, cells) per module to `depth`): what the
-    terminal's training table and the HTML page's both show."""
+    terminal's training table and the HTML page's both show (a column added here shows in
+    both)."""
     headers = ["forward", "backward", "train step", "bwd/fwd"]
     forward = report.inclusive["flops"]
     backward = report.inclusive["backward_flops"]
