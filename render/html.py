@@ -33,14 +33,7 @@ from .rows import arch_lines, columns_of, table_rows
 from .sweep import footer_lines as sweep_footer_lines
 from .sweep import growth_note, operator_cells, totals_cells
 from .terminal import operator_rows, tree_nodes
-from .training import (
-    SPLIT_LINE,
-    TRAINING_MEMORY_TITLE,
-    TRAINING_TITLE,
-    training_lines,
-    training_memory_rows,
-    training_rows,
-)
+from .training import SPLIT_LINE, TRAINING_TITLE, training_lines, training_rows
 
 PLOTLY_MISSING = (
     'the HTML report needs plotly; install it with pip install "torch-complexity[html]"'
@@ -50,13 +43,13 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.4em; overflow-wrap: anywhere; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: right; white-space: nowrap; }
-th { background: #f0f0f0; }
+th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; white-space: nowrap; }
+th { background: #f0f0f0; white-space: normal; }  /* headers wrap at spaces */
 td.name, th.name, td.text { text-align: left; }
 td.name, th.name, td.op { font-family: monospace; } td.op { text-align: left; }
-/* Names, reasons and where-lists wrap (anywhere, if one word is too long): the page never
+/* Names wrap after a dot (<wbr>), reasons and where-lists at spaces too: the page never
    scrolls sideways; numbers stay whole on one line. */
-td.name, td.text { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
+td.name, td.text { white-space: normal; overflow-wrap: break-word; }
 .totals td { font-weight: bold; } .only { color: #a15c00; } .note { color: #555; }
 .warning, li.exceeded { color: #b00020; font-weight: bold; }
 pre.lines { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -196,8 +189,13 @@ def _row(cells: Sequence[str], name_class: str = "name") -> str:
     )
 
 
+def _dotted(name: str) -> str:
+    """A module name, escaped, that may wrap after each dot (and only there)."""
+    return _e(name).replace(".", ".<wbr>")
+
+
 def _indented(name: str, depth: int) -> str:
-    return "&nbsp;" * (2 * depth) + _e(name)
+    return "&nbsp;" * (2 * depth) + _dotted(name)
 
 
 def _module_table(report: Report, context: ExportContext) -> str:
@@ -236,11 +234,13 @@ def _uncounted(report: Report, convention_option: str = "--convention") -> str:
             "<th class='name'>where (module ×calls)</th></tr>"
         )
         for entry in ranked_uncounted(report):
-            where = ", ".join(f"{name or 'model'} ×{n}" for name, n in entry.modules.items())
+            where = ", ".join(
+                f"{_dotted(name or 'model')} ×{n}" for name, n in entry.modules.items()
+            )
             parts.append(
                 f"<tr><td class='op'>{_e(entry.op)}</td><td>{entry.count}</td>"
                 f"<td class='text'>{_e(entry.reason)}</td><td>{_e(cost_cell(entry))}</td>"
-                f"<td class='text'>{_e(where)}</td></tr>"
+                f"<td class='text'>{where}</td></tr>"
             )
         parts.append("</table>")
         parts.extend(
@@ -348,24 +348,9 @@ def _training(report: Report, context: ExportContext) -> str:
     header = "<th class='name'>module</th>" + "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(_row([_indented(name, depth), *cells]) for depth, name, cells in rows)
     lines = training_lines(report, context.tokens, context.transformer, context.embedding_params)
-    memory = ""
-    memory_headers, memory_rows = training_memory_rows(report, context.depth)
-    if memory_rows:
-        memory_header = "<th class='name'>module</th>" + "".join(
-            f"<th>{_e(h)}</th>" for h in memory_headers
-        )
-        memory_body = "".join(
-            _row([_indented(name, depth), *cells]) for depth, name, cells in memory_rows
-        )
-        memory = (
-            f"<h2>{_e(TRAINING_MEMORY_TITLE)}, depth {context.depth}</h2>\n"
-            f"<div class='wide'><table class='training'><tr>{memory_header}</tr>"
-            f"{memory_body}</table></div>\n"
-        )
     return (
         f"<h2>{_e(TRAINING_TITLE)}, depth {context.depth}</h2>\n"
         f"<div class='wide'><table class='training'><tr>{header}</tr>{body}</table></div>\n"
-        + memory
         + _lines([line for line in lines if line != SPLIT_LINE])
     )
 

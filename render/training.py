@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from complexity.analyzer import Report
 
+from .fit import Column, FittedTable
 from .formatting import format_size
 from .memory_and_time import format_bytes
 
@@ -32,14 +32,25 @@ def _ratio(backward: int, forward: int) -> str:
 
 
 TRAINING_TITLE = "Training step (loss = sum of the outputs)"
+FLOPS_HEADERS = ("forward", "backward", "train step", "bwd/fwd")
 
 
 def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
     """(headers after `module`, one (depth, name, cells) per module to `depth`): what the
-    terminal's training table and the HTML page's both show."""
-    headers = ["forward", "backward", "train step", "bwd/fwd"]
+    terminal's training table and the HTML page's both show (a column added here shows in
+    both)."""
+    headers = list(FLOPS_HEADERS)
     forward = report.inclusive["flops"]
     backward = report.inclusive["backward_flops"]
+    # The step's bytes per module, descendants included: parameters, gradients of the
+    # trainable ones, their optimizer state (and --amp master weights), saved activations.
+    step = report.train_step
+    byte_metrics = ("param_bytes", "grad_bytes", "optimizer_bytes", "saved_activation_bytes")
+    has_bytes = step is not None and all(m in report.inclusive for m in byte_metrics)
+    if has_bytes:
+        assert step is not None
+        optimizer = f"{step.optimizer}{' + master' if step.amp else ''}"
+        headers += ["params", "grads", optimizer, "saved"]
     rows = []
     for position, info in enumerate(report.modules):
         if info.depth > depth:
@@ -50,57 +61,26 @@ def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int
             format_size(forward[position] + backward[position]),
             _ratio(backward[position], forward[position]),
         ]
+        if has_bytes:
+            cells += [format_bytes(report.inclusive[m][position]) for m in byte_metrics]
         rows.append((info.depth, info.name or "model", cells))
     return headers, rows
 
 
-TRAINING_MEMORY_TITLE = "Training memory per module"
-
-
-def training_memory_rows(
-    report: Report, depth: int
-) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
-    """(headers after `module`, rows to `depth`): parameter, gradient, optimizer (state and
-    --amp master weights) and saved-activation bytes, descendants included. Without the
-    step's memory (no `memory` walk), no rows."""
-    step = report.train_step
-    if step is None or "grad_bytes" not in report.inclusive:
-        return [], []
-    amp = " + master" if step.amp else ""
-    headers = ["params", "grads", f"{step.optimizer}{amp}", "saved"]
-    columns = [
-        report.inclusive[metric]
-        for metric in ("param_bytes", "grad_bytes", "optimizer_bytes", "saved_activation_bytes")
-    ]
-    rows = [
-        (info.depth, info.name or "model", [format_bytes(column[position]) for column in columns])
-        for position, info in enumerate(report.modules)
-        if info.depth <= depth
-    ]
-    return headers, rows
-
-
-def _table(title: str, rows: tuple[list[str], list[tuple[int, str, list[str]]]]) -> Table:
-    table = Table(box=box.ASCII2, title=title)
-    table.add_column("module", overflow="fold")
-    headers, body = rows
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
-    for module_depth, name, cells in body:
-        table.add_row("  " * module_depth + (name.rsplit(".", 1)[-1] or "model"), *cells)
-    return table
-
-
-def training_table(report: Report, depth: int) -> Table:
-    """Module, forward, backward, forward + backward and backward / forward, to `depth`."""
-    table = Table(box=box.ASCII2, title=TRAINING_TITLE)
-    table.add_column("module", overflow="fold")
+def training_table(report: Report, depth: int) -> FittedTable:
+    """Module, forward, backward, forward + backward and backward / forward, to `depth`.
+    On a narrow terminal, columns beyond the flops (bytes) go into a second table keyed by
+    module, every number whole."""
     headers, rows = training_rows(report, depth)
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
-    for module_depth, name, cells in rows:
-        table.add_row("  " * module_depth + (name.rsplit(".", 1)[-1] or "model"), *cells)
-    return table
+    columns = [
+        Column(header, [cells[n] for _, _, cells in rows], group=int(header not in FLOPS_HEADERS))
+        for n, header in enumerate(headers)
+    ]
+    names = [name.rsplit(".", 1)[-1] or "model" for _, name, _ in rows]
+    indents = [2 * module_depth for module_depth, _, _ in rows]
+    return FittedTable(
+        "module", names, columns, indents=indents, title=TRAINING_TITLE, box=box.ASCII2
+    )
 
 
 def training_lines(
@@ -173,9 +153,7 @@ def training_section(
     shape: TransformerShape | None = None,
     embedding_params: int = 0,
 ) -> RenderableType:
-    memory = training_memory_rows(report, min(depth, 2))
     return Group(
         training_table(report, min(depth, 2)),
-        *([_table(TRAINING_MEMORY_TITLE, memory)] if memory[1] else []),
         Text("\n".join(training_lines(report, tokens, shape, embedding_params))),
     )
