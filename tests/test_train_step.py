@@ -27,6 +27,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
 from complexity.analyzer import TrainStep, analyze
+from complexity.render.training import training_rows
 
 from helpers import assert_one_line_error, cli
 from helpers.handler_cases import Convs, Matmuls
@@ -420,6 +421,15 @@ def test_gradient_and_optimizer_bytes_per_module_by_hand(
     assert data["totals"]["grad_bytes"] == 272
     memory = data["train_step"]["memory"]
     assert memory["optimizer_state_bytes"] + memory["master_weight_bytes"] == 68 * per_element
+    # The terminal's training table and the HTML page share these rows.
+    headers, rows = training_rows(report, 1)
+    assert headers[4:6] == ["params", "grads"]
+    assert dict((name, cells[5]) for _, name, cells in rows) == {
+        "model": "272 B",
+        "0": "0 B",
+        "1": "0 B",
+        "2": "272 B",
+    }
 
 
 def test_optimizer_and_amp_need_a_train_step(capsys: pytest.CaptureFixture[str]) -> None:
