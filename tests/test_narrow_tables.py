@@ -130,7 +130,9 @@ def box_tables(text: str) -> list[BoxTable]:
             i += 1
             if _RULE.match(line):
                 rules += 1
-                if line.startswith("└"):
+                # ASCII2 has three rules (top, under the header, bottom): a split table's
+                # second part may follow at once.
+                if line.startswith("└") or (top.startswith("+-") and rules == 3):
                     break
                 continue
             raw = [line[a + 1 : b] for a, b in itertools.pairwise(cuts)]
