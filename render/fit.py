@@ -4,8 +4,9 @@ A table is a key column (module, operator or input names) and value columns in g
 seed's three, the `--memory` bytes, the roofline, ...). `plan_tables` lays them out for a
 width: one table when everything fits with each name on one line; otherwise the groups go
 into as many tables as they need, each keyed by the same names, rather than squeezing every
-column into one. Numbers never wrap and are never cut; headers wrap at spaces; a name that
-is still too long for its column folds at its dots (`folded`).
+column into one (`FittedTable` renders one such layout). Numbers never wrap and are never
+cut; headers wrap at spaces; a name still too long for its column folds after its dots, and
+a single part longer than the column after a `_` or `::` (`folded`), never mid-word.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from rich.text import Text
 # A box table spends a rule and one space of padding on each side of every cell, and one
 # closing rule: 3 columns per cell plus 1.
 FRAME_PER_COLUMN = 3
-# The narrowest a prose column (a reason, a where-list) is planned at, unless its longest
-# word is longer: narrower, and a short sentence becomes a tall column of single words.
+# The narrowest a prose column (a where-list) gets: narrower, and a short list becomes a
+# tall column of single words.
 PROSE_LEAST = 16
 # The narrowest a key column gets, however narrow the terminal: numbers take the rest.
 NAME_FLOOR = 12
@@ -111,15 +112,6 @@ def number_fit(header: str, cells: Iterable[str]) -> Fit:
     widest = max((cell_len(cell) for cell in cells), default=0)
     word = max((cell_len(w) for w in header.split()), default=0)
     return Fit(max(widest, cell_len(header)), max(widest, word))
-
-
-def prose_fit(header: str, cells: Iterable[str]) -> Fit:
-    """A column of text that wraps at spaces: as narrow as its longest word allows."""
-    cells = list(cells)
-    widest = max((cell_len(line) for cell in cells for line in cell.split("\n")), default=0)
-    word = max((longest_part(text) for text in [header, *cells]), default=0)
-    natural = max(widest, cell_len(header))
-    return Fit(natural, max(word, min(natural, PROSE_LEAST)))
 
 
 def key_fit(header: str, names: Iterable[tuple[int, str]]) -> Fit:
@@ -293,6 +285,5 @@ __all__ = [
     "name_parts",
     "number_fit",
     "plan_tables",
-    "prose_fit",
     "wrapped_items",
 ]

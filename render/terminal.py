@@ -147,10 +147,6 @@ class ModuleTable:
         """One table, or several keyed by module name where one would not fit `width`."""
         return self.fitted().tables(width)
 
-    def table(self, width: int | None = None) -> Table:
-        """The first (or only) table at `width`: the module column and the seed's three."""
-        return self.tables(width)[0]
-
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.tables(options.max_width)
 
