@@ -27,6 +27,7 @@ import torch.utils._pytree as pytree
 from torch import nn
 
 from .meta_elementwise import register_elementwise_shapes
+from .meta_spatial import register_spatial_shapes
 
 _REROUTE_LOCK = threading.Lock()
 _reroute_users = 0
@@ -397,6 +398,7 @@ def conv_meta_reroute() -> Iterator[None]:
             library.impl("native_batch_norm", _native_batch_norm_shapes)
             library.impl("_grouped_mm", _grouped_mm_shapes)
             register_elementwise_shapes(library)  # no torch._dynamo import on meta
+            register_spatial_shapes(library)  # no sympy import on meta
             autograd = torch.library.Library("aten", "IMPL", "AutogradMeta")
             autograd.impl("linear", _linear_shapes)
             _reroute_libraries = (library, autograd)

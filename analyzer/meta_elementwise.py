@@ -193,7 +193,7 @@ _UNARY = ("sigmoid.default", "exp.default", "neg.default", "sqrt.default", "rsqr
 _UNARY_IN_PLACE = tuple(name.replace(".", "_.", 1) for name in _UNARY)
 
 
-def _torch_meta_kernel(op: torch._ops.OpOverload) -> Callable[..., Any] | None:
+def torch_meta_kernel(op: torch._ops.OpOverload) -> Callable[..., Any] | None:
     """The Python Meta kernel torch registered for `op` (the precedence of its activate_meta)."""
     from torch._decomp import global_decomposition_table
 
@@ -225,7 +225,7 @@ def register_elementwise_shapes(library: torch.library.Library) -> None:
         for name in names:
             packet, _, overload = name.partition(".")
             op = getattr(getattr(torch.ops.aten, packet, None), overload, None)
-            torch_kernel = _torch_meta_kernel(op) if op is not None else None
+            torch_kernel = torch_meta_kernel(op) if op is not None else None
             # As torch's activate_meta: composite ops decompose into the ones below them.
             if torch_kernel is not None and not torch._C._dispatch_has_kernel_for_dispatch_key(
                 op.name(), "CompositeImplicitAutograd"

@@ -277,7 +277,7 @@ def run_analyze(request: AnalyzeRequest) -> int:
         serving=render.serving,
         built_by=loaded.built_by.to_dict() if loaded.built_by is not None else None,
         built_by_line=str(loaded.built_by) if loaded.built_by is not None else None,
-        memory=render.memory,
+        render=render,
         tokens=loaded.tokens,
         default_seq_len=loaded.default_seq_len,
         active_params=loaded.active_params if loaded.tokens else None,

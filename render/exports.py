@@ -14,6 +14,8 @@ from complexity.analyzer import DeviceSpec, Report, roofline
 from complexity.analyzer.roofline import annotate
 from complexity.analyzer.serving import Serving
 
+from .options import RenderOptions
+
 if TYPE_CHECKING:
     from complexity.targets.spec import ActiveParams
 
@@ -35,7 +37,8 @@ class ExportContext:
     built_by: Mapping[str, Any] | None = None
     # What else the terminal shows for the same options, so the HTML page shows it too:
     built_by_line: str | None = None  # "built by mmyolo 0.6.0 (...)", the footer's head
-    memory: bool = False  # --memory: byte columns and the memory lines
+    # the terminal's sections (--memory, --by-operator, --tree, --show-arch, ...)
+    render: RenderOptions = field(default_factory=RenderOptions)
     tokens: tuple[int, int] | None = None  # (batch, sequence length) of a token model
     default_seq_len: bool = False  # the sequence length was not given
     active_params: ActiveParams | None = None  # a Hugging Face model's, per token

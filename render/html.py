@@ -29,9 +29,10 @@ from .hidden import (
     uncounted_title,
 )
 from .memory_and_time import extra_columns, memory_and_time_lines, serving_lines
-from .rows import columns_of, table_rows
+from .rows import arch_lines, columns_of, table_rows
 from .sweep import footer_lines as sweep_footer_lines
 from .sweep import growth_note, operator_cells, totals_cells
+from .terminal import operator_rows, tree_nodes
 from .training import SPLIT_LINE, TRAINING_TITLE, training_lines, training_rows
 
 PLOTLY_MISSING = (
@@ -52,6 +53,7 @@ td.name, td.text { white-space: normal; overflow-wrap: anywhere; min-width: 8em;
 .totals td { font-weight: bold; } .only { color: #a15c00; } .note { color: #555; }
 .warning, li.exceeded { color: #b00020; font-weight: bold; }
 pre.lines { white-space: pre-wrap; overflow-wrap: anywhere; }
+ul.tree { list-style: none; padding-left: 1.5em; } ul.tree .stats { font-family: monospace; }
 dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; }
 dl.facts dt { font-weight: bold; }
 dl.facts dd { margin: 0; font-family: monospace; overflow-wrap: anywhere; }
@@ -196,7 +198,7 @@ def _module_table(report: Report, context: ExportContext) -> str:
     --device-spec, --decode: `extra_columns`, the terminal's own)."""
     rows = table_rows(report, context.depth)
     times = roofline(report, context.device) if context.device is not None else None
-    extra = extra_columns(report, rows, context.memory, times, context.serving)
+    extra = extra_columns(report, rows, context.render.memory, times, context.serving)
     headers = [*columns_of(report), *(header for header, _ in extra)]
     header = "".join(f"<th>{_e(c)}</th>" for c in headers)
     lines = [f'<table class="modules"><tr><th class="name">module</th>{header}</tr>']
@@ -288,7 +290,7 @@ def _report_facts(
         *_summary_facts(report, input_label, context),
         ("Model Activations", format_size(report.total("activations"))),
         ("convention", report.convention_summary),
-        *([("built by", built_by)] if built_by else []),
+        *([("built by", built_by.removeprefix("built by "))] if built_by else []),
         *(("traced" if i == 0 else "note", line) for i, line in enumerate(report.footer_lines())),
     ]
 
@@ -298,6 +300,22 @@ def _page(title: str, body: str) -> str:
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+def _tree(report: Report, depth: int) -> str:
+    """The terminal's --tree as nested lists: each module's key, type and statistics."""
+    parts, level = [], -1
+    for node in tree_nodes(report, depth):
+        if node.level > level:
+            parts.append("<ul class='tree'>" * (node.level - level))
+        else:
+            parts.append("</li>" + "</ul></li>" * (level - node.level))
+        level = node.level
+        note = f" <span class='note'>{_e(node.note)}</span>" if node.note else ""
+        stats = f"<br><span class='stats'>{_e(node.stats)}</span>" if node.stats else ""
+        parts.append(f"<li><b>{_e(node.key)}</b> <code>{_e(node.type)}</code>{note}{stats}")
+    parts.append("</li>" + "</ul></li>" * level + "</ul>")
+    return f"<h2>Module tree (depth {depth})</h2>\n" + "".join(parts)
 
 
 def _budgets(report: Report, limits: Mapping[str, int]) -> str:
@@ -336,7 +354,7 @@ def report_html(report: Report, context: ExportContext) -> str:
     source = context.source or "model"
     input_label = context.input_label or str(report.input_shapes)
     times = roofline(report, context.device) if context.device is not None else None
-    memory_and_time = memory_and_time_lines(report, context.memory, times, context.serving)
+    memory_and_time = memory_and_time_lines(report, context.render.memory, times, context.serving)
     chart = flops_icicle(report, f"flops by module: {source}", True, "flops-icicle")
     body = [
         f"<h1>complexity report: {_e(source)}</h1>",
@@ -351,6 +369,17 @@ def report_html(report: Report, context: ExportContext) -> str:
         f"<h2>Per-module table (depth {context.depth})</h2>",
         _wide(_module_table(report, context)),
         *([_training(report, context)] if report.train_step is not None else []),
+        *(
+            [f"<h2>{_e(report.unit_label)} by operator</h2>", _cells_table(*operator_rows(report))]
+            if context.render.by_operator
+            else []
+        ),
+        *([_tree(report, context.depth)] if context.render.tree else []),
+        *(
+            [f"<h2>Model printout (--show-arch)</h2>\n{_lines(arch_lines(report))}"]
+            if context.render.arch
+            else []
+        ),
         f"<h2>Operators not counted ({_e(report.convention)} convention)</h2>",
         _uncounted(report),
     ]

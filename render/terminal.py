@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -200,33 +201,61 @@ def stat_line(report: Report, name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TreeNode:
+    """One node of the module tree: its level (0 for the model), key and type, and what it
+    says: `stats` (#params, #flops, #acts) and a `note` (shared, never called)."""
+
+    level: int
+    key: str
+    type: str
+    note: str = ""
+    stats: str = ""
+
+
+def tree_nodes(report: Report, max_depth: int) -> list[TreeNode]:
+    """The module tree to `max_depth` levels, depth first: what `--tree` prints."""
+    uncalled = report.uncalled_modules
+    nodes: list[TreeNode] = []
+
+    def add(key: str, position: int, path: str, level: int) -> None:
+        info = report.modules[position]
+        if path != info.name:
+            nodes.append(TreeNode(level, key, info.type, f"shared with {info.name}, counted there"))
+        elif info.name in uncalled:
+            stats = f"#params: {format_arch_stat(report.total('params', info.name))}"
+            nodes.append(TreeNode(level, key, info.type, "never called", stats))
+        else:
+            nodes.append(TreeNode(level, key, info.type, stats=stat_line(report, info.name)))
+        if level >= max_depth or path != info.name:  # do not expand an alias again
+            return
+        for child_key, child in info.children:
+            add(child_key, child, f"{path}.{child_key}" if path else child_key, level + 1)
+
+    add("model", 0, "", 0)
+    return nodes
+
+
 def module_tree(report: Report, max_depth: int) -> Tree:
     """The module tree to `max_depth` levels, each node with its stat line."""
-    uncalled = report.uncalled_modules
 
-    def label(key: str, position: int, path: str) -> Text:
-        info = report.modules[position]
-        text = Text.assemble((key, "bold"), " ", (info.type, "cyan"))
-        if path != info.name:
-            text.append(f"  shared with {info.name}, counted there", style="dim italic")
-        elif info.name in uncalled:
-            text.append("  never called", style="yellow")
-            text.append(f"\n#params: {format_arch_stat(report.total('params', info.name))}")
+    def label(node: TreeNode) -> Text:
+        text = Text.assemble((node.key, "bold"), " ", (node.type, "cyan"))
+        if node.note and not node.stats:
+            text.append(f"  {node.note}", style="dim italic")
+        elif node.note:
+            text.append(f"  {node.note}", style="yellow")
+            text.append(f"\n{node.stats}")
         else:
-            text.append("\n" + stat_line(report, info.name), style="green")
+            text.append("\n" + node.stats, style="green")
         return text
 
-    def grow(node: Tree, position: int, path: str, depth: int) -> None:
-        if depth >= max_depth:
-            return
-        for key, child in report.modules[position].children:
-            child_path = f"{path}.{key}" if path else key
-            branch = node.add(label(key, child, child_path))
-            if child_path == report.modules[child].name:  # do not expand an alias again
-                grow(branch, child, child_path, depth + 1)
-
-    tree = Tree(label("model", 0, ""), guide_style="dim")
-    grow(tree, 0, "", 0)
+    first, *rest = tree_nodes(report, max_depth)
+    tree = Tree(label(first), guide_style="dim")
+    branches = [tree]  # the open branch at each level
+    for node in rest:
+        del branches[node.level :]
+        branches.append(branches[-1].add(label(node)))
     return tree
 
 
@@ -281,24 +310,33 @@ def uncounted_section(
     return Group(*parts)
 
 
-def operator_table(report: Report, metric: str = "flops") -> Table:
-    """Per operator: calls, the metric and its share of the total."""
+def operator_rows(report: Report, metric: str = "flops") -> tuple[list[str], list[list[str]]]:
+    """(headers, one row per operator label): calls, the metric and its share of the total,
+    largest first. The terminal's table and the HTML page show these."""
     calls = report.operator_calls
     values = report.by_operator(metric)
     total = report.total(metric) or 1
     name = report.unit_label if metric == "flops" else metric  # MACs under macs
-    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
-    table.add_column("operator", no_wrap=True)
-    table.add_column("calls", justify="right")
-    table.add_column(
-        name if metric != "flops" or report.unit == "MACs" else metric, justify="right"
-    )
-    table.add_column("share", justify="right")
+    headers = ["operator", "calls", name if metric != "flops" or report.unit == "MACs" else metric]
+    rows = []
     for label, value in sorted(values.items(), key=lambda item: -item[1]):
         if not value:  # ops of the convention that ran but cost nothing here (0-d, eval)
             continue
         share = f"{100 * value / total:.1f}%"
-        table.add_row(Text(label), str(calls.get(label, "")), format_size(value), share)
+        rows.append([label, str(calls.get(label, "")), format_size(value), share])
+    return [*headers, "share"], rows
+
+
+def operator_table(report: Report, metric: str = "flops") -> Table:
+    """Per operator: calls, the metric and its share of the total."""
+    name = report.unit_label if metric == "flops" else metric
+    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
+    headers, rows = operator_rows(report, metric)
+    table.add_column(headers[0], no_wrap=True)
+    for header in headers[1:]:
+        table.add_column(header, justify="right")
+    for label, *cells in rows:
+        table.add_row(Text(label), *cells)
     return table
 
 

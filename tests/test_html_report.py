@@ -9,6 +9,7 @@ of MMYOLO's RTMDet.
 from __future__ import annotations
 
 import html
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -128,6 +129,9 @@ def test_rtmdet_s_page_renders_in_chromium(rtmdet_s_page, tmp_path):
     assert "bbox_head.head_module" in dom and "aten::silu_" in dom
     assert "[[1, 3, 640, 640]]" in dom
     assert "traced</dt><dd>traced on meta: shapes and dtypes only" in dom  # --device auto
+    # the footer's builder: mmyolo's own registry where it is installed, else our zoo
+    builder = "mmyolo " if importlib.util.find_spec("mmyolo") else "complexity.zoo "
+    assert f"<dt>built by</dt><dd>{builder}" in dom
 
 
 # Headless Chromium's virtual time does not always advance requestAnimationFrame, so the
@@ -298,7 +302,7 @@ TINY_LLAMA = (
     "--model-arg", "num_key_value_heads=4", "--model-arg", "vocab_size=1000",
 )  # fmt: skip
 needs_hf = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("transformers") is None,
+    importlib.util.find_spec("transformers") is None,
     reason='Hugging Face configs need the hf extra: pip install -e ".[hf]"',
 )
 
@@ -315,6 +319,14 @@ needs_hf = pytest.mark.skipif(
             id="train-step",
         ),
         pytest.param(
+            ["analyze", SMALL_CNN, "--tree", "--show-arch", "--by-operator", "--all-uncounted",
+             "--convention", "macs"], id="tree-arch-operators",
+        ),
+        pytest.param(
+            ["analyze", RTMDET_S, "--builder", "zoo", "--memory", "--device-spec", "T4",
+             "--by-operator", "--max-flops", "10G"], id="rtmdet-s", marks=pytest.mark.slow,
+        ),
+        pytest.param(
             ["analyze", LLAMA, "--seq-len", "16", "--train-step", "--memory", *TINY_LLAMA],
             id="hugging-face-train-step", marks=needs_hf,
         ),
@@ -324,6 +336,11 @@ needs_hf = pytest.mark.skipif(
         ),
         pytest.param(
             ["compare", "{tmp}/a.py", "{tmp}/b.py", "--memory", "--train-step"], id="compare"
+        ),
+        pytest.param(
+            ["compare", LLAMA, LLAMA, "--decode", "--context", "64", "--seq-len", "16",
+             *TINY_LLAMA, "--b-model-arg", "num_key_value_heads=2"], id="compare-decode",
+            marks=needs_hf,
         ),
         pytest.param(
             ["sweep", SMALL_CNN, "--shapes", "32,64", "--by-operator", "--train-step"],

@@ -58,6 +58,20 @@ def _cases() -> list[tuple[str, object]]:
         ("sum all", lambda: x().sum(dim=[0, 1, 2, 3])),
         ("empty_like", lambda: torch.empty_like(x(), dtype=torch.float16)),
         ("half stays half", lambda: half() * 3),
+        ("max_pool2d as SPPF", lambda: F.max_pool2d(x(), 5, 1, 2)),
+        ("max_pool2d ceil indices", lambda: F.max_pool2d(x(), 3, 2, 1, 1, True, True)[1]),
+        ("max_pool2d 3-d, stride omitted", lambda: F.max_pool2d(torch.rand(3, 7, 5), (2, 3))),
+        ("max_pool2d dilated half", lambda: F.max_pool2d(half(), 2, 1, 1, dilation=2)),
+        (
+            "max_pool2d channels-last (torch's kernel)",
+            lambda: F.max_pool2d(x().contiguous(memory_format=torch.channels_last), 2),
+        ),
+        ("upsample nearest", lambda: F.interpolate(x(), scale_factor=2.0)),
+        ("upsample nearest-exact size", lambda: F.interpolate(x(), (7, 3), mode="nearest-exact")),
+        (
+            "upsample channels-last (torch's kernel)",
+            lambda: F.interpolate(x().contiguous(memory_format=torch.channels_last), (8, 10)),
+        ),
     ]
 
 
@@ -83,7 +97,8 @@ def test_a_shape_mismatch_is_still_torchs_error() -> None:
 
 
 def test_registrations_are_gone_after_the_trace() -> None:
-    ops = ["aten::add.Tensor", "aten::cat", "aten::empty_like", "aten::convolution"]
+    ops = ["aten::add.Tensor", "aten::cat", "aten::empty_like", "aten::convolution",
+           "aten::max_pool2d_with_indices", "aten::upsample_nearest2d"]  # fmt: skip
     before = [torch._C._dispatch_dump(op) for op in ops]
     with conv_meta_reroute():
         during = [torch._C._dispatch_dump(op) for op in ops]
@@ -91,8 +106,9 @@ def test_registrations_are_gone_after_the_trace() -> None:
     assert [torch._C._dispatch_dump(op) for op in ops] == before
 
 
-def test_a_meta_analysis_does_not_import_torch_dynamo() -> None:
-    """torch's Python meta kernels for elementwise ops import torch._dynamo on first call."""
+def test_a_meta_analysis_imports_neither_torch_dynamo_nor_sympy() -> None:
+    """torch's Python meta kernels for elementwise ops import torch._dynamo on first call;
+    those of max_pool2d and upsample_nearest2d import sympy (through torch._check)."""
     script = textwrap.dedent(
         """
         import sys
@@ -106,19 +122,22 @@ def test_a_meta_analysis_does_not_import_torch_dynamo() -> None:
                 self.conv = nn.Conv2d(3, 8, 3, padding=1)
                 self.norm = nn.BatchNorm2d(8)
                 self.pool = nn.AdaptiveAvgPool2d(1)
+                self.max_pool = nn.MaxPool2d(5, 1, 2)
+                self.upsample = nn.Upsample(scale_factor=2)
 
             def forward(self, x):
                 y = nn.functional.silu(self.norm(self.conv(x)))
                 y = y * torch.sigmoid(self.pool(y)) + 1
+                y = self.upsample(self.max_pool(y))
                 return torch.cat([y, y.clamp(0, 6)], dim=1).mean((2, 3))
 
         report = analyze(Block().eval(), torch.rand(1, 3, 32, 32), meta=True)
         assert report.traced_on == "meta", report.traced_on
-        print("torch._dynamo" in sys.modules)
+        print("torch._dynamo" in sys.modules, "sympy" in sys.modules)
         """
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "False False"

@@ -180,6 +180,82 @@ def test_batch_norm_verdicts_equal_a_cpu_forward() -> None:
     assert_same_verdicts(batch_norm_cases(500))
 
 
+def max_pool2d_cases(count: int) -> list[Callable[[str], torch.Tensor]]:
+    """Arguments around the edges of torch's checks: pads over half the kernel, zero or
+    negative strides, empty inputs, outputs too small, channels-last and 3-d inputs."""
+    rng = random.Random(25)
+    cases = []
+    for _ in range(count):
+        dims = rng.choice([3, 4, 4, 4, 4, 4, 4, 5])
+        shape = [
+            rng.choice([1, 2]),
+            rng.choice([1, 3]),
+            rng.choice([3, 6, 9]),
+            rng.choice([2, 5, 8]),
+        ]
+        shape = shape[4 - dims :] if dims <= 4 else [1, *shape]
+        if rng.random() < 0.05:
+            shape[rng.randrange(len(shape))] = 0
+        kernel = [rng.choice([1, 2, 3, 3, 5]) for _ in range(rng.choice([1, 2, 2, 2]))]
+        stride = [rng.choice([1, 2, 3] if rng.random() > 0.05 else [0, -1])
+                  for _ in range(rng.choice([0, 1, 2, 2]))]  # fmt: skip
+        padding = [rng.choice([0, 0, 0, 1, 2] if rng.random() > 0.05 else [-1])
+                   for _ in range(1 if rng.random() < 0.3 else 2 if rng.random() > 0.05 else 3)]  # fmt: skip
+        dilation = [rng.choice([1, 1, 2]) for _ in range(rng.choice([1, 2]))]
+        ceil_mode = rng.random() < 0.3
+        channels_last = dims == 4 and rng.random() < 0.2
+        dtype = rng.choice(DTYPES)
+
+        def case(device: str, shape=shape, kernel=kernel, stride=stride, padding=padding,
+                 dilation=dilation, ceil_mode=ceil_mode, channels_last=channels_last,
+                 dtype=dtype):  # fmt: skip
+            x = torch.ones(shape, dtype=dtype, device=device)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            return torch.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+
+        case.__doc__ = f"max_pool2d {shape} k={kernel} s={stride} p={padding} " \
+            f"d={dilation} ceil={ceil_mode} cl={channels_last} {dtype}"  # fmt: skip
+        cases.append(case)
+    return cases
+
+
+def test_max_pool2d_verdicts_equal_a_cpu_forward() -> None:
+    assert_same_verdicts(max_pool2d_cases(600))
+
+
+def upsample_cases(count: int) -> list[Callable[[str], torch.Tensor]]:
+    """No empty inputs: torch's own meta kernel raises a TypeError on them (its check gets
+    an int), where CPU says "Non-empty 4D data tensor expected"; ours defers to torch's."""
+    rng = random.Random(26)
+    cases = []
+    for _ in range(count):
+        shape = [rng.choice([1, 2]), rng.choice([1, 3]), rng.choice([1, 4]), rng.choice([3, 5])]
+        size = [rng.choice([-1, 0, 2, 7]) for _ in range(rng.choice([1, 2, 2, 2, 3]))]
+        by_scale = rng.random() < 0.5
+        scale = rng.choice([0.5, 2.0, 3.0])
+        mode = rng.choice(["nearest", "nearest-exact"])
+        channels_last = rng.random() < 0.2
+
+        def case(device: str, shape=shape, size=size, by_scale=by_scale, scale=scale, mode=mode,
+                 channels_last=channels_last):  # fmt: skip
+            x = torch.ones(shape, device=device)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if by_scale:
+                return F.interpolate(x, scale_factor=scale, mode=mode)
+            return F.interpolate(x, size=size, mode=mode)
+
+        case.__doc__ = f"interpolate {shape} size={size} scale={scale if by_scale else None} " \
+            f"{mode} cl={channels_last}"  # fmt: skip
+        cases.append(case)
+    return cases
+
+
+def test_nearest_upsample_verdicts_equal_a_cpu_forward() -> None:
+    assert_same_verdicts(upsample_cases(300))
+
+
 # ----------------------------------------------------------------- through analyze()
 
 
