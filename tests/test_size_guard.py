@@ -140,6 +140,7 @@ def _stderr_on_a_terminal(*args: str) -> tuple[str, str]:
     import pty
     import subprocess
     import sys
+    import threading
 
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
@@ -149,18 +150,24 @@ def _stderr_on_a_terminal(*args: str) -> tuple[str, str]:
         env={**os.environ, "TERM": "xterm", "COLUMNS": "200"},
     )
     os.close(terminal)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen: list[bytes] = []
+
+    def read_terminal() -> None:  # beside communicate(): neither side blocks on a full pipe
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the child closed the terminal
+                return
+            if not chunk:
+                return
+            seen.append(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
     out, _ = process.communicate(timeout=300)
+    reader.join(timeout=30)
     os.close(controller)
-    return out.decode(), seen.decode(errors="replace")
+    return out.decode(), b"".join(seen).decode(errors="replace")
 
 
 def test_progress_shows_on_a_terminal_and_never_in_piped_output(
