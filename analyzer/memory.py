@@ -4,11 +4,12 @@ A value of the graph is live from the node that produces it to its last use. Val
 share storage (views, in-place results, tensors packed into lists and tuples) are one
 storage, freed after the last use of any of them. Graph inputs are live from the start (and,
 held by the caller, to the end), graph outputs until the end; parameters, buffers and
-constants are not activations. Eager mode's Python references that the graph shows are
-kept too: a module's arguments live until it returns, and so does a value its forward keeps
-across a call that does not use it (a local variable). The peak is the largest total of
-live storage at any node: an inference forward (no autograd), without the allocator's
-caching and rounding or kernels' scratch space (docs/memory.md).
+constants are not activations. Eager mode's Python references are kept too: a module's
+arguments live until it returns, and a value assigned to a local name lives until the name
+is assigned again or its forward returns (the statements come from the Python stack the
+trace records for each op). The peak is the largest total of live storage at any node: an
+inference forward (no autograd), without the allocator's caching and rounding or kernels'
+scratch space (docs/memory.md).
 
 The walk records, per kernel that ran, the bytes it read and wrote (`Kernel`), which the
 roofline's collector (`roofline.KernelCosts`) prices. `MemoryWalk` is one collector of the
@@ -17,7 +18,10 @@ analysis's single walk of the graph (`analysis.py`): it sees each node once, in 
 
 from __future__ import annotations
 
+import ast
+import bisect
 import functools
+import linecache
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -69,8 +73,89 @@ class _Call:
 
     module: int
     start: int  # index of its first node
+    first_storage: int  # storages made while it runs are numbered from here
     held: list[int] = field(default_factory=list)  # storages alive until it returns
+    # Storages kept across a whole call that did not use them: a local variable.
+    local: list[int] = field(default_factory=list)
     last_child_start: int = -2  # first node of the latest call it made that has returned
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A Python statement of a forward: where it is and the local names it assigns."""
+
+    file: str
+    line: int
+    column: int
+    names: frozenset[str]
+
+
+# A traced node's Python stack is one "path(line): function" a line, innermost first.
+_MODULE_CALL = "torch/nn/modules/module.py"
+
+
+def _assigned_names(statement: ast.stmt) -> frozenset[str]:
+    """The local names an assignment binds (`x = ...`, `q, k, v = ...`); none for others
+    (`x += y` keeps the same tensor; `self.x = ...` and `d[k] = ...` bind no local)."""
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets = [statement.target]
+    else:
+        return frozenset()
+    names = set()
+    pending: list[ast.expr] = list(targets)
+    while pending:
+        target = pending.pop()
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+        elif isinstance(target, ast.Tuple | ast.List):
+            pending.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            pending.append(target.value)
+    return frozenset(names)
+
+
+@functools.cache
+def _statements(file: str) -> dict[int, _Statement]:
+    """Line -> the innermost statement spanning it, for a source file (empty if unreadable)."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return {}
+    by_line: dict[int, _Statement] = {}
+    for node in ast.walk(tree):  # breadth first: a nested statement overrides its parent
+        if isinstance(node, ast.stmt):
+            found = _Statement(file, node.lineno, node.col_offset, _assigned_names(node))
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                by_line[line] = found
+    return by_line
+
+
+@functools.lru_cache(maxsize=4096)
+def _forward_lines(stack: str) -> tuple[tuple[str, int], ...]:
+    """(file, line) of each module forward on a node's stack, the innermost call first.
+
+    The stack is cut at nn.Module's call machinery (and `__call__` overrides around it);
+    of a cut's frames, the one in `forward` is the module's (helpers and decorators
+    around it are not), else the outermost.
+    """
+    frames: list[tuple[str, int]] = []
+    current: list[tuple[str, str, str]] = []
+    for entry in stack.splitlines():
+        head, _, function = entry.strip().rpartition("): ")
+        file, _, line = head.rpartition("(")
+        if not file or not line.isdigit():
+            continue
+        if file.endswith(_MODULE_CALL) or function == "__call__":
+            if current:
+                forwards = [frame for frame in current if frame[2] == "forward"]
+                chosen = (forwards or current)[-1]
+                frames.append((chosen[0], int(chosen[1])))
+                current = []
+            continue
+        current.append((file, line, function))
+    return tuple(frames)
 
 
 @dataclass(frozen=True)
@@ -174,6 +259,15 @@ def _aliased_arguments(schema: str) -> tuple[tuple[int, bool] | None, ...]:
                 ):
                     source = (index, info.is_write)
                     break
+                # `Tensor(a -> *) self` ... `-> Tensor(a)[]` (split, chunk, unbind): a list
+                # of views, whose element alias the parsed return does not carry.
+                if (
+                    not info.before_set
+                    and argument.alias_info is not None
+                    and ("*" in argument.alias_info.after_set)
+                ):
+                    source = (index, False)
+                    break
         sources.append(source)
     return tuple(sources)
 
@@ -229,6 +323,9 @@ class MemoryWalk:
         self._dense: dict[Value, bool] = {}  # value -> laid out contiguously (default yes)
         self._positions: list[int] = []  # node index -> module index
         self._kinds: list[str] = []
+        self._nodes: list[Node] = []
+        self._depths: list[int] = []  # node index -> module calls open while it runs
+        self._forwards: dict[int, tuple[tuple[str, int], ...]] = {}  # node index -> _forward_lines
         self._allocated: list[Counter[str]] = [Counter() for _ in range(module_count)]
         inputs = list(graph.inputs())
         user = len(inputs) - state_inputs
@@ -285,10 +382,70 @@ class MemoryWalk:
             call = self._calls.pop()
             for storage in call.held:  # the references go when the call returns
                 self._death[storage] = max(self._death[storage], index - 1)
+            self._close_names(call, len(self._calls), index - 1)
             if self._calls:
                 self._calls[-1].last_child_start = call.start
         for module in chain[depth:]:
-            self._calls.append(_Call(module, index))
+            self._calls.append(_Call(module, index, first_storage=len(self._sizes)))
+
+    def _close_names(self, call: _Call, depth: int, end: int) -> None:
+        """Keep what the returning forward (`depth` calls deep, last node `end`) held in
+        local names until the names were assigned again.
+
+        Python drops a value when the name it was assigned to is assigned again
+        (`x = x + f(x)`, a loop's next `q, k, v = ...`) or the forward returns. The
+        statement of each node in this forward comes from the Python stack the trace
+        recorded; a value used after the statement that made it is held by its names. One
+        used by the statement that assigns the name again is dropped when that statement is
+        done with it, which its uses (and the arguments' rule) already say. A value kept
+        across a call (`call.local`) whose statement is unknown (no readable source, or it
+        assigns no local name) is held until the forward returns.
+        """
+        storages = [
+            storage
+            for storage in range(call.first_storage, len(self._sizes))
+            if self._activation[storage] and self._sizes[storage]
+        ]
+        if not storages:
+            return
+        first = call.start
+        # Runs of nodes of one statement; nodes without one (constants, list packing)
+        # belong to the run they follow.
+        runs: list[tuple[_Statement | None, int]] = []  # (statement, first node)
+        run_of: list[int] = []
+        for index in range(first, end + 1):
+            statement = self._statement(index, depth)
+            if not runs or (statement is not None and statement != runs[-1][0]):
+                runs.append((statement, index))
+            run_of.append(len(runs) - 1)
+        assigned: dict[str, list[int]] = {}  # name -> runs of statements assigning it
+        for number, (statement, _) in enumerate(runs):
+            for name in statement.names if statement is not None else ():
+                assigned.setdefault(name, []).append(number)
+
+        def last_node(run: int) -> int:
+            return runs[run + 1][1] - 1 if run + 1 < len(runs) else end
+
+        local = set(call.local)
+        for storage in storages:
+            run = run_of[self._birth[storage] - first]
+            made = runs[run][0]
+            if made is None or not made.names:
+                if storage in local:
+                    self._death[storage] = max(self._death[storage], end)
+                continue
+            death = self._death[storage]
+            if death <= last_node(run):
+                continue  # a temporary of its statement, or a name never used again
+            again = [
+                runs_of_name[position]
+                for runs_of_name in (assigned[name] for name in made.names)
+                if (position := bisect.bisect_right(runs_of_name, run)) < len(runs_of_name)
+            ]
+            if not again:
+                self._death[storage] = end
+            elif death < runs[min(again)][1]:
+                self._death[storage] = last_node(min(again))
 
     def _use(self, storage: int, index: int) -> None:
         previous = self._death[storage]  # its latest use so far (its birth if none)
@@ -304,16 +461,33 @@ class MemoryWalk:
             maker = call
         if maker is not None and maker.last_child_start > previous:
             # A whole call that did not use it ran between its previous use and this one, in
-            # the forward that made it: a local variable there, held until that returns.
-            maker.held.append(storage)
+            # the forward that made it: a local variable there (see _close_names).
+            maker.local.append(storage)
+
+    def _statement(self, index: int, depth: int) -> _Statement | None:
+        """The statement of the forward `depth` calls deep (0: the outermost) that node
+        `index` runs in, from the Python stack the trace recorded; None if unknown."""
+        if self._kinds[index] == "prim::Constant":  # hoisted: no statement of its own
+            return None
+        forwards = self._forwards.get(index)
+        if forwards is None:
+            forwards = _forward_lines(self._nodes[index].sourceRange())
+            self._forwards[index] = forwards
+        cut = self._depths[index] - 1 - depth
+        if not 0 <= cut < len(forwards):
+            return None
+        file, line = forwards[cut]
+        return _statements(file).get(line)
 
     def visit(self, index: int, node: Node, kind: str, position: int) -> None:
         """Record node number `index` of the graph (`kind` is node.kind()), run by `position`."""
         self.kernel = None
         self._positions.append(position)
         self._kinds.append(kind)
+        self._nodes.append(node)
         if kind != "prim::Constant":  # constants are hoisted anywhere: no call boundary
             self._enter(index, position)
+        self._depths.append(len(self._calls))
         inputs = node_inputs(node)
         for value in inputs:
             for storage in self._storages_of(value):

@@ -167,7 +167,7 @@ def main() -> None:
     options = parser.parse_args()
     torch.manual_seed(0)
     print(f"optimizer {options.optimizer}; measured: second step on CPU; ours: meta, no run")
-    print(f"{'case':58} {'ours':>12} {'measured':>12} {'ratio':>6}")
+    print(f"{'case':68} {'ours':>12} {'measured':>12} {'ratio':>6}")
     for name, build, backbone in cases(options.quick):
         for freeze in ((), backbone):
             model, inputs = build()
@@ -183,7 +183,7 @@ def main() -> None:
             measured = measured_peak(model, inputs, options.optimizer)
             label = f"{name}{', frozen ' + '+'.join(freeze) if freeze else ''}"
             print(
-                f"{label:58} {ours / 2**20:10.1f}Mi {measured / 2**20:10.1f}Mi "
+                f"{label:68} {ours / 2**20:10.1f}Mi {measured / 2**20:10.1f}Mi "
                 f"{ours / measured:6.3f}  (analysis {seconds:.1f} s)"
             )
 

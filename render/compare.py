@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from complexity.analyzer.diff import BOTH, ONLY_A, Change, ReportDiff
 from complexity.analyzer.serving import Serving
 
+from .fit import Column, FittedTable
 from .formatting import format_size
 
 METRIC_LABELS = (
@@ -53,40 +52,50 @@ def change_cells(change: Change, metric: str = "flops") -> list[str]:
     ]
 
 
-def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] | None = None) -> Table:
-    """Modules matched by name with A, B, B − A and B / A of each metric, then the totals."""
+def diff_table(diff: ReportDiff, depth: int, metrics: tuple[str, ...] | None = None) -> FittedTable:
+    """Modules matched by name with A, B, B − A and B / A of each metric, then the totals.
+    Printed narrower than its natural width, numbers stay whole and names fold after a dot."""
     metrics = metrics or shown_metrics(diff)
     labels = dict(METRIC_LABELS)
     title = None if len(metrics) > 1 else metrics[0]
-    table = Table(box=box.SQUARE, header_style="bold", title=title, title_justify="left")
-    table.add_column("module", no_wrap=True)
-    for metric in metrics:
-        for suffix in ("A", "B", "B−A", "B/A"):
-            header = suffix if title else f"{labels[metric]} {suffix}"
-            table.add_column(header, justify="right", no_wrap=True)
-    for module in diff.shown(depth):
-        name = Text(" " * module.depth + (module.name or "model"))
+    modules = diff.shown(depth)
+    names = []
+    for module in modules:
+        name = Text(module.name or "model")
         if module.present != BOTH:
             name.append(" (only in A)" if module.present == ONLY_A else " (only in B)", "yellow")
-        cells = [
-            cell for metric in metrics for cell in change_cells(module.metrics[metric], metric)
-        ]
-        table.add_row(name, *cells)
-    table.add_section()
-    totals = [cell for metric in metrics for cell in change_cells(diff.totals[metric], metric)]
-    table.add_row(Text("total", style="bold"), *totals)
-    return table
+        names.append(name)
+    rows = [[change_cells(module.metrics[m], m) for m in metrics] for module in modules]
+    rows.append([change_cells(diff.totals[m], m) for m in metrics])
+    columns = [
+        Column(
+            suffix if title else f"{labels[metric]} {suffix}",
+            [row[number][part] for row in rows],
+            group=number,
+        )
+        for number, metric in enumerate(metrics)
+        for part, suffix in enumerate(("A", "B", "B−A", "B/A"))
+    ]
+    return FittedTable(
+        "module",
+        [*names, Text("total", style="bold")],
+        columns,
+        indents=[module.depth for module in modules] + [0],
+        title=title,
+        header_style="bold",
+        footer=1,
+    )
 
 
 def diff_tables(
     diff: ReportDiff, depth: int, console: Console, memory: bool = False
-) -> list[Table]:
+) -> list[FittedTable]:
     """One side-by-side table; one table per metric where the console is too narrow for it.
     `memory` adds parameter and activation bytes (binary units)."""
     metrics = shown_metrics(diff, memory)
     wide = diff_table(diff, depth, metrics)
-    unbounded = console.options.update_width(10**6)  # measure() is capped at the width
-    if console.measure(wide, options=unbounded).maximum <= console.width:
+    plans = wide.plans(console.width)
+    if len(plans) == 1 and plans[0].key_width is None:  # fits at its natural width
         return [wide]
     return [diff_table(diff, depth, (metric,)) for metric in metrics]
 

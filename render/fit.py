@@ -4,8 +4,9 @@ A table is a key column (module, operator or input names) and value columns in g
 seed's three, the `--memory` bytes, the roofline, ...). `plan_tables` lays them out for a
 width: one table when everything fits with each name on one line; otherwise the groups go
 into as many tables as they need, each keyed by the same names, rather than squeezing every
-column into one. Numbers never wrap and are never cut; headers wrap at spaces; a name that
-is still too long for its column folds at its dots (`folded`).
+column into one (`FittedTable` renders one such layout). Numbers never wrap and are never
+cut; headers wrap at spaces; a name still too long for its column folds after its dots, and
+a single part longer than the column after a `_` or `::` (`folded`), never mid-word.
 """
 
 from __future__ import annotations
@@ -14,19 +15,24 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.box import SQUARE, Box
 from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 # A box table spends a rule and one space of padding on each side of every cell, and one
 # closing rule: 3 columns per cell plus 1.
 FRAME_PER_COLUMN = 3
-# The narrowest a prose column (a reason, a where-list) is planned at, unless its longest
-# word is longer: narrower, and a short sentence becomes a tall column of single words.
+# The narrowest a prose column (a where-list) gets: narrower, and a short list becomes a
+# tall column of single words.
 PROSE_LEAST = 16
 # The narrowest a key column gets, however narrow the terminal: numbers take the rest.
 NAME_FLOOR = 12
 
 _PARTS = re.compile(r"[^.\s]*[.\s]+|[^.\s]+$")
+_WORDS = re.compile(r"[^_:]*[_:]+|[^_:]+$")
 
 
 def name_parts(text: str) -> list[str]:
@@ -40,17 +46,27 @@ def longest_part(text: str) -> int:
     return max((cell_len(part.rstrip()) for part in name_parts(text)), default=0)
 
 
+def _pieces(part: str, width: int) -> list[str]:
+    """A part too long for `width` in the pieces of its words: after each `_` or `::`
+    (`scaled_dot_product_attention`), so even then no word is cut."""
+    if cell_len(part.rstrip()) <= width:
+        return [part]
+    return _WORDS.findall(part)
+
+
 def break_offsets(text: str, width: int) -> list[int]:
-    """Offsets that break `text` into lines of at most `width` columns, only between parts
-    (a part longer than `width` gets a line of its own, whole)."""
+    """Offsets that break `text` into lines of at most `width` columns, only between parts;
+    a part longer than `width` breaks between its words (a word longer still stays whole
+    on a line of its own, and rich folds it: nothing else is left)."""
     offsets: list[int] = []
     position = line = 0
     for part in name_parts(text):
-        if line and line + cell_len(part.rstrip()) > width:
-            offsets.append(position)
-            line = 0
-        line += cell_len(part)
-        position += len(part)
+        for piece in _pieces(part, width):
+            if line and line + cell_len(piece.rstrip()) > width:
+                offsets.append(position)
+                line = 0
+            line += cell_len(piece)
+            position += len(piece)
     return offsets
 
 
@@ -96,15 +112,6 @@ def number_fit(header: str, cells: Iterable[str]) -> Fit:
     widest = max((cell_len(cell) for cell in cells), default=0)
     word = max((cell_len(w) for w in header.split()), default=0)
     return Fit(max(widest, cell_len(header)), max(widest, word))
-
-
-def prose_fit(header: str, cells: Iterable[str]) -> Fit:
-    """A column of text that wraps at spaces: as narrow as its longest word allows."""
-    cells = list(cells)
-    widest = max((cell_len(line) for cell in cells for line in cell.split("\n")), default=0)
-    word = max((longest_part(text) for text in [header, *cells]), default=0)
-    natural = max(widest, cell_len(header))
-    return Fit(natural, max(word, min(natural, PROSE_LEAST)))
 
 
 def key_fit(header: str, names: Iterable[tuple[int, str]]) -> Fit:
@@ -186,8 +193,90 @@ def plan_tables(
     return [plan(chosen) for chosen in tables]
 
 
+@dataclass(frozen=True)
+class Column:
+    """A value column: its header, one cell per row, and the group it stays with."""
+
+    header: str
+    cells: Sequence[str]
+    justify: JustifyMethod = "right"
+    group: int = 0
+
+
+class FittedTable:
+    """A key column (names) and value columns, printed as one rich table, or as several
+    keyed by the same names where one would not fit the width it is printed at
+    (`plan_tables`). Numbers never wrap; names fold only after a dot or at a space.
+
+    `indents` indent each name (folded lines stay under it); `footer` rows close the
+    table after a rule (a total); `blank_rows` False drops, from the second table on, rows
+    with nothing in its columns (a parameter's row beside the --memory columns).
+    """
+
+    def __init__(
+        self,
+        key_header: str,
+        keys: Sequence[Text | str],
+        columns: Sequence[Column],
+        *,
+        indents: Sequence[int] | None = None,
+        title: str | None = None,
+        box: Box = SQUARE,
+        header_style: str = "table.header",
+        footer: int = 0,
+        blank_rows: bool = True,
+    ) -> None:
+        self.key_header = key_header
+        self.keys = [key if isinstance(key, Text) else Text(key) for key in keys]
+        self.columns = list(columns)
+        self.indents = list(indents) if indents is not None else [0] * len(self.keys)
+        self.title = title
+        self.box = box
+        self.header_style = header_style
+        self.footer = footer
+        self.blank_rows = blank_rows
+
+    def plans(self, width: int | None) -> list[TablePlan]:
+        names = [key.plain for key in self.keys]
+        key = key_fit(self.key_header, zip(self.indents, names, strict=True))
+        fits = [number_fit(c.header, c.cells) for c in self.columns]
+        return plan_tables(width, key, fits, [c.group for c in self.columns])
+
+    def tables(self, width: int | None = None) -> list[Table]:
+        return [self._table(plan, n == 0) for n, plan in enumerate(self.plans(width))]
+
+    def _table(self, plan: TablePlan, first: bool) -> Table:
+        table = Table(
+            box=self.box,
+            header_style=self.header_style,
+            title=self.title if first else None,
+            title_justify="left",
+        )
+        table.add_column(self.key_header, overflow="fold", width=plan.key_width)
+        for number, column_width in zip(plan.columns, plan.widths, strict=True):
+            column = self.columns[number]
+            # At its planned width (or its natural one) every number fits: no cut, no wrap.
+            table.add_column(column.header, justify=column.justify, width=column_width)
+        body = len(self.keys) - self.footer
+        for row, (key, indent) in enumerate(zip(self.keys, self.indents, strict=True)):
+            cells = [self.columns[number].cells[row] for number in plan.columns]
+            if not first and not self.blank_rows and not any(cells):
+                continue
+            if row == body:
+                table.add_section()
+            if plan.key_width is not None:
+                key = folded(key, plan.key_width - indent)
+            table.add_row(Padding(key, (0, 0, 0, indent)), *cells)
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.tables(options.max_width)
+
+
 __all__ = [
+    "Column",
     "Fit",
+    "FittedTable",
     "TablePlan",
     "break_offsets",
     "folded",
@@ -196,6 +285,5 @@ __all__ = [
     "name_parts",
     "number_fit",
     "plan_tables",
-    "prose_fit",
     "wrapped_items",
 ]

@@ -43,13 +43,13 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.4em; overflow-wrap: anywhere; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 2px 8px; text-align: right; white-space: nowrap; }
-th { background: #f0f0f0; }
+th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; white-space: nowrap; }
+th { background: #f0f0f0; white-space: normal; }  /* headers wrap at spaces */
 td.name, th.name, td.text { text-align: left; }
 td.name, th.name, td.op { font-family: monospace; } td.op { text-align: left; }
-/* Names, reasons and where-lists wrap (anywhere, if one word is too long): the page never
+/* Names wrap after a dot (<wbr>), reasons and where-lists at spaces too: the page never
    scrolls sideways; numbers stay whole on one line. */
-td.name, td.text { white-space: normal; overflow-wrap: anywhere; min-width: 8em; }
+td.name, td.text { white-space: normal; overflow-wrap: break-word; }
 .totals td { font-weight: bold; } .only { color: #a15c00; } .note { color: #555; }
 .warning, li.exceeded { color: #b00020; font-weight: bold; }
 pre.lines { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -189,8 +189,13 @@ def _row(cells: Sequence[str], name_class: str = "name") -> str:
     )
 
 
+def _dotted(name: str) -> str:
+    """A module name, escaped, that may wrap after each dot (and only there)."""
+    return _e(name).replace(".", ".<wbr>")
+
+
 def _indented(name: str, depth: int) -> str:
-    return "&nbsp;" * (2 * depth) + _e(name)
+    return "&nbsp;" * (2 * depth) + _dotted(name)
 
 
 def _module_table(report: Report, context: ExportContext) -> str:
@@ -229,11 +234,13 @@ def _uncounted(report: Report, convention_option: str = "--convention") -> str:
             "<th class='name'>where (module ×calls)</th></tr>"
         )
         for entry in ranked_uncounted(report):
-            where = ", ".join(f"{name or 'model'} ×{n}" for name, n in entry.modules.items())
+            where = ", ".join(
+                f"{_dotted(name or 'model')} ×{n}" for name, n in entry.modules.items()
+            )
             parts.append(
                 f"<tr><td class='op'>{_e(entry.op)}</td><td>{entry.count}</td>"
                 f"<td class='text'>{_e(entry.reason)}</td><td>{_e(cost_cell(entry))}</td>"
-                f"<td class='text'>{_e(where)}</td></tr>"
+                f"<td class='text'>{where}</td></tr>"
             )
         parts.append("</table>")
         parts.extend(

@@ -5,12 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from rich import box
-from rich.table import Table
-
 from complexity.analyzer import growth_exponents
 from complexity.analyzer.sweep import SweepPoint, sweep_growth
 
+from .fit import Column, FittedTable
 from .formatting import format_size
 from .memory_and_time import format_bytes, format_seconds
 
@@ -84,15 +82,27 @@ def totals_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str
     return headers, rows
 
 
-def totals_table(points: Sequence[SweepPoint]) -> Table:
-    """The totals per size (`totals_cells`) as a rich table."""
-    table = Table(box=box.SQUARE, header_style="bold")
+# Columns that stay together when a narrow terminal splits the totals into tables (the
+# totals and their growth are group 0): the train step, the cache, the step's time.
+TOTALS_GROUPS = {
+    "train flops": 1,
+    "KV cache": 2,
+    "bytes moved": 2,
+    "time per step": 3,
+    "tokens/s": 3,
+}
+
+
+def totals_table(points: Sequence[SweepPoint]) -> FittedTable:
+    """The totals per size (`totals_cells`) as a rich table; on a narrow terminal, several
+    tables keyed by the input size, every number whole."""
     headers, rows = totals_cells(points)
-    for column in headers:
-        table.add_column(column, justify="left" if column == "input" else "right", no_wrap=True)
-    for cells in rows:
-        table.add_row(*cells)
-    return table
+    columns = [
+        Column(header, [cells[number] for cells in rows], group=TOTALS_GROUPS.get(header, 0))
+        for number, header in enumerate(headers)
+        if number
+    ]
+    return FittedTable(headers[0], [cells[0] for cells in rows], columns, header_style="bold")
 
 
 def operator_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[str]]]:
@@ -118,20 +128,17 @@ def operator_cells(points: Sequence[SweepPoint]) -> tuple[list[str], list[list[s
     return headers, rows
 
 
-def operator_table(points: Sequence[SweepPoint]) -> Table:
-    """Flops of each operator label per size, and its growth: which term dominates where."""
-    table = Table(title="flops by operator", title_justify="left", box=box.SQUARE)
+def operator_table(points: Sequence[SweepPoint]) -> FittedTable:
+    """Flops of each operator label per size, and its growth: which term dominates where.
+    On a narrow terminal the growth columns go into a second table keyed by operator."""
     headers, rows = operator_cells(points)
-    for number, header in enumerate(headers):
-        if number == 0:
-            table.add_column(header, no_wrap=True)
-        elif header.startswith("growth "):
-            table.add_column(header, justify="right")
-        else:
-            table.add_column(header, justify="right", no_wrap=True)
-    for cells in rows:
-        table.add_row(*cells)
-    return table
+    columns = [
+        Column(header, [cells[n] for cells in rows], group=1 if header.startswith("growth ") else 0)
+        for n, header in enumerate(headers)
+        if n
+    ]
+    keys = [cells[0] for cells in rows]
+    return FittedTable(headers[0], keys, columns, title="flops by operator")
 
 
 def footer_lines(points: Sequence[SweepPoint]) -> list[str]:

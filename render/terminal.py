@@ -11,17 +11,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.padding import Padding
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from complexity.analyzer import Report, roofline
+from complexity.analyzer import Report, UncountedOp, roofline
 from complexity.targets.spec import ActiveParams
 
-from .fit import TablePlan, folded, key_fit, number_fit, plan_tables
+from .fit import PROSE_LEAST, Column, FittedTable, frame, longest_part, wrapped_items
 from .formatting import format_arch_stat, format_size, visible
 from .hidden import (
     convention_hints,
@@ -115,42 +115,37 @@ class ModuleTable:
         # Which extra columns belong together (bytes, roofline): one number per column.
         self.groups = list(groups) if groups is not None else list(extra_groups(self.extra))
 
+    def fitted(self) -> FittedTable:
+        """The rows as a key column (names, indented) and value columns in their groups."""
+        headers = [*self.columns, *(header for header, _ in self.extra)]
+        cells = [[*row.cells] for row in self.rows]
+        for i, line in enumerate(cells):
+            line.extend(column[i] for _, column in self.extra)
+        groups = [0] * len(self.columns) + [1 + g for g in self.groups]
+        columns = [
+            Column(
+                header,
+                [line[number] for line in cells],
+                "center" if header == ACTS else "left" if number < 3 else "right",
+                group,
+            )
+            for number, (header, group) in enumerate(zip(headers, groups, strict=True))
+        ]
+        names = [
+            Text(visible(row.name), style="bold" if row.indent == 0 else "") for row in self.rows
+        ]
+        return FittedTable(
+            "module",
+            names,
+            columns,
+            indents=[row.indent for row in self.rows],
+            header_style="bold",
+            blank_rows=False,  # a parameter's row has nothing beside the --memory columns
+        )
+
     def tables(self, width: int | None = None) -> list[Table]:
         """One table, or several keyed by module name where one would not fit `width`."""
-        headers = [*self.columns, *(header for header, _ in self.extra)]
-        cells = [
-            [*row.cells, *(column[i] for _, column in self.extra)]
-            for i, row in enumerate(self.rows)
-        ]
-        fits = [number_fit(h, (line[i] for line in cells)) for i, h in enumerate(headers)]
-        key = key_fit("module", ((row.indent, visible(row.name)) for row in self.rows))
-        groups = [0] * len(self.columns) + [1 + g for g in self.groups]
-        plans = plan_tables(width, key, fits, groups)
-        return [self._table(plan, headers, cells, first=n == 0) for n, plan in enumerate(plans)]
-
-    def _table(
-        self, plan: TablePlan, headers: list[str], cells: list[list[str]], first: bool
-    ) -> Table:
-        table = Table(box=box.SQUARE, header_style="bold")
-        # A name too long for its column folds after a dot, all of it kept.
-        table.add_column("module", overflow="fold", width=plan.key_width)
-        for number, column_width in zip(plan.columns, plan.widths, strict=True):
-            header = headers[number]
-            justify = "center" if header == ACTS else "left" if number < 3 else "right"
-            table.add_column(header, width=column_width, justify=justify)  # type: ignore[arg-type]
-        for row, line in zip(self.rows, cells, strict=True):
-            shown = [line[number] for number in plan.columns]
-            if not first and not any(shown):  # a parameter's row: nothing of its own here
-                continue
-            name = Text(visible(row.name), style="bold" if row.indent == 0 else "")
-            if plan.key_width is not None:
-                name = folded(name, plan.key_width - row.indent)
-            table.add_row(Padding(name, (0, 0, 0, row.indent)), *shown)
-        return table
-
-    def table(self, width: int | None = None) -> Table:
-        """The first (or only) table at `width`: the module column and the seed's three."""
-        return self.tables(width)[0]
+        return self.fitted().tables(width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from self.tables(options.max_width)
@@ -259,13 +254,81 @@ def module_tree(report: Report, max_depth: int) -> Tree:
     return tree
 
 
-def _where(modules: dict[str, int], limit: int = 3) -> str:
-    names = [f"{name or 'model'} ×{count}" for name, count in modules.items()]
-    more = f", +{len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
 COMPACT_UNCOUNTED = 5  # operators listed by default; the flag lists all, with modules
+
+
+class UncountedTable:
+    """The uncounted operators: name, calls, why, what they would add and, with `show_all`,
+    every module that ran them. Laid out for the width it is printed at: operator names
+    stay whole, the reasons wrap at spaces; where that leaves no room for the modules, they
+    go into a second table keyed by operator, wrapped between module names."""
+
+    def __init__(self, entries: Sequence[UncountedOp], show_all: bool, costed: bool) -> None:
+        self.entries = list(entries)
+        self.show_all = show_all
+        self.costed = costed  # a "would add" column: hidden work left out of the total
+
+    def _columns(self) -> list[tuple[str, list[str]]]:
+        columns = [
+            ("operator", [e.op for e in self.entries]),
+            ("calls", [str(e.count) for e in self.entries]),
+            ("why", [e.reason for e in self.entries]),
+        ]
+        if self.costed:
+            columns.append(("would add", [cost_cell(e) for e in self.entries]))
+        return columns
+
+    def _where(self, entry: UncountedOp) -> list[str]:
+        return [f"{name or 'model'} ×{count}" for name, count in entry.modules.items()]
+
+    def tables(self, width: int | None) -> list[Table]:
+        columns = self._columns()
+        where = [", ".join(self._where(e)) for e in self.entries] if self.show_all else []
+        natural = [max(cell_len(h), *map(cell_len, cells)) for h, cells in columns]
+        if where:
+            natural.append(max(cell_len(WHERE), *map(cell_len, where)))
+        if width is None or sum(natural) + frame(len(natural) - 1) <= width:
+            return [self._table(columns, where)]
+        # Narrow: operator, calls and cost at their widest cell; the reasons take the rest.
+        widths = [natural[0], natural[1], 0, *natural[3 : len(columns)]]
+        widths[2] = max(width - sum(widths) - frame(len(columns) - 1), longest_word_of(columns[2]))
+        first = self._table(columns, [], widths)
+        if not where:
+            return [first]
+        where_width = max(width - natural[0] - frame(1), PROSE_LEAST)
+        wrapped = [wrapped_items(self._where(e), where_width) for e in self.entries]
+        second = self._table(columns[:1], wrapped, [natural[0], where_width])
+        return [first, second]
+
+    @staticmethod
+    def _table(
+        columns: list[tuple[str, list[str]]], where: list[str], widths: list[int] | None = None
+    ) -> Table:
+        table = Table(box=box.SIMPLE_HEAD)
+        headers = [header for header, _ in columns] + ([WHERE] if where else [])
+        sizes: list[int | None] = list(widths) if widths else [None] * len(headers)
+        for header, size in zip(headers, sizes, strict=True):
+            if header == "operator":
+                table.add_column(header, overflow="fold", width=size)
+            elif header in ("calls", "would add"):
+                table.add_column(header, justify="right", no_wrap=True, width=size)
+            else:
+                table.add_column(header, width=size)
+        cells = [cells for _, cells in columns] + ([where] if where else [])
+        for row in zip(*cells, strict=True):
+            table.add_row(*(Text(cell) for cell in row))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.tables(options.max_width)
+
+
+WHERE = "where (module ×calls)"
+
+
+def longest_word_of(column: tuple[str, list[str]]) -> int:
+    header, cells = column
+    return max(longest_part(text) for text in [header, *cells])
 
 
 def uncounted_section(
@@ -281,21 +344,9 @@ def uncounted_section(
     if entries:
         shown = entries if show_all else entries[:COMPACT_UNCOUNTED]
         parts.append(Text(uncounted_title(report)))
-        table = Table(box=box.SIMPLE_HEAD)
-        table.add_column("operator", overflow="fold")
-        table.add_column("calls", justify="right", no_wrap=True)
-        table.add_column("why")
         # The cost of hidden work, when there is some: left out of the total, not by choice.
         costed = any(e.hidden and e.cost for e in entries)
-        if costed:
-            table.add_column("would add", justify="right", no_wrap=True)
-        if show_all:
-            table.add_column("where (module ×calls)")
-        for entry in shown:
-            where = [Text(_where(dict(entry.modules)))] if show_all else []
-            cost = [cost_cell(entry)] if costed else []
-            table.add_row(Text(entry.op), str(entry.count), Text(entry.reason), *cost, *where)
-        parts.append(table)
+        parts.append(UncountedTable(shown, show_all, costed))
         if len(shown) < len(entries):
             hidden = len(entries) - len(shown)
             parts.append(
@@ -327,17 +378,16 @@ def operator_rows(report: Report, metric: str = "flops") -> tuple[list[str], lis
     return [*headers, "share"], rows
 
 
-def operator_table(report: Report, metric: str = "flops") -> Table:
-    """Per operator: calls, the metric and its share of the total."""
+def operator_table(report: Report, metric: str = "flops") -> FittedTable:
+    """Per operator: calls, the metric and its share of the total; at any width the numbers
+    stay whole and a long operator name breaks between its words."""
     name = report.unit_label if metric == "flops" else metric
-    table = Table(title=f"{name} by operator", title_justify="left", box=box.SQUARE)
     headers, rows = operator_rows(report, metric)
-    table.add_column(headers[0], no_wrap=True)
-    for header in headers[1:]:
-        table.add_column(header, justify="right")
-    for label, *cells in rows:
-        table.add_row(Text(label), *cells)
-    return table
+    columns = [
+        Column(header, [cells[n] for cells in rows]) for n, header in enumerate(headers) if n
+    ]
+    keys = [cells[0] for cells in rows]
+    return FittedTable(headers[0], keys, columns, title=f"{name} by operator")
 
 
 def plain(text: str) -> Text:
@@ -386,9 +436,7 @@ def report_sections(
     sections.append(plain(f"convention: {report.convention_summary}"))
     footer = [built_by] if built_by else []
     sections.append(plain("\n".join([*footer, *report.footer_lines()])))  # meta or real; caveats
-    sections.append(
-        uncounted_section(report, options.all_uncounted, options.convention_option)
-    )
+    sections.append(uncounted_section(report, options.all_uncounted, options.convention_option))
     sections.extend(plain(f"{SPLIT_LINE}\n{note}") for note in notes)
     summary = summary_lines(report, input_label, tokens, default_seq_len, active_params)
     sections.append(plain("\n".join(summary)))

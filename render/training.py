@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from complexity.analyzer import Report
 
+from .fit import Column, FittedTable
 from .formatting import format_size
 from .memory_and_time import format_bytes
 
@@ -36,7 +36,8 @@ TRAINING_TITLE = "Training step (loss = sum of the outputs)"
 
 def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int, str, list[str]]]]:
     """(headers after `module`, one (depth, name, cells) per module to `depth`): what the
-    terminal's training table and the HTML page's both show."""
+    terminal's training table and the HTML page's both show (a column added here shows in
+    both)."""
     headers = ["forward", "backward", "train step", "bwd/fwd"]
     forward = report.inclusive["flops"]
     backward = report.inclusive["backward_flops"]
@@ -54,16 +55,23 @@ def training_rows(report: Report, depth: int) -> tuple[list[str], list[tuple[int
     return headers, rows
 
 
-def training_table(report: Report, depth: int) -> Table:
-    """Module, forward, backward, forward + backward and backward / forward, to `depth`."""
-    table = Table(box=box.ASCII2, title=TRAINING_TITLE)
-    table.add_column("module", overflow="fold")
+FLOPS_HEADERS = ("forward", "backward", "train step", "bwd/fwd")
+
+
+def training_table(report: Report, depth: int) -> FittedTable:
+    """Module, forward, backward, forward + backward and backward / forward, to `depth`.
+    On a narrow terminal, columns beyond the flops (bytes) go into a second table keyed by
+    module, every number whole."""
     headers, rows = training_rows(report, depth)
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
-    for module_depth, name, cells in rows:
-        table.add_row("  " * module_depth + (name.rsplit(".", 1)[-1] or "model"), *cells)
-    return table
+    columns = [
+        Column(header, [cells[n] for _, _, cells in rows], group=int(header not in FLOPS_HEADERS))
+        for n, header in enumerate(headers)
+    ]
+    names = [name.rsplit(".", 1)[-1] or "model" for _, name, _ in rows]
+    indents = [2 * module_depth for module_depth, _, _ in rows]
+    return FittedTable(
+        "module", names, columns, indents=indents, title=TRAINING_TITLE, box=box.ASCII2
+    )
 
 
 def training_lines(

@@ -14,14 +14,19 @@ from torch import nn
 
 from complexity.analyzer import Report, analyze
 
-from helpers import TINY_MODEL, built_rtmdet, built_zoo_model
+from helpers import REPO, TINY_MODEL, built_rtmdet, config_path, zoo_model_on_meta
 
 
 @pytest.fixture(scope="session")
 def zoo_model() -> Callable[[str, str], nn.Module]:
-    """`zoo_model("yolov8", "s")`: a shipped config built for counting, once per session.
+    """`zoo_model("yolov8", "s")`: a shipped config built for counting (deploy form, eval) on
+    the meta device, once per session and shared with every test that counts that config.
     Do not modify it."""
-    return built_zoo_model
+
+    def on_meta(family: str, size: str) -> nn.Module:
+        return zoo_model_on_meta(config_path(family, size).relative_to(REPO / "configs").as_posix())
+
+    return on_meta
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from helpers import (
     assert_one_line_error,
     cli,
     fvcore_flops,
+    run_script,
     seed_markdown_table,
     seed_rows,
 )
@@ -60,15 +61,13 @@ def test_analyze_reproduces_seed_table_and_summary(capsys):
 
 
 @pytest.mark.slow
-def test_get_flops_script_prints_the_seed_markdown_table_byte_for_byte():
-    result = subprocess.run(
-        [sys.executable, "tools/analysis_tools/get_flops.py", RTMDET_S, "--show-arch"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
+def test_get_flops_script_prints_the_seed_markdown_table_byte_for_byte(capsys):
+    # In-process (the script's main); test_builders runs the script as its own process.
+    code, out, err = run_script(
+        capsys, "tools/analysis_tools/get_flops.py", RTMDET_S, "--show-arch"
     )
-    lines = result.stdout.splitlines()
+    assert code == 0, err
+    lines = out.splitlines()
     table = [line for line in lines if line.startswith("|")]
     assert table == seed_markdown_table()
     assert lines[-5:] == SEED_SUMMARY
@@ -302,17 +301,13 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
     assert "Traceback" in err
 
 
-@pytest.mark.slow
-def test_get_flops_bad_config_is_one_line(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "tools/analysis_tools/get_flops.py", str(tmp_path / "none.py")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+def test_get_flops_bad_config_is_one_line(tmp_path, capsys):
+    code, _, err = run_script(
+        capsys, "tools/analysis_tools/get_flops.py", str(tmp_path / "none.py")
     )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.strip().count("\n") == 0 and "does not exist" in err
 
 
 @pytest.mark.slow

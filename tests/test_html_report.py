@@ -126,7 +126,8 @@ def test_rtmdet_s_page_renders_in_chromium(rtmdet_s_page, tmp_path):
     assert {"backbone", "neck", "bbox_head", "head_module", "stage1"} <= labels
     # The tables and facts around it.
     assert "Model Flops</dt><dd>14.835G" in dom and "Model Parameters</dt><dd>8.887M" in dom
-    assert "bbox_head.head_module" in dom and "aten::silu_" in dom
+    # module names may wrap after a dot (<wbr>)
+    assert "bbox_head.<wbr>head_module" in dom and "aten::silu_" in dom
     assert "[[1, 3, 640, 640]]" in dom
     assert "traced</dt><dd>traced on meta: shapes and dtypes only" in dom  # --device auto
     # the footer's builder: mmyolo's own registry where it is installed, else our zoo
@@ -265,6 +266,7 @@ def page_text(page: Path) -> str:
     style, no tags, entities decoded."""
     text = page.read_text(encoding="utf-8")
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+    text = text.replace("<wbr>", "")  # where a name may wrap
     text = html.unescape(re.sub(r"<[^>]+>", " ", text)).replace("\xa0", " ")
     return re.sub(r" +", " ", text)
 
@@ -476,16 +478,71 @@ def test_compare_charts_are_side_by_side(tmp_path, capsys):
     write_two_models(tmp_path)
     page = tmp_path / "compare.html"
     code, _, err = cli(
-        capsys, "compare", str(tmp_path / "a.py"), str(tmp_path / "b.py"), "--html", str(page)
-    )
+        capsys, "compare", str(tmp_path / "a.py"), str(tmp_path / "b.py"), "--memory",
+        "--train-step", "--html", str(page),
+    )  # fmt: skip
     assert code == 0, err
     box = measure_in_chromium(
         page,
         tmp_path,
         "Object.fromEntries(['a', 'b'].flatMap((side) => {"
         " const r = document.getElementById('flops-icicle-' + side).getBoundingClientRect();"
-        " return [[side + 'top', r.top], [side + 'left', r.left], [side + 'right', r.right]]; }))",
+        " return [[side + 'top', r.top], [side + 'left', r.left], [side + 'right', r.right]]; })"
+        ".concat([['page', document.documentElement.scrollWidth],"
+        " ['window', window.innerWidth]]))",
     )
+    # six metrics' tables (--memory, --train-step) wrap below each other: no sideways scroll
+    assert box["page"] <= box["window"] == 1280
     assert box["atop"] == box["btop"]  # one row
     assert box["aleft"] < box["aright"] <= box["bleft"] < box["bright"]  # A left, B right
     assert box["aright"] - box["aleft"] > 400 and box["bright"] - box["bleft"] > 400
+
+
+def test_module_names_are_shown_not_obeyed_in_every_section(tmp_path, capsys):
+    link, bold = "<a href='https://evil'>link</a>", "<b>bold</b>"
+    model = tmp_path / "named.py"
+    model.write_text(
+        "import torch\n"
+        "class Sums(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return x + x.cumsum(1)\n"
+        "model = torch.nn.Sequential()\n"
+        f"model.add_module({link!r}, torch.nn.Conv2d(3, 4, 3))\n"
+        f"model.add_module({bold!r}, Sums())\n"
+        "input_shape = (1, 3, 8, 8)\n"
+    )
+    page = tmp_path / "named.html"
+    code, _, err = cli(
+        capsys, "analyze", str(model), "--tree", "--show-arch", "--by-operator", "--memory",
+        "--train-step", "--html", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    text = re.sub(r"<script\b.*?</script>", "", page.read_text(encoding="utf-8"), flags=re.S)
+    assert "<a href" not in text and "<b>bold" not in text  # no name became a tag
+    # the module table, the tree, the printout and the training table each name the conv
+    assert text.count(html.escape(link)) >= 4
+    assert f"{html.escape(bold)} ×1" in text  # where the uncounted cumsum ran
+
+
+@needs_hf
+@pytest.mark.slow
+def test_a_decode_table_with_every_column_fits_1280_pixels(tmp_path, capsys, monkeypatch):
+    # 3 counts, 3 --memory columns, 4 decode byte columns, roofline time and bound: headers
+    # wrap at spaces and names after a dot, so the whole table is seen without scrolling.
+    monkeypatch.chdir(REPO)
+    page = tmp_path / "decode.html"
+    code, _, err = cli(
+        capsys, "analyze", LLAMA, "--decode", "--context", "64", "--seq-len", "16",
+        "--device-spec", "H200", "--memory", "--depth", "2", "--model-arg",
+        "num_hidden_layers=2", "--html", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    size = measure_in_chromium(
+        page,
+        tmp_path,
+        "{page: document.documentElement.scrollWidth, window: window.innerWidth,"
+        " table: document.querySelector('table.modules').getBoundingClientRect().right,"
+        " headers: document.querySelectorAll('table.modules th').length}",
+    )
+    assert size["headers"] == 13  # module and the 12 columns above
+    assert size["table"] <= size["window"] and size["page"] <= size["window"] == 1280

@@ -168,6 +168,53 @@ def test_views_and_in_place_allocate_nothing_and_peak_by_hand() -> None:
     assert report.peak_by_module()["fc2"] == x + copy + out
 
 
+class StaleLocals(nn.Module):
+    """A loop whose locals outlive their last use, as Python keeps them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ModuleList(nn.Linear(16, 64) for _ in range(2))
+        self.down = nn.ModuleList(nn.Linear(64, 16) for _ in range(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for up, down in zip(self.up, self.down, strict=True):
+            h = up(x)  # the name h keeps it until the next iteration assigns h again
+            x = x + down(h)  # the old x goes when x is assigned again, here
+        return x
+
+
+def test_a_local_name_keeps_its_value_until_assigned_again() -> None:
+    """Python frees a value when its name is assigned again or the forward returns."""
+    x = torch.randn(8, 16)
+    report = analyze(StaleLocals(), x)
+    small, wide = 8 * 16 * 4, 8 * 64 * 4
+    # second iteration's up(x): the input, x after the first iteration, the first h (its
+    # name not yet assigned again) and the new h
+    assert report.peak_activation_bytes == small + small + wide + wide
+    assert report.peak_activation_at == ("aten::linear", "up.1")
+    assert report.peak_activation_bytes == eager_peak(StaleLocals(), (x,))
+
+
+class Chunked(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.fc(x).chunk(2, dim=-1)  # views of fc's output: no new storage
+        q, k, v = torch.stack((x, x, x)).unbind(0)  # views too
+        return a * b + q * k * v
+
+
+def test_split_chunk_and_unbind_are_views() -> None:
+    x = torch.randn(8, 16)
+    report = analyze(Chunked(), x)
+    fc, small = 8 * 32 * 4, 8 * 16 * 4
+    # fc's output, a*b, the stack, q*k, (q*k)*v, the sum: the chunks and unbinds add nothing
+    assert report.total("activation_bytes") == fc + small + 3 * small + small + small + small
+    assert report.peak_activation_bytes == eager_peak(Chunked(), (x,))
+
+
 def test_peak_in_json_with_where_it_occurs() -> None:
     data = analyze(ViewsAndInPlace(), torch.randn(8, 16)).to_dict()
     expected = 8 * 16 * 4 + 2 * 8 * 32 * 4

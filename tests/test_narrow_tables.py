@@ -79,12 +79,17 @@ class Row:
 
     @property
     def name(self) -> str:
-        """The name read back: lines joined as they were broken (after a dot: nothing
-        between; at a space: the space). A name broken mid-word reads back wrong."""
-        name = self.name_lines[0]
-        for line in self.name_lines[1:]:
-            name += line if name.endswith(".") else " " + line
-        return name
+        """The name read back: lines joined as they were broken (after a dot, or after a
+        `_` in a part too long for its column: nothing between; at a space: the space). A
+        name broken mid-word reads back wrong."""
+        return read_back(self.name_lines)
+
+
+def read_back(lines: list[str]) -> str:
+    name = lines[0]
+    for line in lines[1:]:
+        name += line if name.endswith((".", "_", ":")) else " " + line
+    return name
 
 
 @dataclass
@@ -301,6 +306,7 @@ def test_module_names_fold_only_after_a_dot(long_names_report: Any, width: int) 
     for table in box_tables(text):
         for row in table.rows:
             assert all(line.endswith(".") for line in row.name_lines[:-1]), row.name_lines
+    assert any(len(row.name_lines) > 1 for table in box_tables(text) for row in table.rows)
 
 
 def test_decode_columns_are_whole_at_80(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -323,3 +329,350 @@ def test_decode_columns_are_whole_at_80(monkeypatch: pytest.MonkeyPatch, tmp_pat
     }
     assert_module_cells(shown, data, {**SEED_CELLS, **decode, **ROOFLINE_CELLS})
     assert "model.layers.1" in shown
+
+
+# ----------------------------------------------------------------- --train-step
+
+
+class LongLeaves(nn.Module):
+    """Leaf names of 50 characters: the training table shows each under its parent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.classifier_head_layers_with_descriptive_long_name = nn.Linear(32, 64)
+        self.output_projection_of_features_into_the_ten_classes = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output_projection_of_features_into_the_ten_classes(
+            self.classifier_head_layers_with_descriptive_long_name(x).relu()
+        )
+
+
+def test_training_table_is_whole_at_80() -> None:
+    """Forward, backward, their sum and the ratio per module, beside 50-character names:
+    the names break only between their words, the numbers stay whole."""
+    report = analyze(LongLeaves(), (torch.randn(4, 32),), memory=True, train_step=True)
+    text = rendered(report_sections(report, RenderOptions(), "(4, 32)"))
+    assert_fits(text)
+    (table,) = [t for t in box_tables(text) if t.headers[1:2] == ["forward"]]
+    modules = report.to_dict()["modules"]
+    assert [row.name for row in table.rows] == [
+        m["name"].rsplit(".", 1)[-1] or "model" for m in modules
+    ]
+    assert any(len(row.name_lines) > 1 for row in table.rows)  # folded after a `_`
+    for row, module in zip(table.rows, modules, strict=True):
+        forward, backward = module["flops"], module["backward_flops"]
+        assert row.cells == [
+            format_size(forward),
+            format_size(backward),
+            format_size(module["train_flops"]),
+            f"{backward / forward:.2f}",
+        ]
+    # By hand: Linear(32, 64) on 4 rows: 4·32·64 multiply-adds, its backward the weight's
+    # gradient alone (the input needs none); Linear(64, 10) also passes the gradient on.
+    assert table.rows[1].cells[:2] == [format_size(4 * 32 * 64), format_size(4 * 32 * 64)]
+    assert table.rows[2].cells[:2] == [format_size(4 * 64 * 10), format_size(2 * 4 * 64 * 10)]
+
+
+# ----------------------------------------------------------------- --by-operator
+
+
+LONG_OP = "complexity_narrow_test::fused_rotary_position_embedding_with_sliding_window"
+
+
+@pytest.fixture(scope="module")
+def long_operator() -> str:
+    """A custom operator with a 51-character name, counted by a handler of the user's."""
+    namespace, name = LONG_OP.split("::")
+    if not hasattr(getattr(torch.ops, namespace), name):
+
+        @torch.library.custom_op(LONG_OP, mutates_args=())
+        def fused(x: torch.Tensor) -> torch.Tensor:
+            return x.clone()
+
+        @fused.register_fake
+        def _(x: torch.Tensor) -> torch.Tensor:
+            return torch.empty_like(x)
+
+    return name
+
+
+class WithLongOperator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        namespace, name = LONG_OP.split("::")
+        return getattr(getattr(torch.ops, namespace), name)(self.fc(x))
+
+
+def test_by_operator_table_is_whole_at_80(long_operator: str) -> None:
+    """An operator name of 51 characters beside calls, flops and share: 81 columns at the
+    least, so the name breaks between its words and every number stays whole."""
+    handlers = {LONG_OP: lambda inputs, outputs: 123_456_789}
+    report = analyze(WithLongOperator(), (torch.randn(2, 8),), handlers=handlers)
+    text = rendered(report_sections(report, RenderOptions(by_operator=True), "(2, 8)"))
+    assert_fits(text)
+    (table,) = [t for t in box_tables(text) if t.headers[0] == "operator"]
+    data = report.to_dict()
+    flops = data["modules"][0]["flops_by_operator"]
+    total = data["totals"]["flops"]
+    assert {row.name for row in table.rows} == {long_operator, "linear"}
+    for row in table.rows:
+        value = flops[row.name]
+        share = f"{100 * value / total:.1f}%"
+        assert row.cells == [str(data["operator_calls"][row.name]), format_size(value), share]
+    assert table.rows[0].name_lines[0].endswith("_")
+    assert flops["linear"] == 2 * 8 * 8  # by hand: 2 rows, 8 in, 8 out
+
+
+# ----------------------------------------------------------------- compare
+
+
+def change_cells(change: dict[str, Any], write: Any) -> list[str]:
+    """A, B, B − A, B / A as the compare table writes them (docs: README, compare)."""
+    a, b, delta, ratio = change["a"], change["b"], change["delta"], change["ratio"]
+    return [
+        "—" if a is None else write(a),
+        "—" if b is None else write(b),
+        "" if delta is None else ("+" if delta > 0 else "") + write(delta),
+        "" if ratio is None else f"{ratio:.3f}",
+    ]
+
+
+@pytest.mark.parametrize("memory", [False, True])
+def test_compare_tables_are_whole_at_80(memory: bool) -> None:
+    """One block against two, names up to 69 characters with `(only in B)`: one table per
+    metric, the names folded after a dot or at a space, every number whole."""
+    from complexity.analyzer.diff import compare_reports
+    from complexity.render.compare import diff_tables
+
+    x = torch.randn(1, 16, 64)
+    diff = compare_reports(
+        analyze(LongNames(blocks=1), (x,), memory=True),
+        analyze(LongNames(blocks=2), (x,), memory=True),
+    )
+    text = rendered(diff_tables(diff, 3, Console(width=WIDTH), memory))
+    assert_fits(text)
+    tables = box_tables(text)
+    metrics = ["params", "flops", "activations"] + (
+        ["param_bytes", "activation_bytes"] if memory else []
+    )
+    assert [t.title for t in tables] == metrics
+    modules = {m.name or "model": m.to_dict() for m in diff.shown(3)}
+    for metric, table in zip(metrics, tables, strict=True):
+        write = format_bytes if metric.endswith("_bytes") else format_size
+        *rows, total = table.rows
+        assert total.name == "total"
+        assert total.cells == change_cells(diff.totals[metric].to_dict(), write)
+        assert [row.name.removesuffix(" (only in B)") for row in rows] == list(modules)
+        for row in rows:
+            module = modules[row.name.removesuffix(" (only in B)")]
+            assert row.cells == change_cells(module[metric], write), row.name
+    assert "encoder_stack_of_blocks.1.normalisation_after_projection (only in B)" in {
+        row.name for row in tables[0].rows
+    }
+
+
+# ----------------------------------------------------------------- sweep
+
+
+def growth(sizes: list[float], values: list[int]) -> list[str]:
+    """k with value ∝ size^k between neighbours, written with two decimals ('' first)."""
+    import math
+
+    pairs = itertools.pairwise(zip(sizes, values, strict=True))
+    return [""] + [f"{math.log(v2 / v1) / math.log(s2 / s1):.2f}" for (s1, v1), (s2, v2) in pairs]
+
+
+def sweep_points(
+    lengths: list[int], train_step: bool = False, convention: str = "fvcore"
+) -> list[Any]:
+    from complexity.analyzer.sweep import SweepPoint
+
+    points = []
+    for length in lengths:
+        model = TinyAttention()
+        inputs = (torch.randn(1, length, 64),)
+        report = analyze(model, inputs, convention=convention, memory=True, train_step=train_step)
+        shape = (1, length)
+        points.append(SweepPoint(shape, shape, length, f"1x{length}", report, "seq_len"))
+    return points
+
+
+class TinyAttention(nn.Module):
+    """Self-attention over the sequence: flops grow as seq_len² (q·kᵀ) and seq_len."""
+
+    def __init__(self, dim: int = 64) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+
+def test_sweep_totals_are_whole_at_80() -> None:
+    """Totals, their growth and the train step's flops per sequence length: 86 columns at
+    their natural widths, so the headers wrap and every number stays whole."""
+    from complexity.render.sweep import totals_table
+
+    lengths = [512, 1024, 2048, 4096]
+    points = sweep_points(lengths, train_step=True)
+    text = rendered(totals_table(points))
+    assert_fits(text)
+    totals = [point.to_dict()["totals"] for point in points]
+    (table,) = box_tables(text)
+    assert [row.name for row in table.rows] == [f"1x{n}" for n in lengths]
+    flops = [t["flops"] for t in totals]
+    acts = [t["activations"] for t in totals]
+    for i, row in enumerate(table.rows):
+        assert row.cells == [
+            format_size(totals[i]["params"]),
+            format_size(flops[i]),
+            format_size(acts[i]),
+            growth(lengths, flops)[i],
+            growth(lengths, acts)[i],
+            format_size(totals[i]["train_flops"]),
+        ]
+
+
+def test_sweep_by_operator_keeps_its_growth_columns_at_80() -> None:
+    """Four sizes and three growth columns: `│  │ … │  │` no more; the growth goes into a
+    second table keyed by operator. Attention's flops grow as seq_len² (k = 2.00)."""
+    from complexity.render.sweep import operator_table
+
+    lengths = [512, 1024, 2048, 4096]
+    points = sweep_points(lengths, convention="flops")  # counts attention
+    text = rendered(operator_table(points))
+    assert_fits(text)
+    shown: dict[str, dict[str, str]] = {}
+    for table in box_tables(text):
+        assert table.headers[0] == "operator"
+        for row in table.rows:
+            shown.setdefault(row.name, {}).update(zip(table.headers[1:], row.cells, strict=True))
+    per_point = [p.report.to_dict()["modules"][0]["flops_by_operator"] for p in points]
+    assert set(shown) == {op for flops in per_point for op, value in flops.items() if value}
+    for op, cells in shown.items():
+        values = [flops.get(op, 0) for flops in per_point]
+        assert [cells[str(n)] for n in lengths] == [format_size(v) for v in values]
+        steps = [f"growth {a}→{b}" for a, b in itertools.pairwise(lengths)]
+        assert [cells[step] for step in steps] == growth(lengths, values)[1:]
+    assert shown["scaled_dot_product_attention"]["growth 2048→4096"] == "2.00"
+
+
+# ----------------------------------------------------------------- --all-uncounted
+
+
+class ManyAttentions(nn.Module):
+    """Six attention blocks with long names: fvcore counts no attention, and --all-uncounted
+    lists every block that ran it."""
+
+    def __init__(self, blocks: int = 6) -> None:
+        super().__init__()
+        self.transformer_layers_with_long_names = nn.ModuleList(
+            TinyAttention(16) for _ in range(blocks)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.transformer_layers_with_long_names:
+            x = block(x) + x
+        return x
+
+
+def simple_table(text: str, first: str, column: str) -> list[tuple[str, str]]:
+    """(what stands left of `column`, the cell of `column` and those right of it) of each row
+    of the SIMPLE_HEAD table whose header line starts with `first` and names `column`; a
+    line blank left of `column` continues the row above (lines joined by a newline)."""
+    lines = text.splitlines()
+    top = next(i for i, line in enumerate(lines) if line.split()[:1] == [first] and column in line)
+    start = lines[top].index(column)
+    rows: list[tuple[str, str]] = []
+    for line in lines[top + 2 :]:
+        if not line.strip():
+            break
+        head, rest = line[:start].strip(), line[start:].strip()
+        if head:
+            rows.append((head, rest))
+        else:
+            rows[-1] = (rows[-1][0], rows[-1][1] + "\n" + rest)
+    return rows
+
+
+def test_all_uncounted_lists_every_module_whole_at_80() -> None:
+    """`aten::scaled_dot_product_attention` whole, and every one of the six modules that
+    ran it, wrapped between module names (no more `+3 more`)."""
+    from complexity.render.terminal import uncounted_section
+
+    report = analyze(ManyAttentions(), (torch.randn(1, 8, 16),))
+    text = rendered(uncounted_section(report, show_all=True))
+    assert_fits(text)
+    data = report.to_dict()
+    ops = {entry["op"]: entry for entry in data["uncounted_ops"]}
+    assert "aten::scaled_dot_product_attention" in ops
+    where = dict(simple_table(text, "operator", "where (module ×calls)"))
+    assert set(where) == set(ops)
+    for op, cell in where.items():
+        # Lines joined by a space read back each `module ×calls` exactly: a line broke
+        # only at a space, never inside a name.
+        items = " ".join(cell.split("\n")).split(", ")
+        assert items == [f"{name or 'model'} ×{n}" for name, n in ops[op]["modules"].items()]
+    sdpa = ops["aten::scaled_dot_product_attention"]["modules"]
+    assert len(sdpa) == 6 and sum(sdpa.values()) == 6  # one call in each block
+    reasons = simple_table(text, "operator", "why")
+    calls = dict(head.split() for head, _ in reasons)
+    assert calls == {op: str(entry["count"]) for op, entry in ops.items()}
+
+
+# ----------------------------------------------------------------- a real 80-column terminal
+
+TERMINAL_COMMANDS = [
+    # the before-stop hook's own two
+    "analyze configs/rtmdet/rtmdet_s_syncbn_fast_8xb32-300e_coco.py --builder zoo",
+    "analyze examples/small_cnn.py --memory --device-spec 'H100 SXM'",
+    # and every other kind of table
+    "analyze examples/small_cnn.py --device-spec 'H100 SXM'",
+    "analyze examples/hf/llama-2-7b/config.json --seq-len 128 --train-step --depth 2"
+    " --model-arg num_hidden_layers=2",
+    "analyze examples/hf/llama-2-7b/config.json --decode --context 4000 --seq-len 512"
+    " --device-spec 'H100 SXM' --depth 3 --model-arg num_hidden_layers=2",
+    "analyze examples.transformer:build --shape 224 --convention flops --by-operator",
+    "analyze examples/hf/gpt2/config.json --seq-len 128 --all-uncounted --depth 4 --memory",
+    "compare examples/tiny_lm.py examples/tiny_lm.py --a-model-arg layers=1"
+    " --b-model-arg layers=2 --depth 3 --memory",
+    "sweep examples/tiny_lm.py --seq-lens 512,1024,2048,4096 --convention flops --by-operator",
+]
+ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", TERMINAL_COMMANDS)
+def test_every_table_is_whole_in_a_real_80_column_terminal(command: str) -> None:
+    """What the before-stop hook checks for two commands, for every kind of table: run in
+    a pseudo-terminal of 80 columns (`script`), nothing is cut and no line is wider."""
+    import shutil
+    import subprocess
+    import sys
+
+    from rich.cells import cell_len
+
+    script = shutil.which("script")
+    if script is None:
+        pytest.skip("needs util-linux's `script` for a pseudo-terminal")
+    executable = Path(sys.executable).with_name("complexity")
+    shell = f"stty cols 80 rows 50; {executable} {command}"
+    done = subprocess.run(
+        [script, "-qec", shell, "/dev/null"],
+        cwd=REPO, capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    output = done.stdout.decode("utf-8")
+    assert done.returncode == 0, output[-2000:]
+    # What stays on screen: the text after a line's last carriage return (the spinner's
+    # frames are overwritten), without colours.
+    screen = [ESCAPES.sub("", line.rstrip("\r").split("\r")[-1]) for line in output.split("\n")]
+    assert sum("│" in line or "|" in line for line in screen) > 5  # the tables are there
+    # The hook counts digits beside an ellipsis; a dropped column (`│  │ … │  │`) or a cut
+    # name (`transformer.h.…`) has none, so any ellipsis counts here.
+    assert not [line for line in screen if "…" in line]
+    assert max(cell_len(line) for line in screen) <= 80, "\n".join(screen)

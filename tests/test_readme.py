@@ -8,7 +8,6 @@ console script itself in a fresh process, on the README's main command.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shlex
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, SEED_SUMMARY, cli
+from helpers import REPO, SEED_SUMMARY, cli, run_script
 
 
 def readme_commands() -> list[str]:
@@ -60,19 +59,6 @@ def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(tmp_path)
 
 
-def _run_script(
-    capsys: pytest.CaptureFixture[str], script: str, *args: str
-) -> tuple[int, str, str]:
-    """`python SCRIPT ARGS` in-process: the script's `main(argv)`, its output captured."""
-    spec = importlib.util.spec_from_file_location(Path(script).stem, script)
-    assert spec is not None and spec.loader is not None, script
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    code = module.main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def _project_version() -> str:
     """The version pyproject.toml gives (its one source), read from the file itself."""
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
@@ -95,7 +81,7 @@ def test_readme_command_runs(
         code, out, err = cli(capsys, *argv[1:])
     else:
         assert argv[0] == "python" and argv[1].startswith("tools/"), command
-        code, out, err = _run_script(capsys, *argv[1:])
+        code, out, err = run_script(capsys, *argv[1:])
     # A broken budget exits 3 after printing everything, and says which budget it was.
     broke_budget = code == 3 and "budget exceeded:" in out
     assert code == 0 or broke_budget, err

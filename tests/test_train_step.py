@@ -11,8 +11,11 @@ on each grouped convolution's forward.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -397,3 +400,31 @@ def test_optimizer_and_amp_need_a_train_step(capsys: pytest.CaptureFixture[str])
         capsys, "analyze", "examples/small_cnn.py", "--train-step", "--optimizer", "lion"
     )
     assert_one_line_error(code, err, 2, "unknown --optimizer 'lion'")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("freeze", [(), ("patch", "blocks")])
+def test_vit_training_step_memory_within_ten_percent_of_a_measured_step(
+    freeze: tuple[str, ...],
+) -> None:
+    """The benchmark's ViT-style case (benchmarks/train_memory.py), measured on CPU by its
+    storage tracker. Frozen, the forward's peak dominates the step: Python's local names in
+    the blocks' loop (`x = x + ...`, `q, k, v = ...`) decide it."""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(benchmarks))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "train_memory", benchmarks / "train_memory.py"
+        )
+        bench = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    finally:
+        sys.path.remove(str(benchmarks))
+    torch.manual_seed(0)
+    model, inputs = bench.ViT().train(), (torch.randn(2, 3, 224, 224),)
+    memory = analyze(model, inputs, train_step=TrainStep(freeze=freeze)).train_memory
+    assert memory is not None
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(not name.startswith(freeze) if freeze else True)
+    measured = bench.measured_peak(model, inputs, "adamw")
+    assert abs(memory.peak_estimate / measured - 1) <= 0.10

@@ -24,9 +24,9 @@ from mmengine import Config
 from torch import nn
 
 from complexity.analyzer import Report, analyze
-from complexity.zoo import build_model, example_inputs, switch_to_deploy
+from complexity.zoo import example_inputs
 
-from helpers import REPO
+from helpers import REPO, zoo_model_on_meta
 
 CONFIGS = REPO / "configs"
 METRICS_COMPARED = ("params", "flops", "activations")
@@ -128,13 +128,6 @@ def _built_by_mmyolo(models: Any, cfg: Config) -> nn.Module:
         return built_on("cpu")
 
 
-def _built_by_zoo(cfg: Config) -> nn.Module:
-    with torch.device("meta"):
-        model = build_model(cfg.model).eval()
-        switch_to_deploy(model)
-    return model
-
-
 def _per_module(report: Report, metric: str) -> dict[str, int]:
     # Modules that neither hold parameters nor run counted work (losses and assigners, which
     # mmyolo builds as modules and the zoo leaves out) are no rows of get_flops' table.
@@ -143,7 +136,7 @@ def _per_module(report: Report, metric: str) -> dict[str, int]:
 
 def _assert_same_counts(config: str, models: Any, shape: tuple[int, int] = (320, 320)) -> None:
     cfg = Config.fromfile(str(CONFIGS / config))
-    ours = _built_by_zoo(cfg)
+    ours = zoo_model_on_meta(config)  # on meta, shared with the other zoo tests
     theirs = _built_by_mmyolo(models, cfg)
     inputs = example_inputs(cfg, shape)
     reports = {"zoo": analyze(ours, inputs), "mmyolo": analyze(theirs, inputs)}

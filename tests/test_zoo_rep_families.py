@@ -24,7 +24,7 @@ from complexity.analyzer import Report, analyze
 from complexity.zoo import RepVGGBlock, build_model, example_inputs, switch_to_deploy
 from complexity.zoo.bricks import make_round
 
-from helpers import REPO, num_params
+from helpers import REPO, num_params, zoo_model_on_meta
 
 CONFIGS = REPO / "configs"
 
@@ -91,9 +91,7 @@ def _built(config: str) -> Built:
     # device (seconds instead of minutes); the input shape is what the real preprocessor gives.
     cfg = load_cfg(config)
     shape = example_inputs(cfg.model, (640, 640)).shape
-    with torch.device("meta"):
-        model = build_model(cfg.model).eval()
-        switch_to_deploy(model)
+    model = zoo_model_on_meta(config)
     inputs = torch.empty(shape, device="meta")
     return Built(model, inputs, analyze(model, inputs))
 

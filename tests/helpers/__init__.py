@@ -101,6 +101,22 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return stop.value.code, captured.out, captured.err  # type: ignore[return-value]
 
 
+def run_script(
+    capsys: pytest.CaptureFixture[str], script: str | Path, *args: str
+) -> tuple[int, str, str]:
+    """`python SCRIPT ARGS` in-process (a tools/ script's `main(argv)`); return (exit code,
+    stdout, stderr). A relative SCRIPT is found from the working directory, as python does."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(script).stem, script)
+    assert spec is not None and spec.loader is not None, script
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def assert_one_line_error(code: int, err: str, expected_code: int, *fragments: str) -> None:
     """The CLI's bad-input contract: the exit code, one line on stderr, no traceback."""
     one_line_error(code, err, expected_code, *fragments)
@@ -217,6 +233,22 @@ def built_zoo_model(family: str, size: str) -> nn.Module:
     """A shipped config built for counting, once per process (the `zoo_model` fixture)."""
     torch.manual_seed(0)
     return build_for_counting(load_cfg(family, size))
+
+
+@functools.cache
+def zoo_model_on_meta(config: str) -> nn.Module:
+    """`config` (a path under configs/) built by complexity.zoo in deploy form, eval mode, on
+    the meta device: shapes only, so seconds where real weights take many. Built once per
+    process and shared by every test that counts it; never modify it."""
+    from mmengine import Config
+
+    from complexity.zoo import build_model, switch_to_deploy
+
+    cfg = Config.fromfile(str(REPO / "configs" / config))
+    with torch.device("meta"):
+        model = build_model(cfg.model).eval()
+        switch_to_deploy(model)
+    return model
 
 
 def rtmdet_config_path(size: str) -> Path:
