@@ -331,7 +331,9 @@ def trace(
             if meta is False:
                 return call(model, args, tree, on_meta=False)
             try:
-                return call(model, args, tree, on_meta=True)
+                return _on_a_thread_of_its_own(
+                    functools.partial(call, model, args, tree, on_meta=True)
+                )
             except AnalysisError as error:
                 # Only a lack of values is the meta path's fault; any other failure is the
                 # model's, and a real forward would fail the same way.
@@ -347,6 +349,33 @@ def trace(
             return replace(traced, fallback_reason=reason)
         finally:
             _TRACING.active = False
+
+
+def _on_a_thread_of_its_own(call: Callable[[], Trace]) -> Trace:
+    """`call()` on a short-lived thread: its result, or what it raised.
+
+    A meta trace can fail halfway through torch's tracer: an int-list argument holding a
+    traced tensor (Swin's `view(b, h // window, window, ...)` with `window` a tensor) is
+    stashed in a thread-local store before its value is read, and on meta reading it
+    fails, so the stash keeps it. Every later trace on that thread then stops on an
+    internal assert (`list_trace[idx] == nullptr`): the cpu retrace, and the user's own
+    torch.jit.trace. A thread that ends takes its stash with it.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        _TRACING.active = True  # a nested analyze() from this forward is refused here too
+        try:
+            outcome["trace"] = call()
+        except BaseException as error:  # handed to the caller, raised there
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="complexity-meta-trace", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["trace"]
 
 
 def _reject_nested() -> None:

@@ -58,21 +58,25 @@ class AnalyzeRequest:
 
 
 @contextlib.contextmanager
-def spinner(message: str) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr, only when stderr is a terminal; gives a function that says how
-    long work goes (the spinner's text on a terminal, else one stderr line per call)."""
+def spinner(
+    message: str,
+) -> Iterator[tuple[Callable[[str], None], Callable[[str], None] | None]]:
+    """A spinner on stderr, only when stderr is a terminal. Gives (notify, progress):
+    `notify` says how long work goes (the spinner's text on a terminal, else one stderr
+    line per call); `progress` replaces the spinner's text as work advances, and is None
+    off a terminal (piped stderr gets no progress lines)."""
     from rich.console import Console
 
     console = Console(file=sys.stderr)  # bound now: the user's code may swap sys.stderr
     if console.is_terminal:
         with console.status(message) as status:
-            yield lambda progress: status.update(f"{message}: {progress}")
+
+            def show(text: str) -> None:
+                status.update(f"{message}: {text}")
+
+            yield show, show
     else:
-        yield (
-            lambda progress: (
-                None if progress.startswith("building:") else console.print(f"note: {progress}")
-            )
-        )
+        yield (lambda text: console.print(f"note: {text}")), None
 
 
 def analyze_target(
@@ -87,9 +91,15 @@ def analyze_target(
     """Build and analyse one checked target: (what was loaded, the Report)."""
     from complexity.targets import load_and_analyze
 
-    with spinner(f"building and tracing {label or spec.target}") as notify:
+    with spinner(f"building and tracing {label or spec.target}") as (notify, progress):
         return load_and_analyze(
-            spec, convention, device, memory=memory, train_step=train_step, notify=notify
+            spec,
+            convention,
+            device,
+            memory=memory,
+            train_step=train_step,
+            notify=notify,
+            progress=progress,
         )
 
 

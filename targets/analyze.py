@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import importlib.util
 import re
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,8 +75,28 @@ def _openmmlab_deprecations_quiet() -> Iterator[None]:
         yield
 
 
-def _building(notify: Callable[[str], None]) -> Callable[[int], None]:
-    return lambda count: notify(f"building: {count:,} modules so far")
+def _building(show: Callable[[str], None]) -> Callable[[int], None]:
+    return lambda count: show(f"building: {count:,} modules so far")
+
+
+def _analysing(show: Callable[[str], None]) -> Callable[[str, int, int], None]:
+    """`analyze`'s progress as a line of text: how far, of how much, and the time left at
+    the pace so far."""
+    from complexity.analyzer.tracing import TRACING
+
+    started: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        elapsed = now - started.setdefault(stage, now)
+        what = "modules traced" if stage == TRACING else "graph nodes walked"
+        left = ""
+        if done and elapsed >= 0.5:
+            seconds = elapsed / done * (total - done)
+            left = f", about {seconds:.0f} s left" if seconds >= 1 else ", under a second left"
+        show(f"{done:,} of {total:,} {what} ({done / max(total, 1):.0%}){left}")
+
+    return report
 
 
 def load_and_analyze(
@@ -86,13 +107,16 @@ def load_and_analyze(
     memory: bool = True,
     train_step: Any = None,
     notify: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[Loaded, Any]:
     """Build `spec` for `device` (in DEVICE_CHOICES; `spec.device` is replaced) and analyse it
     once: (what was loaded, the Report). `memory=False` skips the memory walk
     (`analyze`'s `memory`); `train_step` (a `TrainStep`) adds the backward of a training
     step; a freeze pattern that names no parameter is a `TargetError` (bad input).
     `notify(message)` hears about long work: modules built so far, and what tracing a big
-    model will take (from ANNOUNCE_FROM modules on).
+    model will take (from ANNOUNCE_FROM modules on). `progress(text)` is for a display
+    that replaces its text (a terminal's spinner): modules built so far, and from
+    ANNOUNCE_FROM modules on, modules traced and graph nodes walked with the time left.
 
     An embedding fed floats (no token-id input) gets an `AnalysisError` that says how to
     give token ids.
@@ -108,19 +132,20 @@ def load_and_analyze(
         # The user's code prints to stderr, sees its own argv, and may not sys.exit.
         # A preprocessor may run on meta while inputs are built: the same shape-only kernels.
         kernels = conv_meta_reroute() if device == "meta" else contextlib.nullcontext()
-        progress = None if notify is None else _building(notify)
+        built = None if progress is None else _building(progress)
         with (
             kernels,
             _openmmlab_deprecations_quiet(),
             user_code(target, "loading it", LOADING_EXIT_HINT),
         ):
-            loaded = load_target(dataclasses.replace(spec, device=device), progress)
+            loaded = load_target(dataclasses.replace(spec, device=device), built)
         modules = sum(1 for _ in loaded.model.modules())
         if notify is not None and modules >= ANNOUNCE_FROM:
             notify(f"tracing {modules:,} modules: {estimate(modules)}")
         return loaded
 
     def traced(loaded: Loaded, meta: bool) -> Any:
+        big = progress is not None and sum(1 for _ in loaded.model.modules()) >= ANNOUNCE_FROM
         try:
             with (
                 _openmmlab_deprecations_quiet(),
@@ -134,6 +159,7 @@ def load_and_analyze(
                     memory=memory,
                     train_step=train_step or False,
                     kwargs=loaded.kwargs,
+                    progress=_analysing(progress) if big and progress is not None else None,
                 )
         except AnalysisError as error:
             if loaded.tokens is None and "'indices'" in str(error):  # an embedding fed floats

@@ -108,10 +108,25 @@ SIZE_FIELDS = (
 ).split()
 
 
+# Fields some model types give per stage, as a list of sizes.
+PER_STAGE_FIELDS = frozenset({"num_heads"})
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _check_sizes(path: Path, fields: dict[str, Any], overrides: dict[str, Any]) -> None:
     for field in SIZE_FIELDS:
         value = fields.get(field)
-        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        if value is None or _positive_int(value):
+            continue
+        if (  # one per stage: Swin's num_heads = [3, 6, 12, 24]
+            field in PER_STAGE_FIELDS
+            and isinstance(value, list)
+            and value
+            and all(_positive_int(item) for item in value)
+        ):
             continue
         given = (
             f"--model-arg {field}={overrides[field]!r}"

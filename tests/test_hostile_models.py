@@ -218,3 +218,58 @@ def test_the_model_used_by_another_thread_during_a_trace() -> None:
     # fvcore's counts: 4*8 + 8*2 multiply-adds for one row
     assert report.total("flops") == 4 * 8 + 8 * 2
     assert report.by_module("flops")["0"] == 4 * 8
+
+
+# ------------------------------------------- a failed meta trace leaves the thread tracing
+# torch's tracer stashes an int-list argument's traced elements in a thread-local store
+# before reading their values; on meta the read fails and the stash stayed behind, so every
+# later trace on that thread stopped on "list_trace[idx] == nullptr INTERNAL ASSERT".
+
+
+class WindowFromATensor(nn.Module):
+    """Swin's pattern: a size computed as a tensor (traced), used in `view`'s size list."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        window = torch.min(torch.tensor([x.shape[1], x.shape[2]]))
+        return self.scale(x.view(x.shape[0], window, -1))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Linear(4, 2)
+
+
+def test_after_a_meta_trace_that_needed_values_later_traces_still_run() -> None:
+    x = torch.rand(2, 4, 4)
+    report = analyze(WindowFromATensor(), x)  # meta needs .item(): retraced on cpu
+    assert report.traced_on == "cpu" and "item" in (report.fallback_reason or "")
+    assert report.total("flops") == 2 * 4 * 4 * 2  # Linear(4, 2) on 2 x 4 rows, by hand
+    with pytest.raises(AnalysisError, match="item"):
+        analyze(WindowFromATensor(), x, meta=True)
+    assert analyze(WindowFromATensor(), x, meta=False).total("flops") == 2 * 4 * 4 * 2
+    torch.jit.trace(WindowFromATensor(), x)  # the user's own trace on this thread
+
+
+@pytest.mark.slow
+def test_swin_under_device_auto_equals_transformers_and_fvcore(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Swin-T (transformers' SwinConfig() defaults) under --device auto: the meta trace needs
+    .item(), the cpu retrace in the same process used to stop on the tracer's assert. Its
+    parameters are torch's own count of the model, its flops fvcore's on the same model."""
+    import json
+
+    from fvcore.nn import FlopCountAnalysis
+    from transformers import AutoConfig, AutoModel
+
+    config = Path(__file__).parent / "fixtures" / "swin-tiny" / "config.json"
+    code, out, _ = cli(capsys, "analyze", str(config), "--json", "-")
+    assert code == 0
+    data = json.loads(out)
+    assert "item" in data["traced_on"]["fallback_reason"]
+    torch.manual_seed(0)
+    fields = json.loads(config.read_text())
+    model = AutoModel.from_config(AutoConfig.for_model(**fields)).eval()
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    analysis = FlopCountAnalysis(model, torch.rand(1, 3, 224, 224))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    assert data["totals"]["flops"] == analysis.total()

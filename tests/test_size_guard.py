@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from complexity.targets import TargetError, TargetSpec, load_target
 
@@ -113,3 +114,71 @@ def test_an_mmyolo_config_deepened_past_the_limit_is_refused(
         "2000",
     )
     assert_one_line_error(code, err, 2, "builds more than 2,000 modules", "--max-modules N")
+
+
+def test_analyze_tells_progress_of_the_trace_and_the_walk() -> None:
+    """120 Linear(8, 8) and their Sequential: 121 modules, reported every 50 modules
+    entered, then the walk from its first node; the numbers are those of a silent run."""
+    from torch import nn
+
+    from complexity.analyzer import analyze
+    from complexity.analyzer.tracing import TRACING, WALKING
+
+    model = nn.Sequential(*[nn.Linear(8, 8) for _ in range(120)])
+    heard: list[tuple[str, int, int]] = []
+    report = analyze(model, torch.rand(1, 8), progress=lambda *call: heard.append(call))
+    assert heard[:2] == [(TRACING, 50, 121), (TRACING, 100, 121)]
+    walking = heard[2:]
+    assert [stage for stage, _, _ in walking] == [WALKING]  # under 500 nodes: one call
+    assert walking[0][1] == 0 and walking[0][2] >= 120  # at least the 120 linear nodes
+    assert report.total("flops") == 120 * 8 * 8 == analyze(model, torch.rand(1, 8)).total("flops")
+
+
+def _stderr_on_a_terminal(*args: str) -> tuple[str, str]:
+    """Run `complexity ARGS` with stderr on a pseudo-terminal: (stdout, what the terminal got)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from complexity.cli.entry import run; run()", *args],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "200"},
+    )
+    os.close(terminal)
+    seen: list[bytes] = []
+
+    def read_terminal() -> None:  # beside communicate(): neither side blocks on a full pipe
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the child closed the terminal
+                return
+            if not chunk:
+                return
+            seen.append(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    out, _ = process.communicate(timeout=300)
+    reader.join(timeout=30)
+    os.close(controller)
+    return out.decode(), b"".join(seen).decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal_and_never_in_piped_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 23 item 4: a long trace and walk show how far they are, on a terminal only."""
+    path = model_file(tmp_path, MANY.format(layers=2100))
+    out, terminal = _stderr_on_a_terminal("analyze", path, "--json", "-")
+    assert "modules traced" in terminal and "graph nodes walked" in terminal
+    assert json.loads(out)["totals"]["flops"] == 2100 * 8 * 8
+    code, out, err = cli(capsys, "analyze", path, "--json", "-")  # stderr not a terminal
+    assert code == 0 and json.loads(out)["totals"]["flops"] == 2100 * 8 * 8
+    assert "modules traced" not in err and "nodes walked" not in err
+    assert "modules traced" not in out and "nodes walked" not in out
