@@ -455,7 +455,14 @@ class ModelState:
                         self._values.append((tensor, tensor.detach().clone()))
 
     def swap_to_meta(self) -> None:
-        """Parameters, buffers and tensor attributes -> meta tensors; sharing is kept."""
+        """Parameters, buffers and tensor attributes -> meta tensors; sharing is kept.
+
+        The meta twins are seen by the calling (tracing) thread only: each module's
+        `_parameters` and `_buffers` become a `_PerThread` view that shows every other
+        thread the real tensors, so the model keeps serving them during the trace. Tensor
+        attributes held directly on a module (`self.scale = torch.ones(3)`) cannot be
+        viewed per thread: they are meta for every thread until `restore`.
+        """
         replacement: dict[int, torch.Tensor] = {}
 
         def meta_of(tensor: torch.Tensor) -> torch.Tensor:
@@ -468,24 +475,30 @@ class ModelState:
                     replacement[id(tensor)] = _as_meta(tensor)
             return replacement[id(tensor)]
 
+        tracing_thread = threading.get_ident()
         for module, attributes, parameters, buffers, _ in self._saved:
-            for key, parameter in parameters.items():
-                if parameter is not None:
-                    module._parameters[key] = meta_of(parameter)  # type: ignore[assignment]
-            for key, buffer in buffers.items():
-                if buffer is not None:
-                    module._buffers[key] = meta_of(buffer)
+            for name, originals in (("_parameters", parameters), ("_buffers", buffers)):
+                twins = {
+                    key: None if tensor is None else meta_of(tensor)
+                    for key, tensor in originals.items()
+                }
+                module.__dict__[name] = _PerThread(module.__dict__[name], twins, tracing_thread)
             for key, value in attributes.items():
                 if isinstance(value, torch.Tensor):
                     module.__dict__[key] = meta_of(value)
 
     def restore(self) -> None:
         for module, attributes, parameters, buffers, modules in self._saved:
-            for current, saved in (
-                (module._parameters, parameters),
-                (module._buffers, buffers),
-                (module._modules, modules),
-            ):
+            restored: list[tuple[dict, dict]] = [(module._modules, modules)]  # type: ignore[type-arg]
+            for name, saved in (("_parameters", parameters), ("_buffers", buffers)):
+                view = module.__dict__.get(name)
+                if isinstance(view, _PerThread):
+                    # The trace wrote to the twins only; the real dict is put back as it
+                    # is, with whatever other threads did to it meanwhile.
+                    module.__dict__[name] = view.real
+                else:
+                    restored.append((module.__dict__[name], saved))
+            for current, saved in restored:
                 current.clear()
                 current.update(saved)
             for key in [k for k in module.__dict__ if k not in attributes]:
@@ -498,3 +511,101 @@ class ModelState:
             # bumping the version counter.
             for tensor, value in self._values:
                 tensor.copy_(value)
+
+
+class _PerThread(dict):  # type: ignore[type-arg]
+    """A module's `_parameters` or `_buffers` during a meta trace: the meta twins for the
+    tracing thread, the real dict for every other thread.
+
+    nn.Module reaches these dicts only through Python methods (`__getattr__`: `in` and
+    `[]`; `named_parameters`, `state_dict`, `_apply`: `items()`; `__setattr__`,
+    `register_*`: `in`, `[]=`, `del`), each dispatched here to the caller's dict. The
+    dict itself stays empty, so C code that reads it directly sees nothing rather than
+    the wrong thread's tensors.
+    """
+
+    __slots__ = ("_thread", "_twins", "real")
+
+    def __init__(self, real: dict, twins: dict, thread: int) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.real = real
+        self._twins = twins
+        self._thread = thread
+
+    def _mine(self) -> dict:  # type: ignore[type-arg]
+        return self._twins if threading.get_ident() == self._thread else self.real
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._mine()[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._mine()[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._mine()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mine()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._mine())
+
+    def __reversed__(self) -> Iterator[Any]:
+        return reversed(self._mine())
+
+    def __len__(self) -> int:
+        return len(self._mine())
+
+    def __bool__(self) -> bool:
+        return bool(self._mine())
+
+    def __eq__(self, other: object) -> bool:
+        return self._mine() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._mine())
+
+    def __or__(self, other: Any) -> dict:  # type: ignore[type-arg]
+        return self._mine() | other
+
+    def __ior__(self, other: Any) -> _PerThread:
+        self._mine().update(other)
+        return self
+
+    def __copy__(self) -> dict:  # type: ignore[type-arg]
+        return dict(self._mine())
+
+    def __reduce__(self) -> Any:  # pickle / deepcopy from any thread: a plain dict
+        return (dict, (dict(self._mine()),))
+
+    def copy(self) -> dict:  # type: ignore[type-arg]
+        return dict(self._mine())
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._mine().get(key, default)
+
+    def keys(self) -> Any:
+        return self._mine().keys()
+
+    def values(self) -> Any:
+        return self._mine().values()
+
+    def items(self) -> Any:
+        return self._mine().items()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        return self._mine().pop(key, *default)
+
+    def popitem(self) -> Any:
+        return self._mine().popitem()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        return self._mine().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._mine().update(*args, **kwargs)
+
+    def clear(self) -> None:
+        self._mine().clear()

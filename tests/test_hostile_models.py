@@ -220,6 +220,63 @@ def test_the_model_used_by_another_thread_during_a_trace() -> None:
     assert report.by_module("flops")["0"] == 4 * 8
 
 
+class HoldsTheTrace(nn.Module):
+    """On the meta trace, lets a worker thread run real forwards, and waits for them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.rand(8))
+        self.register_buffer("shift", torch.rand(8))
+        self.tracing = threading.Event()
+        self.worker_done = threading.Event()
+        self.worker: threading.Thread | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scale.is_meta and threading.current_thread() is not self.worker:
+            self.tracing.set()  # the meta trace is here: the worker may run now
+            assert self.worker_done.wait(30)
+        return x * self.scale + self.shift
+
+
+def test_another_threads_forward_during_a_meta_trace_sees_the_real_model() -> None:
+    held = HoldsTheTrace()
+    model = nn.Sequential(nn.Linear(4, 8), held, nn.Linear(8, 2)).eval()
+    x = torch.rand(3, 4)
+    with torch.no_grad():
+        expected = model(x)
+    before = {name: tensor for name, tensor in model.state_dict(keep_vars=True).items()}
+    seen: dict[str, Any] = {}
+
+    def use_the_model() -> None:
+        try:
+            assert held.tracing.wait(30)
+            with torch.no_grad():
+                seen["outputs"] = [model(x) for _ in range(3)]
+            seen["state"] = model.state_dict(keep_vars=True)
+            seen["parameters"] = dict(model.named_parameters())
+        except Exception as error:  # what the user's forward would have raised
+            seen["error"] = repr(error)
+        finally:
+            held.worker_done.set()
+
+    held.worker = threading.Thread(target=use_the_model)
+    held.worker.start()
+    report = analyze(model, torch.rand(1, 4), meta=True)
+    held.worker.join(30)
+    assert "error" not in seen, seen["error"]
+    assert not any(output.is_meta for output in seen["outputs"])  # main gave meta outputs
+    assert all(torch.equal(output, expected) for output in seen["outputs"])
+    assert all(seen["state"][name] is tensor for name, tensor in before.items())
+    assert all(seen["parameters"][name] is before[name] for name in seen["parameters"])
+    after = model.state_dict(keep_vars=True)
+    assert after.keys() == before.keys()
+    assert all(after[name] is tensor for name, tensor in before.items())
+    assert type(held._parameters) is dict and type(held._buffers) is dict
+    assert report.traced_on == "meta"
+    # fvcore's counts for one row: 4*8 and 8*2 multiply-adds
+    assert (report.by_module("flops")["0"], report.by_module("flops")["2"]) == (4 * 8, 8 * 2)
+
+
 # ------------------------------------------- a failed meta trace leaves the thread tracing
 # torch's tracer stashes an int-list argument's traced elements in a thread-local store
 # before reading their values; on meta the read fails and the stash stayed behind, so every
